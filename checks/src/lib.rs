@@ -1,0 +1,1 @@
+//! Lockstep conformance of the implementation against the model (issue: conformance; not built yet).

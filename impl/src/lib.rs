@@ -1,0 +1,7 @@
+//! The concrete JPKI-on-smartphone system, with real protocols and real cryptography.
+//!
+//! Laid out by system part; this crate never depends on the model (`phone-jpki-model`), so that
+//! agreement between the two, checked in `phone-jpki-checks`, means something.
+
+pub mod apdu;
+pub mod crypto;

@@ -1,0 +1,1 @@
+//! Reference model of JPKI certificates on smartphones.
