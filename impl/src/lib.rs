@@ -5,3 +5,4 @@
 
 pub mod apdu;
 pub mod crypto;
+pub mod scp03;
