@@ -32,7 +32,7 @@ use std::fmt;
 use crate::apdu::{ApduError, StatusWord};
 
 pub use card::{CardOptions, CardSession, ChallengeSource};
-pub use host::HostSession;
+pub use host::{HostSession, InitUpdateResponse};
 pub use vectors::{run_vector_file, run_vector_json, VectorError, VectorReport};
 
 /// INS of INITIALIZE UPDATE.

@@ -289,6 +289,37 @@ proptest! {
         let _ = HostSession::open(k.clone(), [0; 8], &raw);
     }
 
+    /// A wrapped command with one byte changed or cut short is refused (and the session
+    /// closed), except a change or removal of Le, which the C-MAC does not cover.
+    #[test]
+    fn r_scp03_mutated_commands_are_refused(
+        level in level_strategy(),
+        data in prop::collection::vec(any::<u8>(), 0..40),
+        pos in any::<prop::sample::Index>(),
+        xor in 1u8..,
+        cut in any::<bool>(),
+    ) {
+        let (_, mut host, mut card) = pair(level);
+        let cmd = Command::new(0x80, 0xE8, 0x00, 0x01, data).with_le(0);
+        let mut wrapped = host.wrap_command(&cmd).unwrap();
+        let le_at = wrapped.len() - 1;
+        let i = pos.index(wrapped.len());
+        if cut {
+            wrapped.truncate(i);
+        } else {
+            wrapped[i] ^= xor;
+        }
+        match card.unwrap_command(&wrapped) {
+            Ok(got) => {
+                // Only Le (changed or dropped) is outside the C-MAC.
+                prop_assert!(i == le_at, "accepted a change at {}", i);
+                prop_assert_eq!(got.data, cmd.data);
+                prop_assert!(card.is_authenticated());
+            }
+            Err(_) => prop_assert!(card.is_closed()),
+        }
+    }
+
     /// Arbitrary text never panics the vector runner.
     #[test]
     fn r_scp03_vector_runner_never_panics(text in ".{0,200}") {
@@ -859,4 +890,19 @@ fn r_scp03_vector_with_recorded_refusal() {
     let text = text.replace("6982", "6300");
     let r = run_vector_json(&text).unwrap();
     assert!(!r.card_ok && r.host_ok, "{r}");
+}
+
+#[test]
+fn r_scp03_oversized_command_is_refused_by_the_host() {
+    let (_, mut host, mut card) = pair(SecurityLevel::C_MAC);
+    let big = Command::new(0x80, 0xE8, 0, 0, vec![0; 65_530]);
+    assert_eq!(
+        host.clone().wrap_command(&big),
+        Err(Scp03Error::DataTooLong { len: 65_538 })
+    );
+    // Extended length just under the limit works end to end.
+    let near = Command::new(0x80, 0xE8, 0, 0, vec![5; 65_527]);
+    let w = host.wrap_command(&near).unwrap();
+    assert_eq!(&w[4..7], &[0x00, 0xFF, 0xFF]);
+    assert_eq!(card.unwrap_command(&w).unwrap().data, near.data);
 }
