@@ -5,4 +5,5 @@
 
 pub mod apdu;
 pub mod ca;
+pub mod card;
 pub mod crypto;
