@@ -392,3 +392,178 @@ impl SigningSession<'_> {
         self.card.certificate()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ca::cert::public_key_of;
+    use crate::crypto::SeededKeyPool;
+    use rsa::pkcs1v15::VerifyingKey;
+    use rsa::signature::Verifier;
+
+    const SEED: u64 = 0xC0DE00;
+
+    fn blank_card(password: &str, pin: &str) -> Result<MyNumberCard, CardError> {
+        MyNumberCard::new(PersonId(0), &mut SeededKeyPool::new(SEED), password, pin)
+    }
+
+    fn enrolled() -> (Ca, MyNumberCard) {
+        let mut ca = Ca::new(&mut SeededKeyPool::new(0xCA), LogicalTime::BASE).unwrap();
+        let mut card = blank_card("abc123", "1234").unwrap();
+        card.enrol(&mut ca, LogicalTime(10)).unwrap();
+        (ca, card)
+    }
+
+    #[test]
+    fn password_format_rules() {
+        for ok in ["abc123", "A1b2C3d4E5f6G7h8", "1a2b3c", "PASSWORD9"] {
+            assert_eq!(check_password_format(ok), Ok(()), "{ok}");
+        }
+        let cases = [
+            ("ab12", PasswordRule::Length { len: 4 }),
+            ("a1b2c", PasswordRule::Length { len: 5 }),
+            ("a1b2c3d4e5f6g7h8i", PasswordRule::Length { len: 17 }),
+            ("", PasswordRule::Length { len: 0 }),
+            ("abc 123", PasswordRule::NotAlphanumeric),
+            ("abc-123", PasswordRule::NotAlphanumeric),
+            ("abcé123", PasswordRule::NotAlphanumeric),
+            ("１２３abc", PasswordRule::NotAlphanumeric),
+            ("123456", PasswordRule::NoLetter),
+            ("abcdef", PasswordRule::NoDigit),
+        ];
+        for (bad, rule) in cases {
+            assert_eq!(check_password_format(bad), Err(rule), "{bad}");
+        }
+        // Validated on set: no card with a bad password or PIN.
+        assert_eq!(
+            blank_card("abcdef", "1234").unwrap_err(),
+            CardError::BadPasswordFormat(PasswordRule::NoDigit)
+        );
+        for pin in ["123", "12345", "12a4", "", "１２３４", " 123"] {
+            assert_eq!(check_pin_format(pin), Err(CardError::BadPinFormat), "{pin}");
+            assert_eq!(
+                blank_card("abc123", pin).unwrap_err(),
+                CardError::BadPinFormat
+            );
+        }
+        assert_eq!(check_pin_format("0000"), Ok(()));
+    }
+
+    #[test]
+    fn r_pin_retry_password_counts_down_to_blocked() {
+        let (_ca, mut card) = enrolled();
+        // A correct entry resets the counter.
+        assert_eq!(
+            card.verify_password("wrong1").unwrap_err(),
+            CardError::WrongPassword { tries_left: 4 }
+        );
+        card.verify_password("abc123").unwrap();
+        assert_eq!(card.password_tries_left(), PASSWORD_TRIES);
+        for left in (0..PASSWORD_TRIES).rev() {
+            assert_eq!(
+                card.sign_application("Abc123", b"x").unwrap_err(),
+                CardError::WrongPassword { tries_left: left }
+            );
+        }
+        // Blocked: even the right password is refused, and no signature is made.
+        assert_eq!(
+            card.sign_application("abc123", b"x").unwrap_err(),
+            CardError::Blocked(CardSecret::SigningPassword)
+        );
+        assert_eq!(card.password_tries_left(), 0);
+        // The PIN is independent.
+        card.verify_pin("1234").unwrap();
+        // Office reset restores it, with a format-checked new password.
+        assert!(card
+            .office_reset(CardSecret::SigningPassword, "short")
+            .is_err());
+        card.office_reset(CardSecret::SigningPassword, "new456")
+            .unwrap();
+        assert_eq!(card.password_tries_left(), PASSWORD_TRIES);
+        card.sign_application("new456", b"x").unwrap();
+    }
+
+    #[test]
+    fn r_pin_retry_pin_counts_down_to_blocked() {
+        let (_ca, mut card) = enrolled();
+        assert_eq!(
+            card.verify_pin("4321").unwrap_err(),
+            CardError::WrongPin { tries_left: 2 }
+        );
+        card.verify_pin("1234").unwrap();
+        assert_eq!(card.pin_tries_left(), PIN_TRIES);
+        for left in (0..PIN_TRIES).rev() {
+            assert_eq!(
+                card.verify_pin("0000").unwrap_err(),
+                CardError::WrongPin { tries_left: left }
+            );
+        }
+        assert_eq!(
+            card.verify_pin("1234").unwrap_err(),
+            CardError::Blocked(CardSecret::AuthPin)
+        );
+        // The signing password is independent.
+        card.sign_application("abc123", b"x").unwrap();
+    }
+
+    #[test]
+    fn r_issue_card_signature_verifies_with_card_certificate() {
+        let (ca, mut card) = enrolled();
+        let application = b"apply p0 auth h3".to_vec();
+        let session = card.verify_password("abc123").unwrap();
+        let sig = session.sign(&application).unwrap();
+        let cert_der = session.certificate().unwrap().to_vec();
+        // Verify with the key in the certificate, independently of the CA code path.
+        let certificate = crate::ca::cert::parse_certificate(&cert_der).unwrap();
+        let key = public_key_of(&certificate).unwrap();
+        assert_eq!(&key, card.public_key());
+        let sig_obj = Signature::try_from(sig.as_slice()).unwrap();
+        VerifyingKey::<Sha256>::new(key.clone())
+            .verify(&application, &sig_obj)
+            .unwrap();
+        assert!(VerifyingKey::<Sha256>::new(key)
+            .verify(b"apply p0 sign h3", &sig_obj)
+            .is_err());
+        // And the CA accepts it as p0's.
+        let v = ca
+            .verify_card_signature(&application, &sig, &cert_der, LogicalTime(20))
+            .unwrap();
+        assert_eq!(v.person, PersonId(0));
+        // RSASSA-PKCS1-v1_5 is deterministic: same input, same signature.
+        assert_eq!(card.sign_application("abc123", &application).unwrap(), sig);
+    }
+
+    #[test]
+    fn card_without_certificate_or_with_foreign_certificate() {
+        let mut card = blank_card("abc123", "1234").unwrap();
+        assert_eq!(
+            card.sign_application("abc123", b"x").unwrap_err(),
+            CardError::NoCertificate
+        );
+        // A certificate for another key is refused and not installed.
+        let mut ca = Ca::new(&mut SeededKeyPool::new(0xCA), LogicalTime::BASE).unwrap();
+        let mut other = MyNumberCard::new(
+            PersonId(1),
+            &mut SeededKeyPool::new(SEED + 1),
+            "xyz789",
+            "9876",
+        )
+        .unwrap();
+        let issued = other.enrol(&mut ca, LogicalTime(1)).unwrap();
+        assert!(matches!(
+            card.install_certificate(issued.der),
+            Err(CardError::CertificateMismatch(_))
+        ));
+        assert!(card.certificate().is_none());
+        assert!(matches!(
+            card.install_certificate(vec![0x30, 0x00]),
+            Err(CardError::Ca(CaError::MalformedCertificate(_)))
+        ));
+        // Debug output shows no key material.
+        let dbg = format!("{card:?}");
+        assert!(
+            dbg.contains("MyNumberCard") && !dbg.contains("key"),
+            "{dbg}"
+        );
+    }
+}

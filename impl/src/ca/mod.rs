@@ -25,6 +25,11 @@ pub mod cert;
 pub mod crl;
 pub mod registry;
 
+#[cfg(test)]
+mod interop_tests;
+#[cfg(test)]
+mod tests;
+
 pub use authority::{Ca, CardCertIssued, PhoneCertIssued, VerifiedCard, ROOT_SERIAL};
 pub use cert::{CertKind, CertProfile};
 pub use crl::Crl;
