@@ -9,7 +9,7 @@
 //!
 //! # Statuses and the CRL
 //! - `Active`: good; not on the CRL.
-//! - `Suspended`: on the CRL with reason `certificateHold` (6); [`Registry::resume`] takes it
+//! - `Suspended`: on the CRL with reason `certificateHold` (6); [`Ca::resume`](super::Ca::resume) takes it
 //!   off again (R-SUSPEND). Only phone certificates are suspended.
 //! - `Revoked { cause, time }`: terminal; on the CRL with the reason code of `cause`
 //!   ([`RevocationCause::crl_reason`]).
@@ -508,7 +508,7 @@ impl Registry {
 
     /// End the person's current card signing certificate by revocation or recorded expiry,
     /// revoking its linked phone certs (R-LINK). `end` must not be `Renewed` (renewal is
-    /// [`Registry::add_card_cert`]).
+    /// `add_card_cert`).
     pub(crate) fn end_card_cert(
         &mut self,
         person: PersonId,
