@@ -4,5 +4,7 @@
 //! agreement between the two, checked in `phone-jpki-checks`, means something.
 
 pub mod apdu;
+pub mod ca;
+pub mod card;
 pub mod crypto;
 pub mod scp03;
