@@ -4,4 +4,5 @@
 //! agreement between the two, checked in `phone-jpki-checks`, means something.
 
 pub mod apdu;
+pub mod applet;
 pub mod crypto;
