@@ -6,3 +6,4 @@
 pub mod apdu;
 pub mod applet;
 pub mod crypto;
+pub mod scp03;
