@@ -7,3 +7,4 @@ pub mod apdu;
 pub mod applet;
 pub mod crypto;
 pub mod scp03;
+pub mod se;
