@@ -4,6 +4,7 @@
 //! agreement between the two, checked in `phone-jpki-checks`, means something.
 
 pub mod apdu;
+pub mod applet;
 pub mod ca;
 pub mod card;
 pub mod crypto;
