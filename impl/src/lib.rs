@@ -9,3 +9,4 @@ pub mod ca;
 pub mod card;
 pub mod crypto;
 pub mod scp03;
+pub mod se;
