@@ -8,6 +8,7 @@ pub mod applet;
 pub mod ca;
 pub mod card;
 pub mod crypto;
+pub mod demo;
 pub mod phone;
 pub mod push;
 pub mod scp03;
