@@ -213,6 +213,7 @@ impl Guarded {
 }
 
 /// An emulated My Number card (see the module documentation).
+#[derive(Clone)]
 pub struct MyNumberCard {
     person: PersonId,
     key: SigningKey<Sha256>,

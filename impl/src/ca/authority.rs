@@ -63,7 +63,9 @@ pub struct VerifiedCard {
     pub card_serial: Serial,
 }
 
-/// The emulated J-LIS CA (see the module documentation).
+/// The emulated J-LIS CA (see the module documentation). `Clone` makes a snapshot of the
+/// whole CA, key included (for system snapshots in tests and model checking).
+#[derive(Clone)]
 pub struct Ca {
     key: SigningKey<Sha256>,
     public: RsaPublicKey,
