@@ -1,0 +1,347 @@
+//! Exhaustive, level-synchronous breadth-first check of every property.
+//!
+//! Why not stateright's own BFS (0.31): it ignores symmetry, keeps the *last* discovery per
+//! property (so counterexamples need not be shortest) and stops once every property has a
+//! discovery. This checker walks the same state graph (the `stateright::Model` impl in
+//! [`crate::explore`] uses the same rules), keeps the *first* discovery in BFS order, so every
+//! path is a shortest one, evaluates every property on every state and accepted step, and says
+//! plainly when it was cut short. Levels are expanded on several threads and merged in order,
+//! so results do not depend on the thread count.
+
+use crate::action::{Action, Refusal};
+use crate::config::Config;
+use crate::properties::{self, Condition, Expectation, Property};
+use crate::rules::{candidate_actions, step};
+use crate::state::State;
+use crate::symmetry;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+use std::time::{Duration, Instant};
+
+/// How to run a check.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    /// Visit one state per symmetry class (persons and phones permuted).
+    pub symmetry: bool,
+    /// Worker threads for expanding a BFS level.
+    pub threads: usize,
+    /// Stop (incomplete) after this many unique states.
+    pub max_states: Option<usize>,
+    /// Stop (incomplete) after this depth.
+    pub max_depth: Option<usize>,
+    /// Stop (incomplete) after this long.
+    pub timeout: Option<Duration>,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            symmetry: false,
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            max_states: None,
+            max_depth: None,
+            timeout: None,
+        }
+    }
+}
+
+/// Progress after each BFS level.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Progress {
+    pub depth: usize,
+    pub unique_states: usize,
+    pub seconds: f64,
+}
+
+/// Verdict for one property.
+#[derive(Clone, Debug, Serialize)]
+pub struct PropertyResult {
+    pub name: String,
+    pub expectation: Expectation,
+    /// The expected verdict was obtained: no counterexample to an `always` property over a
+    /// complete search, or an example of a `sometimes` property.
+    pub holds: bool,
+    /// The shortest counterexample (`always`) or example (`sometimes`), as actions from the
+    /// initial state.
+    pub path: Option<Vec<Action>>,
+}
+
+/// Why a search stopped before visiting every reachable state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cut {
+    StateBudget,
+    Depth,
+    Timeout,
+}
+
+/// The outcome of a check.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckReport {
+    /// Every reachable state was visited.
+    pub complete: bool,
+    pub cut: Option<Cut>,
+    pub unique_states: usize,
+    /// States generated, repeats included (edges that change the state).
+    pub states: usize,
+    pub max_depth: usize,
+    pub seconds: f64,
+    pub properties: Vec<PropertyResult>,
+    /// How often each refusal was met on an edge.
+    pub refusals: BTreeMap<String, usize>,
+}
+
+impl CheckReport {
+    /// Complete, and every property got its expected verdict.
+    pub fn passed(&self) -> bool {
+        self.complete && self.properties.iter().all(|p| p.holds)
+    }
+
+    /// The result of the property whose ID (name up to the colon) is `id`.
+    pub fn property(&self, id: &str) -> Option<&PropertyResult> {
+        self.properties
+            .iter()
+            .find(|p| p.name.split(':').next() == Some(id))
+    }
+}
+
+/// Deterministic 64-bit fingerprint of a state (std's SipHash with its fixed keys).
+pub fn fingerprint(s: &State) -> u64 {
+    #[allow(deprecated)]
+    let mut h = std::hash::SipHasher::new();
+    s.hash(&mut h);
+    h.finish()
+}
+
+/// What expanding one state produced.
+struct Expansion {
+    /// Indices into the property list with a discovery at this state (state conditions).
+    state_hits: Vec<usize>,
+    /// (action, property index) discoveries on accepted edges.
+    edge_hits: Vec<(Action, usize)>,
+    /// Successors that differ from the state: action, canonical successor, fingerprint.
+    next: Vec<(Action, State, u64)>,
+    refusals: Vec<Refusal>,
+}
+
+fn expand(
+    config: &Config,
+    props: &[Property],
+    open: &[bool],
+    sym: bool,
+    state: &State,
+) -> Expansion {
+    let mut out = Expansion {
+        state_hits: Vec::new(),
+        edge_hits: Vec::new(),
+        next: Vec::new(),
+        refusals: Vec::new(),
+    };
+    for (i, p) in props.iter().enumerate() {
+        if let (true, Condition::State(f)) = (open[i], p.condition) {
+            let value = f(config, state);
+            if value == (p.expectation == Expectation::Sometimes) {
+                out.state_hits.push(i);
+            }
+        }
+    }
+    let mut actions = Vec::new();
+    candidate_actions(config, state, &mut actions);
+    for a in actions {
+        let o = step(config, state, a);
+        match o.result {
+            Ok(()) => {
+                for (i, p) in props.iter().enumerate() {
+                    if !open[i] {
+                        continue;
+                    }
+                    let hit = match p.condition {
+                        Condition::Edge(f) => f(config, state, &a, &o.next),
+                        Condition::Action(k) => a.kind() == k,
+                        Condition::State(_) => false,
+                    };
+                    if hit {
+                        out.edge_hits.push((a, i));
+                    }
+                }
+            }
+            Err(r) => out.refusals.push(r),
+        }
+        if &o.next != state {
+            let next = if sym {
+                symmetry::representative(&o.next).0
+            } else {
+                o.next
+            };
+            let fp = fingerprint(&next);
+            out.next.push((a, next, fp));
+        }
+    }
+    out
+}
+
+/// Run the check with every property that [`properties::for_config`] keeps.
+pub fn check(
+    config: &Config,
+    opts: &CheckOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> CheckReport {
+    check_properties(config, opts, properties::for_config(config), progress)
+}
+
+/// Run the check for the given properties.
+pub fn check_properties(
+    config: &Config,
+    opts: &CheckOptions,
+    props: Vec<Property>,
+    progress: &mut dyn FnMut(Progress),
+) -> CheckReport {
+    let start = Instant::now();
+    let threads = opts.threads.max(1);
+    let init = {
+        let s = State::initial(config);
+        if opts.symmetry {
+            symmetry::representative(&s).0
+        } else {
+            s
+        }
+    };
+    // parent[id] = (parent id, action taken in the parent's stored state).
+    let mut parent: Vec<(u32, Option<Action>)> = vec![(0, None)];
+    let mut seen: HashMap<u64, u32> = HashMap::new();
+    seen.insert(fingerprint(&init), 0);
+    let mut found: Vec<Option<(u32, Option<Action>)>> = vec![None; props.len()];
+    let mut refusals: BTreeMap<String, usize> = BTreeMap::new();
+    let mut frontier: Vec<(u32, State)> = vec![(0, init)];
+    let mut depth = 0usize;
+    let mut states = 1usize;
+    let mut cut = None;
+
+    while !frontier.is_empty() {
+        if opts.max_depth.is_some_and(|d| depth > d) {
+            cut = Some(Cut::Depth);
+            break;
+        }
+        if opts.timeout.is_some_and(|t| start.elapsed() > t) {
+            cut = Some(Cut::Timeout);
+            break;
+        }
+        let open: Vec<bool> = found.iter().map(|f| f.is_none()).collect();
+        let chunk = frontier.len().div_ceil(threads).max(1);
+        let expansions: Vec<Vec<Expansion>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = frontier
+                .chunks(chunk)
+                .map(|part| {
+                    let (props, open) = (&props, &open);
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|(_, s)| expand(config, props, open, opts.symmetry, s))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("checker worker panicked"))
+                .collect()
+        });
+        let mut next_frontier = Vec::new();
+        for ((id, _), exp) in frontier.iter().zip(expansions.into_iter().flatten()) {
+            for i in exp.state_hits {
+                found[i].get_or_insert((*id, None));
+            }
+            for (a, i) in exp.edge_hits {
+                found[i].get_or_insert((*id, Some(a)));
+            }
+            for r in exp.refusals {
+                *refusals.entry(r.name().to_string()).or_default() += 1;
+            }
+            for (a, s, fp) in exp.next {
+                states += 1;
+                if let std::collections::hash_map::Entry::Vacant(e) = seen.entry(fp) {
+                    let nid = parent.len() as u32;
+                    e.insert(nid);
+                    parent.push((*id, Some(a)));
+                    next_frontier.push((nid, s));
+                }
+            }
+        }
+        if opts.max_states.is_some_and(|m| parent.len() > m) {
+            cut = Some(Cut::StateBudget);
+            break;
+        }
+        frontier = next_frontier;
+        if !frontier.is_empty() {
+            depth += 1;
+        }
+        progress(Progress {
+            depth,
+            unique_states: parent.len(),
+            seconds: start.elapsed().as_secs_f64(),
+        });
+    }
+    let complete = cut.is_none();
+    let properties = props
+        .iter()
+        .zip(&found)
+        .map(|(p, f)| {
+            let path = f.map(|(id, last)| {
+                let mut stored: Vec<Action> = Vec::new();
+                let mut cur = id;
+                while let (pid, Some(a)) = parent[cur as usize] {
+                    stored.push(a);
+                    cur = pid;
+                }
+                stored.reverse();
+                stored.extend(last);
+                if opts.symmetry {
+                    symmetry::concrete_path(config, &stored)
+                } else {
+                    stored
+                }
+            });
+            let holds = match p.expectation {
+                Expectation::Always => complete && path.is_none(),
+                Expectation::Sometimes => path.is_some(),
+            };
+            PropertyResult {
+                name: p.name.clone(),
+                expectation: p.expectation,
+                holds,
+                path,
+            }
+        })
+        .collect();
+    CheckReport {
+        complete,
+        cut,
+        unique_states: parent.len(),
+        states,
+        max_depth: depth,
+        seconds: start.elapsed().as_secs_f64(),
+        properties,
+        refusals,
+    }
+}
+
+/// A replayed run: each state (the initial one first) with the result of the step into it.
+pub type Trace = Vec<(State, Result<(), Refusal>)>;
+
+/// Replay actions from the initial state, returning the states visited (initial included) and
+/// each step's result; `Err(index)` if an action is not offered where it is taken.
+pub fn replay(config: &Config, actions: &[Action]) -> Result<Trace, usize> {
+    let mut s = State::initial(config);
+    let mut out = vec![(s.clone(), Ok(()))];
+    for (i, &a) in actions.iter().enumerate() {
+        if !crate::rules::is_offered(config, &s, a) {
+            return Err(i);
+        }
+        let o = step(config, &s, a);
+        s = o.next;
+        out.push((s.clone(), o.result));
+    }
+    Ok(out)
+}

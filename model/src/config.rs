@@ -1,0 +1,254 @@
+//! Configuration: the size of the world, the bounds that keep it finite, and the policies for
+//! the design questions the seeds leave open.
+
+use crate::ids::{Kind, PersonId, PhoneId};
+use serde::{Deserialize, Serialize};
+
+/// Answers to the open design questions. [`Policy::default`] is the seeds' design; each other
+/// value is a variant the study group may weigh, and breaks the property named on its field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Policy {
+    /// A deletion push deletes a credential only when its serial matches the revoked one.
+    /// `false` (delete whatever sits in the slot) breaks INV-NO-STALE-DELETE.
+    pub push_matches_serial: bool,
+    /// Users may hand a phone over without the procedure (課題1: careless users exist).
+    /// `false` (everyone follows it) makes 課題1 unreachable.
+    pub careless_handover_possible: bool,
+    /// Relying parties refuse suspended certificates (R-SUSPEND).
+    /// `false` breaks INV-NO-USE-AFTER-REVOKE.
+    pub rp_checks_suspension: bool,
+    /// Factory reset wipes the JPKI data in the SE (R-RESET).
+    /// `false` breaks INV-DELETE-ON-TRANSFER (a reset is part of the hand-over procedure).
+    pub factory_reset_wipes_se: bool,
+    /// The SP-TSM refuses reissue while the current cert on that phone is live (R-REISSUE).
+    /// `false` breaks INV-ONE (double issuance on one phone).
+    pub reissue_refused_while_live: bool,
+    /// Ending a card signing cert revokes the linked phone certs (R-LINK).
+    /// `false` breaks INV-LINK.
+    pub linked_revocation: bool,
+    /// Issuing on a new phone revokes the person's cert of that kind on the old one
+    /// (R-MODEL-CHANGE). `false` breaks INV-ONE.
+    pub model_change_revokes_old: bool,
+    /// The deletion push goes to the token of the phone holding the revoked cert (R-TOKEN).
+    /// `false` (to the phone making the request) breaks R-DELETE-EVENTUALLY.
+    pub push_to_holding_phone: bool,
+    /// The CA re-checks the card cert at issuance, not only at application (R-ISSUE).
+    /// `false` breaks INV-ISSUE-AUTH (and INV-LINK).
+    pub ca_rechecks_card: bool,
+    /// Key pairs are generated inside the SE (R-KEYGEN). `false` (generated at the TSM and
+    /// injected) breaks INV-KEY-IN-SE.
+    pub keygen_in_se: bool,
+    /// The temporary PIN is never shown to the user (R-PIN-SETUP). `false` (it is, and works
+    /// for services) breaks INV-PIN.
+    pub temporary_pin_secret: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            push_matches_serial: true,
+            careless_handover_possible: true,
+            rp_checks_suspension: true,
+            factory_reset_wipes_se: true,
+            reissue_refused_while_live: true,
+            linked_revocation: true,
+            model_change_revokes_old: true,
+            push_to_holding_phone: true,
+            ca_rechecks_card: true,
+            keygen_in_se: true,
+            temporary_pin_secret: true,
+        }
+    }
+}
+
+/// One non-default policy value: a named switch away from the seeds' design.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Variant {
+    DeleteWhateverIsThere,
+    NoCarelessHandover,
+    RpIgnoresSuspension,
+    ResetKeepsSe,
+    ReissueWhileLive,
+    NoLinkedRevocation,
+    ModelChangeKeepsOld,
+    PushToRequester,
+    CaTrustsApplication,
+    KeygenAtTsm,
+    TemporaryPinShown,
+}
+
+impl Variant {
+    /// Every variant, in matrix order.
+    pub const ALL: [Variant; 11] = [
+        Variant::DeleteWhateverIsThere,
+        Variant::NoCarelessHandover,
+        Variant::RpIgnoresSuspension,
+        Variant::ResetKeepsSe,
+        Variant::ReissueWhileLive,
+        Variant::NoLinkedRevocation,
+        Variant::ModelChangeKeepsOld,
+        Variant::PushToRequester,
+        Variant::CaTrustsApplication,
+        Variant::KeygenAtTsm,
+        Variant::TemporaryPinShown,
+    ];
+
+    /// The CLI name (`--policy NAME`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::DeleteWhateverIsThere => "delete-whatever-is-there",
+            Variant::NoCarelessHandover => "no-careless-handover",
+            Variant::RpIgnoresSuspension => "rp-ignores-suspension",
+            Variant::ResetKeepsSe => "reset-keeps-se",
+            Variant::ReissueWhileLive => "reissue-while-live",
+            Variant::NoLinkedRevocation => "no-linked-revocation",
+            Variant::ModelChangeKeepsOld => "model-change-keeps-old",
+            Variant::PushToRequester => "push-to-requester",
+            Variant::CaTrustsApplication => "ca-trusts-application",
+            Variant::KeygenAtTsm => "keygen-at-tsm",
+            Variant::TemporaryPinShown => "temporary-pin-shown",
+        }
+    }
+
+    /// Parse a CLI name.
+    pub fn from_name(name: &str) -> Option<Variant> {
+        Variant::ALL.into_iter().find(|v| v.name() == name)
+    }
+
+    /// The property this variant is expected to break (its ID prefix).
+    pub fn breaks(self) -> &'static str {
+        match self {
+            Variant::DeleteWhateverIsThere => "INV-NO-STALE-DELETE",
+            Variant::NoCarelessHandover => "RISK-1",
+            Variant::RpIgnoresSuspension => "INV-NO-USE-AFTER-REVOKE",
+            Variant::ResetKeepsSe => "INV-DELETE-ON-TRANSFER",
+            Variant::ReissueWhileLive => "INV-ONE",
+            Variant::NoLinkedRevocation => "INV-LINK",
+            Variant::ModelChangeKeepsOld => "INV-ONE",
+            Variant::PushToRequester => "R-DELETE-EVENTUALLY",
+            Variant::CaTrustsApplication => "INV-ISSUE-AUTH",
+            Variant::KeygenAtTsm => "INV-KEY-IN-SE",
+            Variant::TemporaryPinShown => "INV-PIN",
+        }
+    }
+
+    /// Apply this variant to a policy.
+    pub fn apply(self, p: &mut Policy) {
+        match self {
+            Variant::DeleteWhateverIsThere => p.push_matches_serial = false,
+            Variant::NoCarelessHandover => p.careless_handover_possible = false,
+            Variant::RpIgnoresSuspension => p.rp_checks_suspension = false,
+            Variant::ResetKeepsSe => p.factory_reset_wipes_se = false,
+            Variant::ReissueWhileLive => p.reissue_refused_while_live = false,
+            Variant::NoLinkedRevocation => p.linked_revocation = false,
+            Variant::ModelChangeKeepsOld => p.model_change_revokes_old = false,
+            Variant::PushToRequester => p.push_to_holding_phone = false,
+            Variant::CaTrustsApplication => p.ca_rechecks_card = false,
+            Variant::KeygenAtTsm => p.keygen_in_se = false,
+            Variant::TemporaryPinShown => p.temporary_pin_secret = false,
+        }
+    }
+}
+
+/// The world and its bounds.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Config {
+    /// Number of persons (`p0..`).
+    pub persons: u8,
+    /// Number of phones (`h0..`); phone `h` starts held by person `h % persons`.
+    pub phones: u8,
+    /// Certificate kinds in play (R-KINDS).
+    pub kinds: Vec<Kind>,
+    /// Card signing cert generations per person (the first included): bounds renewals.
+    pub max_card_generations: u8,
+    /// Phone certs issued per person and kind: bounds reissue and model change.
+    pub max_issuances: u8,
+    /// App installations per phone: bounds push-token generations.
+    pub max_app_installs: u8,
+    /// Hand-overs per phone: bounds how often a phone changes hands.
+    pub max_handovers: u8,
+    /// Wrong-PIN tries before blocking, per kind (R-PIN-RETRY), indexed by [`Kind::index`].
+    pub pin_tries: [u8; 2],
+    /// The design answers.
+    pub policy: Policy,
+}
+
+impl Config {
+    /// The reference configuration: the smallest in which every reachability property is
+    /// found (see the model's tests).
+    pub fn reference() -> Config {
+        Config {
+            persons: 2,
+            phones: 3,
+            kinds: vec![Kind::Auth, Kind::Sign],
+            max_card_generations: 2,
+            max_issuances: 2,
+            max_app_installs: 2,
+            max_handovers: 1,
+            pin_tries: [3, 5],
+            policy: Policy::default(),
+        }
+    }
+
+    /// One person, one phone, the auth kind, PIN tries 2: the largest configuration that
+    /// `cargo test` checks exhaustively today (every property but SCN-MODEL-CHANGE, which needs
+    /// two phones, is decided in it).
+    pub fn single() -> Config {
+        Config {
+            persons: 1,
+            phones: 1,
+            kinds: vec![Kind::Auth],
+            pin_tries: [2, 2],
+            ..Config::reference()
+        }
+    }
+
+    /// The same configuration with one policy variant applied.
+    pub fn with_variant(mut self, v: Variant) -> Config {
+        v.apply(&mut self.policy);
+        self
+    }
+
+    pub fn person_ids(&self) -> impl Iterator<Item = PersonId> {
+        (0..self.persons).map(PersonId)
+    }
+
+    pub fn phone_ids(&self) -> impl Iterator<Item = PhoneId> {
+        (0..self.phones).map(PhoneId)
+    }
+
+    /// Tries allowed for the PIN of `kind`.
+    pub fn tries(&self, kind: Kind) -> u8 {
+        self.pin_tries[kind.index()]
+    }
+
+    /// Check the configuration makes sense; the error names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=4).contains(&self.persons) {
+            return Err(format!("persons must be 1..=4, got {}", self.persons));
+        }
+        if !(1..=5).contains(&self.phones) {
+            return Err(format!("phones must be 1..=5, got {}", self.phones));
+        }
+        if self.kinds.is_empty() {
+            return Err("kinds must name at least one kind".into());
+        }
+        if self.max_card_generations == 0 || self.max_issuances == 0 {
+            return Err("max_card_generations and max_issuances must be at least 1".into());
+        }
+        if self.pin_tries.contains(&0) || self.pin_tries.iter().any(|&t| t > 15) {
+            return Err(format!(
+                "pin_tries must be 1..=15, got {:?}",
+                self.pin_tries
+            ));
+        }
+        let certs = usize::from(self.persons) * self.kinds.len() * usize::from(self.max_issuances);
+        if certs > 250 {
+            return Err(format!(
+                "too many possible certificates ({certs}) for u8 serials"
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,237 @@
+//! The stateright adapter: the same rules as a `stateright::Model`, for the Explorer web UI and
+//! for cross-checking state counts with stateright's own checkers. Refusals that change
+//! nothing map to `None` (no edge); the reason stays available through [`crate::rules::step`].
+
+use crate::action::Action;
+use crate::config::Config;
+use crate::properties::{self, Condition, Expectation};
+use crate::rules::{candidate_actions, step};
+use crate::state::{CertStatus, Holder, Pin, Slot, State};
+use stateright::{Model, Property};
+
+/// The model checked by stateright.
+#[derive(Clone, Debug)]
+pub struct JpkiModel {
+    pub config: Config,
+}
+
+/// stateright properties take `&'static str` names and plain fn pointers, so the state
+/// properties are listed here by index into [`properties::invariants`] / reachability.
+macro_rules! state_prop {
+    ($kind:ident, $list:ident, $i:expr) => {
+        Property::$kind(static_name(properties::$list(), $i), |m: &JpkiModel, s| {
+            eval(&properties::$list()[$i].condition, &m.config, s)
+        })
+    };
+}
+
+fn static_name(list: Vec<properties::Property>, i: usize) -> &'static str {
+    // Names are built once per checker start; leaking a few short strings is fine.
+    Box::leak(list[i].name.clone().into_boxed_str())
+}
+
+fn eval(c: &Condition, config: &Config, s: &State) -> bool {
+    match c {
+        Condition::State(f) => f(config, s),
+        _ => true,
+    }
+}
+
+impl Model for JpkiModel {
+    type State = State;
+    type Action = Action;
+
+    fn init_states(&self) -> Vec<State> {
+        vec![State::initial(&self.config)]
+    }
+
+    fn actions(&self, state: &State, actions: &mut Vec<Action>) {
+        candidate_actions(&self.config, state, actions);
+    }
+
+    fn next_state(&self, last: &State, action: Action) -> Option<State> {
+        let o = step(&self.config, last, action);
+        (o.next != *last).then_some(o.next)
+    }
+
+    fn format_action(&self, action: &Action) -> String {
+        action.to_string()
+    }
+
+    fn format_step(&self, last: &State, action: Action) -> Option<String> {
+        let o = step(&self.config, last, action);
+        let verdict = match o.result {
+            Ok(()) => "accepted".to_string(),
+            Err(r) => format!("refused: {r}"),
+        };
+        Some(format!("{action} -> {verdict}\n\n{}", describe(&o.next)))
+    }
+
+    fn as_svg(&self, path: stateright::Path<State, Action>) -> Option<String> {
+        Some(timeline_svg(&self.config, &path.into_vec()))
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        let inv = properties::invariants();
+        let mut v = Vec::new();
+        for (i, p) in inv.iter().enumerate() {
+            if matches!(p.condition, Condition::State(_)) && p.expectation == Expectation::Always {
+                v.push(match i {
+                    0 => state_prop!(always, invariants, 0),
+                    1 => state_prop!(always, invariants, 1),
+                    2 => state_prop!(always, invariants, 2),
+                    3 => state_prop!(always, invariants, 3),
+                    4 => state_prop!(always, invariants, 4),
+                    5 => state_prop!(always, invariants, 5),
+                    6 => state_prop!(always, invariants, 6),
+                    7 => state_prop!(always, invariants, 7),
+                    _ => state_prop!(always, invariants, 8),
+                });
+            }
+        }
+        // The two residual risks are state properties (indices 4 and 5 of reachability).
+        v.push(state_prop!(sometimes, reachability, 4));
+        v.push(state_prop!(sometimes, reachability, 5));
+        v
+    }
+}
+
+/// A readable multi-line summary of a state for the Explorer.
+pub fn describe(s: &State) -> String {
+    let mut out = String::new();
+    for (i, p) in s.persons.iter().enumerate() {
+        out += &format!("p{i}: card gen {} {:?}\n", p.card_generation, p.card);
+    }
+    for (i, ph) in s.phones.iter().enumerate() {
+        let holder = match ph.holder {
+            Holder::Person(p) => p.to_string(),
+            Holder::Stranger => "stranger".into(),
+            Holder::Nobody => "disposed".into(),
+        };
+        let slots: Vec<String> = ph
+            .slots
+            .iter()
+            .map(|s| match s {
+                Slot::Empty => "-".into(),
+                Slot::Key { person } => format!("key({person})"),
+                Slot::Cert { serial, pin } => format!(
+                    "{serial}/{}",
+                    match pin {
+                        Pin::Temporary => "tmpPIN".into(),
+                        Pin::User { tries_left } => format!("PIN{tries_left}"),
+                        Pin::Blocked => "BLOCKED".into(),
+                    }
+                ),
+            })
+            .collect();
+        out += &format!(
+            "h{i}: {holder} {:?} {} app={} applet={} phase {} auth={} sign={}{}\n",
+            ph.condition,
+            if ph.online { "online" } else { "offline" },
+            ph.token().map_or("-".into(), |t| format!("token{t}")),
+            ph.applet,
+            ph.phase(),
+            slots[0],
+            slots[1],
+            ph.session.map_or(String::new(), |x| format!(
+                " session({} {} {:?})",
+                x.person, x.kind, x.step
+            ))
+        );
+    }
+    for (i, c) in s.registry.iter().enumerate() {
+        out += &format!(
+            "#{i}: {} {} on h{} card gen {} {:?}\n",
+            c.person, c.kind, c.phone.0, c.card_generation, c.status
+        );
+    }
+    for p in &s.pushes {
+        out += &format!(
+            "push: delete {} ({}) -> h{} token{}\n",
+            p.serial, p.kind, p.phone.0, p.token
+        );
+    }
+    out
+}
+
+/// A lifecycle timeline: one lane per phone plus one for J-LIS, one row per step, the action
+/// in the lane of the part it touches, coloured by outcome.
+pub fn timeline_svg(config: &Config, path: &[(State, Option<Action>)]) -> String {
+    let lanes = usize::from(config.phones) + 1;
+    let (lane_w, row_h, top) = (190usize, 22usize, 30usize);
+    let width = lanes * lane_w + 40;
+    let height = top + row_h * (path.len() + 1);
+    let mut svg = format!(
+        "<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' font-family='monospace' font-size='11'>"
+    );
+    for l in 0..lanes {
+        let x = 20 + l * lane_w + lane_w / 2;
+        let label = if l + 1 == lanes {
+            "J-LIS / persons".to_string()
+        } else {
+            format!("phone h{l}")
+        };
+        svg +=
+            &format!("<text x='{x}' y='18' text-anchor='middle' font-weight='bold'>{label}</text>");
+        svg += &format!("<line x1='{x}' y1='22' x2='{x}' y2='{height}' stroke='#ccc'/>");
+    }
+    for (row, (state, action)) in path.iter().enumerate() {
+        let Some(a) = action else { continue };
+        let lane = phone_of(a).map_or(lanes - 1, |h| h.min(lanes - 2));
+        let o = step(config, state, *a);
+        let colour = match o.result {
+            Ok(()) => "#1a7f37",
+            Err(_) => "#b42318",
+        };
+        let revoked = o
+            .next
+            .registry
+            .iter()
+            .zip(&state.registry)
+            .any(|(n, b)| b.status.is_live() && matches!(n.status, CertStatus::Revoked(_)));
+        let y = top + row * row_h + 14;
+        let x = 20 + lane * lane_w + lane_w / 2;
+        svg += &format!(
+            "<text x='{x}' y='{y}' text-anchor='middle' fill='{colour}'>{}. {}{}</text>",
+            row + 1,
+            xml_escape(&a.to_string()),
+            if revoked { " ✗cert" } else { "" }
+        );
+    }
+    svg + "</svg>"
+}
+
+fn phone_of(a: &Action) -> Option<usize> {
+    use Action::*;
+    match a {
+        GoOffline(h)
+        | GoOnline(h)
+        | Lose(h)
+        | Find(h)
+        | Break(h)
+        | InstallApp(h)
+        | UninstallApp(h)
+        | InstallApplet(h)
+        | GenerateKey(h)
+        | CaIssue(h)
+        | WriteCert(h)
+        | SetUserPin(h)
+        | AbandonIssuance(h)
+        | FactoryReset(h)
+        | Use(h, ..)
+        | ChangePin(h, ..)
+        | InitPin(h, _)
+        | Resume(h, ..)
+        | Apply(h, _)
+        | RevokeFromPhone(h, _)
+        | HandOver(h, ..)
+        | Dispose(h, _) => Some(h.index()),
+        _ => None,
+    }
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}

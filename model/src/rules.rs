@@ -1,0 +1,849 @@
+//! The rules: which actions can be attempted in a state, and what each does or why it is
+//! refused. This is the reference semantics; every rule cites its R-IDs.
+//!
+//! Order of checks inside an action is part of the semantics (the implementation must refuse
+//! for the same reason): network first, then the card or applet, then the server's records.
+
+use crate::action::{Action, PinEntry, Recipient, Refusal};
+use crate::config::Config;
+use crate::ids::{Kind, PersonId, PhoneId, Serial};
+use crate::state::{
+    CardStatus, CertStatus, Condition, Holder, PhoneCert, Pin, Push, RevokeReason, Session,
+    SessionStep, Slot, State,
+};
+
+/// The result of attempting an action. A refused action usually leaves the state as it was;
+/// a wrong PIN is refused *and* counts down the retry counter, so `next` carries that.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub next: State,
+    pub result: Result<(), Refusal>,
+}
+
+impl Outcome {
+    /// Whether the state changed (the transition exists in the state graph).
+    pub fn changed(&self, before: &State) -> bool {
+        &self.next != before
+    }
+}
+
+/// Every action an actor could attempt in `state`, in a stable order. Attempting one may still
+/// be refused by the system (that is part of what the model specifies). Bounds from the
+/// configuration (card generations, issuances, app installs) remove actions, never refuse them.
+pub fn candidate_actions(config: &Config, state: &State, out: &mut Vec<Action>) {
+    let kinds = &config.kinds;
+    for h in config.phone_ids() {
+        let ph = state.phone(h);
+        let operable = ph.condition == Condition::InHand && ph.holder != Holder::Nobody;
+        // World events matter only once the JPKI app has been on the phone: before that the
+        // phone holds nothing of JPKI's, and offering them would only multiply states.
+        let involved = ph.app_installs > 0;
+        if involved && ph.holder != Holder::Nobody && ph.condition != Condition::Broken {
+            out.push(if ph.online {
+                Action::GoOffline(h)
+            } else {
+                Action::GoOnline(h)
+            });
+        }
+        let person = match ph.holder {
+            Holder::Person(p) => Some(p),
+            _ => None,
+        };
+        match ph.condition {
+            // Strangers are outside the model: they only try the PIN and reset the phone.
+            Condition::InHand if person.is_some() && involved => {
+                out.push(Action::Lose(h));
+                out.push(Action::Break(h));
+            }
+            Condition::Lost => out.push(Action::Find(h)),
+            _ => {}
+        }
+        if !operable {
+            if let (Holder::Person(_), Condition::Broken) = (ph.holder, ph.condition) {
+                dispose_actions(config, h, out);
+            }
+            continue;
+        }
+        if person.is_some() && !ph.app && ph.app_installs < config.max_app_installs {
+            out.push(Action::InstallApp(h));
+        }
+        if person.is_some() && ph.app {
+            out.push(Action::UninstallApp(h));
+            if !ph.applet {
+                out.push(Action::InstallApplet(h));
+            }
+        }
+        for &k in kinds {
+            let Slot::Cert { serial, .. } = ph.slot(k) else {
+                continue;
+            };
+            if !ph.app {
+                continue;
+            }
+            let owner = state.cert(serial).person;
+            let knows_pin = person == Some(owner);
+            for e in [PinEntry::Wrong, PinEntry::Right] {
+                if e == PinEntry::Right && !knows_pin {
+                    continue;
+                }
+                out.push(Action::Use(h, k, e));
+                if person.is_some() {
+                    out.push(Action::ChangePin(h, k, e));
+                    out.push(Action::Resume(h, k, e));
+                }
+            }
+            if person.is_some() {
+                out.push(Action::InitPin(h, k));
+                out.push(Action::RevokeFromPhone(h, k));
+            }
+        }
+        if let (Some(p), true) = (person, ph.app) {
+            match ph.session {
+                None => {
+                    for &k in kinds {
+                        if issued_count(state, p, k) < config.max_issuances {
+                            out.push(Action::Apply(h, k));
+                        }
+                    }
+                }
+                Some(s) => {
+                    out.push(match s.step {
+                        SessionStep::Applied => Action::GenerateKey(h),
+                        SessionStep::KeyGenerated => Action::CaIssue(h),
+                        SessionStep::Issued(_) => Action::WriteCert(h),
+                        SessionStep::CertWritten(_) => Action::SetUserPin(h),
+                    });
+                    out.push(Action::AbandonIssuance(h));
+                }
+            }
+        }
+        out.push(Action::FactoryReset(h));
+        if let Some(p) = person {
+            if ph.handovers < config.max_handovers {
+                for to in config.person_ids().filter(|&q| q != p) {
+                    handover_actions(config, h, Recipient::Person(to), out);
+                }
+                handover_actions(config, h, Recipient::Stranger, out);
+            }
+            dispose_actions(config, h, out);
+        }
+    }
+    for p in config.person_ids() {
+        let person = state.person(p);
+        if person.card_generation + 1 < config.max_card_generations {
+            out.push(Action::CardRenew(p));
+        }
+        if person.card == CardStatus::Valid {
+            out.push(Action::CardRevoke(p));
+            out.push(Action::CardExpire(p));
+        }
+        for &k in kinds {
+            if state.live_cert(p, k).is_some() {
+                out.push(Action::Suspend(p, k));
+                out.push(Action::RevokeWithCard(p, k));
+            }
+        }
+    }
+    for (i, push) in state.pushes.iter().enumerate() {
+        let i = i as u8;
+        out.push(if deliverable(state, push) {
+            Action::DeliverPush(i)
+        } else {
+            Action::DropPush(i)
+        });
+    }
+}
+
+fn handover_actions(config: &Config, h: PhoneId, to: Recipient, out: &mut Vec<Action>) {
+    out.push(Action::HandOver(h, to, true));
+    if config.policy.careless_handover_possible {
+        out.push(Action::HandOver(h, to, false));
+    }
+}
+
+fn dispose_actions(config: &Config, h: PhoneId, out: &mut Vec<Action>) {
+    out.push(Action::Dispose(h, true));
+    if config.policy.careless_handover_possible {
+        out.push(Action::Dispose(h, false));
+    }
+}
+
+/// Phone certs issued so far to `p` of kind `k` (bounded by `max_issuances`).
+pub fn issued_count(state: &State, p: PersonId, k: Kind) -> u8 {
+    state
+        .registry
+        .iter()
+        .filter(|c| c.person == p && c.kind == k)
+        .count() as u8
+}
+
+/// A push reaches its app only while that phone is online and still has the app
+/// installation the token was issued to (R-TOKEN; 004 リモートでのGP-SE内の情報削除). The push
+/// service holds it until then, and gives it up (`DropPush`) only while it cannot be delivered.
+pub fn deliverable(state: &State, push: &Push) -> bool {
+    let ph = state.phone(push.phone);
+    ph.online && ph.token() == Some(push.token)
+}
+
+/// Attempt `action` in `state`. Callers must only attempt actions that
+/// [`candidate_actions`] offers (see [`is_offered`]); a refusal changes nothing except a PIN
+/// retry counter (a wrong entry counts down; a right one resets it even when the server then
+/// refuses, as the applet verified it first).
+pub fn step(config: &Config, state: &State, action: Action) -> Outcome {
+    let mut next = state.clone();
+    let result = apply(config, &mut next, action);
+    Outcome { next, result }
+}
+
+/// Whether `action` is offered in `state`.
+pub fn is_offered(config: &Config, state: &State, action: Action) -> bool {
+    let mut all = Vec::new();
+    candidate_actions(config, state, &mut all);
+    all.contains(&action)
+}
+
+fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> {
+    let policy = config.policy;
+    match action {
+        // R-CONTINUE: losing and regaining the network changes no certificate. Back online,
+        // the app checks its credentials' status and deletes revoked ones (R-DELETE).
+        Action::GoOffline(h) => s.phones[h.index()].online = false,
+        Action::GoOnline(h) => {
+            s.phones[h.index()].online = true;
+            app_sync(s, h);
+        }
+        // R-LOSS / R-TEMP-LOSS: a mislaid phone keeps its state; a session in progress is lost.
+        Action::Lose(h) => {
+            let ph = &mut s.phones[h.index()];
+            ph.condition = Condition::Lost;
+            ph.session = None;
+        }
+        Action::Find(h) => s.phones[h.index()].condition = Condition::InHand,
+        // R-FAILURE: broken for good, never online again.
+        Action::Break(h) => {
+            let ph = &mut s.phones[h.index()];
+            ph.condition = Condition::Broken;
+            ph.online = false;
+            ph.session = None;
+        }
+        // Phase 1 (003): app from the store; its new push token is registered (R-TOKEN).
+        Action::InstallApp(h) => {
+            let ph = &mut s.phones[h.index()];
+            ph.app_installs += 1;
+            ph.app = true;
+            app_sync(s, h);
+        }
+        // Removing the app invalidates its token; the SE keeps the applet (004 課題2).
+        Action::UninstallApp(h) => {
+            let ph = &mut s.phones[h.index()];
+            ph.app = false;
+            ph.session = None;
+        }
+        // Phase 2: applet installed by the SEI-TSM on first app start (R-ACL).
+        Action::InstallApplet(h) => {
+            need_online(s, h)?;
+            s.phones[h.index()].applet = true;
+        }
+        // R-LINK, R-REVOKE (c): a new card cert generation ends the previous one.
+        Action::CardRenew(p) => {
+            end_card_cert(config, s, p);
+            let person = &mut s.persons[p.index()];
+            person.card_generation += 1;
+            person.card = CardStatus::Valid;
+        }
+        Action::CardRevoke(p) => {
+            end_card_cert(config, s, p);
+            s.persons[p.index()].card = CardStatus::Revoked;
+        }
+        Action::CardExpire(p) => {
+            end_card_cert(config, s, p);
+            s.persons[p.index()].card = CardStatus::Expired;
+        }
+        // Login (auth) or signature (sign): the applet checks the PIN, the relying party the
+        // certificate status (INV-PIN, INV-NO-USE-AFTER-REVOKE).
+        Action::Use(h, k, e) => {
+            need_online(s, h)?;
+            let serial = slot_serial(s, h, k)?;
+            let pin_ok = verify_pin(config, s, h, k, e)?;
+            match s.cert(serial).status {
+                CertStatus::Revoked(_) => return Err(Refusal::CertRevoked),
+                CertStatus::Suspended if policy.rp_checks_suspension => {
+                    return Err(Refusal::CertSuspended)
+                }
+                CertStatus::Suspended => s.history.rp_accepted_unusable = true,
+                CertStatus::Active => {}
+            }
+            if pin_ok != Verified::User {
+                s.history.used_without_user_pin = true;
+            }
+        }
+        // R-PIN-CHANGE: on the phone alone, after verifying the current PIN.
+        Action::ChangePin(h, k, e) => {
+            slot_serial(s, h, k)?;
+            if verify_pin(config, s, h, k, e)? != Verified::User {
+                return Err(Refusal::TemporaryPin);
+            }
+            set_pin(
+                s,
+                h,
+                k,
+                Pin::User {
+                    tries_left: config.tries(k),
+                },
+            );
+        }
+        // R-PIN-INIT: online, with the card signature of the cert's owner; unblocks.
+        Action::InitPin(h, k) => {
+            need_online(s, h)?;
+            let serial = slot_serial(s, h, k)?;
+            let p = holder_person(s, h);
+            if !s.card_valid(p) {
+                return Err(Refusal::CardNotValid);
+            }
+            if s.cert(serial).person != p {
+                return Err(Refusal::NotCredentialOwner);
+            }
+            if !s.cert(serial).status.is_live() {
+                return Err(Refusal::CertRevoked);
+            }
+            set_pin(
+                s,
+                h,
+                k,
+                Pin::User {
+                    tries_left: config.tries(k),
+                },
+            );
+        }
+        // R-SUSPEND: call center; not terminal.
+        Action::Suspend(p, k) => {
+            let serial = s.live_cert(p, k).ok_or(Refusal::NoLiveCert)?;
+            let cert = &mut s.registry[serial.index()];
+            if cert.status == CertStatus::Suspended {
+                return Err(Refusal::AlreadySuspended);
+            }
+            cert.status = CertStatus::Suspended;
+        }
+        // R-SUSPEND: resumption from the phone with the phone cert and its PIN. The app asks
+        // the status first, so a cert that is not suspended costs no PIN try.
+        Action::Resume(h, k, e) => {
+            need_online(s, h)?;
+            let serial = slot_serial(s, h, k)?;
+            match s.cert(serial).status {
+                CertStatus::Revoked(_) => return Err(Refusal::CertRevoked),
+                CertStatus::Active => return Err(Refusal::NotSuspended),
+                CertStatus::Suspended => {}
+            }
+            if verify_pin(config, s, h, k, e)? != Verified::User {
+                return Err(Refusal::TemporaryPin);
+            }
+            s.registry[serial.index()].status = CertStatus::Active;
+        }
+        // R-ISSUE, R-REISSUE: card signature checked, then the phone-cert status check.
+        Action::Apply(h, k) => {
+            need_online(s, h)?;
+            let p = holder_person(s, h);
+            if !s.phone(h).applet {
+                return Err(Refusal::NoApplet);
+            }
+            if !s.card_valid(p) {
+                return Err(Refusal::CardNotValid);
+            }
+            if policy.reissue_refused_while_live
+                && s.registry
+                    .iter()
+                    .any(|c| c.person == p && c.kind == k && c.phone == h && c.status.is_live())
+            {
+                return Err(Refusal::ReissueWhileLive);
+            }
+            let card_generation = s.person(p).card_generation;
+            s.phones[h.index()].session = Some(Session {
+                person: p,
+                kind: k,
+                card_generation,
+                step: SessionStep::Applied,
+            });
+        }
+        // R-KEYGEN: key pair generated inside the SE over SCP03 (overwrites the slot).
+        Action::GenerateKey(h) => {
+            need_online(s, h)?;
+            let sess = session(s, h);
+            s.phones[h.index()].slots[sess.kind.index()] = Slot::Key {
+                person: sess.person,
+            };
+            if !policy.keygen_in_se {
+                s.history.key_outside_se = true;
+            }
+            set_step(s, h, SessionStep::KeyGenerated);
+        }
+        // R-ISSUE, R-ONE, R-MODEL-CHANGE: J-LIS issues and, in the same step, revokes the
+        // person's cert of this kind on the old phone, with a deletion push to it.
+        Action::CaIssue(h) => {
+            need_online(s, h)?;
+            let sess = session(s, h);
+            let person = s.person(sess.person);
+            let signature_valid =
+                person.card_generation == sess.card_generation && person.card == CardStatus::Valid;
+            if policy.ca_rechecks_card && !signature_valid {
+                return Err(Refusal::CardNotValid);
+            }
+            let previous: Vec<Serial> = (0..s.registry.len())
+                .map(|i| Serial(i as u8))
+                .filter(|&x| {
+                    let c = s.cert(x);
+                    c.person == sess.person && c.kind == sess.kind && c.status.is_live()
+                })
+                .collect();
+            let serial = Serial(s.registry.len() as u8);
+            s.registry.push(PhoneCert {
+                person: sess.person,
+                kind: sess.kind,
+                phone: h,
+                card_generation: sess.card_generation,
+                status: CertStatus::Active,
+                signer: sess.person,
+                signature_valid_at_issue: signature_valid,
+            });
+            for old in previous {
+                if s.cert(old).phone != h && policy.model_change_revokes_old {
+                    revoke(config, s, old, RevokeReason::ModelChange, Some(h));
+                }
+            }
+            set_step(s, h, SessionStep::Issued(serial));
+        }
+        // R-PIN-SETUP: certificate and temporary PIN written over SCP03. The SP-TSM does not
+        // write a certificate that was revoked meanwhile.
+        Action::WriteCert(h) => {
+            need_online(s, h)?;
+            let sess = session(s, h);
+            let SessionStep::Issued(serial) = sess.step else {
+                unreachable!("WriteCert is offered only after CaIssue")
+            };
+            if s.phone(h).slot(sess.kind)
+                != (Slot::Key {
+                    person: sess.person,
+                })
+            {
+                return Err(Refusal::KeyMissing);
+            }
+            if !s.cert(serial).status.is_live() {
+                return Err(Refusal::CertRevoked);
+            }
+            s.phones[h.index()].slots[sess.kind.index()] = Slot::Cert {
+                serial,
+                pin: Pin::Temporary,
+            };
+            set_step(s, h, SessionStep::CertWritten(serial));
+        }
+        // R-PIN-SETUP: the user sets their PIN in the same session, while the card signature
+        // is still valid; the cert becomes usable (phase 4).
+        Action::SetUserPin(h) => {
+            let sess = session(s, h);
+            let SessionStep::CertWritten(serial) = sess.step else {
+                unreachable!("SetUserPin is offered only after WriteCert")
+            };
+            let person = s.person(sess.person);
+            if person.card_generation != sess.card_generation || person.card != CardStatus::Valid {
+                return Err(Refusal::CardNotValid);
+            }
+            if s.phone(h).slot(sess.kind).serial() != Some(serial) {
+                return Err(Refusal::KeyMissing);
+            }
+            set_pin(
+                s,
+                h,
+                sess.kind,
+                Pin::User {
+                    tries_left: config.tries(sess.kind),
+                },
+            );
+            s.phones[h.index()].session = None;
+        }
+        Action::AbandonIssuance(h) => s.phones[h.index()].session = None,
+        // R-REVOKE (a), R-DELETE (対策2-1/2-2): from the phone alone; deleted locally. A cert
+        // already revoked elsewhere is just deleted.
+        Action::RevokeFromPhone(h, k) => {
+            need_online(s, h)?;
+            let serial = slot_serial(s, h, k)?;
+            if s.cert(serial).person != holder_person(s, h) {
+                return Err(Refusal::NotCredentialOwner);
+            }
+            if s.cert(serial).status.is_live() {
+                s.registry[serial.index()].status = CertStatus::Revoked(RevokeReason::FromPhone);
+            }
+            s.phones[h.index()].slots[k.index()] = Slot::Empty;
+        }
+        // R-REVOKE (b), R-LOSS, R-FAILURE: from another device with the card signature; the
+        // deletion push goes to the phone holding the cert (R-TOKEN).
+        Action::RevokeWithCard(p, k) => {
+            if !s.card_valid(p) {
+                return Err(Refusal::CardNotValid);
+            }
+            let serial = s.live_cert(p, k).ok_or(Refusal::NoLiveCert)?;
+            revoke(config, s, serial, RevokeReason::WithCard, None);
+        }
+        // R-DELETE: the app deletes the credential the push names (INV-NO-STALE-DELETE).
+        Action::DeliverPush(i) => {
+            let push = s.pushes[usize::from(i)];
+            if !deliverable(s, &push) {
+                return Err(Refusal::Undeliverable);
+            }
+            s.pushes.remove(usize::from(i));
+            let slot = &mut s.phones[push.phone.index()].slots[push.kind.index()];
+            if slot.serial() == Some(push.serial) {
+                *slot = Slot::Empty;
+            } else if !policy.push_matches_serial && slot.has_key() {
+                *slot = Slot::Empty;
+                s.history.stale_delete = true;
+            }
+        }
+        // 課題2: the push service gives up on a push it cannot deliver.
+        Action::DropPush(i) => {
+            s.pushes.remove(usize::from(i));
+        }
+        // R-RESET: the app goes; the SE's JPKI data is wiped (needs OS/maker support).
+        Action::FactoryReset(h) => factory_reset(config, s, h),
+        // R-TRANSFER: with the procedure the holder revokes and deletes first; careless users
+        // just hand it over (課題1).
+        Action::HandOver(h, to, procedure) => {
+            let from = holder_person(s, h);
+            if procedure {
+                leave_procedure(config, s, h, from);
+            }
+            let ph = &mut s.phones[h.index()];
+            ph.holder = match to {
+                Recipient::Person(q) => Holder::Person(q),
+                Recipient::Stranger => Holder::Stranger,
+            };
+            ph.session = None;
+            ph.handovers += 1;
+            ph.procedure_from = procedure.then_some(from);
+        }
+        // R-DISPOSE: same procedure as a transfer; then nobody holds it.
+        Action::Dispose(h, procedure) => {
+            let from = holder_person(s, h);
+            if procedure {
+                leave_procedure(config, s, h, from);
+            }
+            let ph = &mut s.phones[h.index()];
+            ph.holder = Holder::Nobody;
+            ph.online = false;
+            ph.session = None;
+            ph.procedure_from = procedure.then_some(from);
+        }
+    }
+    Ok(())
+}
+
+/// How a PIN check went.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Verified {
+    /// The user PIN was entered right.
+    User,
+    /// The temporary PIN was entered (only possible when it is shown to the user).
+    Temporary,
+}
+
+/// The applet's PIN check (R-PIN-RETRY): a wrong entry counts down and blocks at zero; a
+/// right one resets the counter.
+fn verify_pin(
+    config: &Config,
+    s: &mut State,
+    h: PhoneId,
+    k: Kind,
+    e: PinEntry,
+) -> Result<Verified, Refusal> {
+    let Slot::Cert { pin, .. } = s.phone(h).slot(k) else {
+        return Err(Refusal::NoCredential);
+    };
+    match (pin, e) {
+        (Pin::Blocked, _) => Err(Refusal::PinBlocked),
+        (Pin::Temporary, PinEntry::Right) if !config.policy.temporary_pin_secret => {
+            Ok(Verified::Temporary)
+        }
+        (Pin::Temporary, _) => Err(Refusal::TemporaryPin),
+        (Pin::User { .. }, PinEntry::Right) => {
+            set_pin(
+                s,
+                h,
+                k,
+                Pin::User {
+                    tries_left: config.tries(k),
+                },
+            );
+            Ok(Verified::User)
+        }
+        (Pin::User { tries_left }, PinEntry::Wrong) => {
+            let left = tries_left.saturating_sub(1);
+            set_pin(
+                s,
+                h,
+                k,
+                if left == 0 {
+                    Pin::Blocked
+                } else {
+                    Pin::User { tries_left: left }
+                },
+            );
+            Err(Refusal::WrongPin)
+        }
+    }
+}
+
+fn set_pin(s: &mut State, h: PhoneId, k: Kind, new: Pin) {
+    if let Slot::Cert { pin, .. } = &mut s.phones[h.index()].slots[k.index()] {
+        *pin = new;
+    }
+}
+
+fn need_online(s: &State, h: PhoneId) -> Result<(), Refusal> {
+    if s.phone(h).online {
+        Ok(())
+    } else {
+        Err(Refusal::PhoneOffline)
+    }
+}
+
+fn slot_serial(s: &State, h: PhoneId, k: Kind) -> Result<Serial, Refusal> {
+    s.phone(h).slot(k).serial().ok_or(Refusal::NoCredential)
+}
+
+/// The person operating a phone; actions that need one are only offered to persons.
+fn holder_person(s: &State, h: PhoneId) -> PersonId {
+    match s.phone(h).holder {
+        Holder::Person(p) => p,
+        other => unreachable!("action offered to a phone held by {other:?}"),
+    }
+}
+
+fn session(s: &State, h: PhoneId) -> Session {
+    s.phone(h)
+        .session
+        .unwrap_or_else(|| unreachable!("session step offered without a session on {h}"))
+}
+
+fn set_step(s: &mut State, h: PhoneId, step: SessionStep) {
+    if let Some(sess) = &mut s.phones[h.index()].session {
+        sess.step = step;
+    }
+}
+
+/// Revoke a phone cert; J-LIS/SP-TSM send a deletion push to the token of the phone holding
+/// it (R-TOKEN), or under the `push-to-requester` variant to the requesting phone.
+fn revoke(
+    config: &Config,
+    s: &mut State,
+    serial: Serial,
+    reason: RevokeReason,
+    requester: Option<PhoneId>,
+) {
+    let cert = s.registry[serial.index()];
+    s.registry[serial.index()].status = CertStatus::Revoked(reason);
+    let target = if config.policy.push_to_holding_phone {
+        Some(cert.phone)
+    } else {
+        requester
+    };
+    if let Some(t) = target {
+        let token = s.phone(t).app_installs;
+        if token > 0 {
+            s.pushes.push(Push {
+                phone: t,
+                token,
+                serial,
+                kind: cert.kind,
+            });
+        }
+    }
+}
+
+/// R-LINK: the card signing cert ends; its linked phone certs are revoked in tandem.
+fn end_card_cert(config: &Config, s: &mut State, p: PersonId) {
+    if !config.policy.linked_revocation {
+        return;
+    }
+    let generation = s.person(p).card_generation;
+    for i in 0..s.registry.len() {
+        let c = s.registry[i];
+        if c.person == p && c.card_generation == generation && c.status.is_live() {
+            revoke(config, s, Serial(i as u8), RevokeReason::Linked, None);
+        }
+    }
+}
+
+/// Back online (or freshly installed), the app asks the SP-TSM for the status of the certs in
+/// its applet and deletes the revoked ones (R-DELETE; the fallback for lost pushes).
+fn app_sync(s: &mut State, h: PhoneId) {
+    let ph = &s.phones[h.index()];
+    if !(ph.online && ph.app && ph.applet) {
+        return;
+    }
+    for k in Kind::ALL {
+        if let Slot::Cert { serial, .. } = s.phones[h.index()].slots[k.index()] {
+            if !s.cert(serial).status.is_live() {
+                s.phones[h.index()].slots[k.index()] = Slot::Empty;
+            }
+        }
+    }
+}
+
+/// R-RESET: the app (and its token) goes; the SE's JPKI data too unless the variant says not.
+fn factory_reset(config: &Config, s: &mut State, h: PhoneId) {
+    let ph = &mut s.phones[h.index()];
+    ph.app = false;
+    ph.session = None;
+    if config.policy.factory_reset_wipes_se {
+        ph.applet = false;
+        ph.slots = [Slot::Empty; 2];
+    }
+}
+
+/// The procedure before a phone leaves its holder (R-TRANSFER, R-DISPOSE; 000 §3(2)(3)):
+/// revoke the holder's live certs from the phone, have the SEI-TSM delete the applet with
+/// its keys (both need the network), then factory-reset.
+fn leave_procedure(config: &Config, s: &mut State, h: PhoneId, from: PersonId) {
+    if s.phone(h).online {
+        if s.phone(h).app {
+            for k in Kind::ALL {
+                if let Some(serial) = s.phone(h).slot(k).serial() {
+                    let c = s.cert(serial);
+                    if c.person == from && c.status.is_live() {
+                        s.registry[serial.index()].status =
+                            CertStatus::Revoked(RevokeReason::FromPhone);
+                    }
+                }
+            }
+        }
+        let ph = &mut s.phones[h.index()];
+        ph.applet = false;
+        ph.slots = [Slot::Empty; 2];
+    }
+    factory_reset(config, s, h);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(config: &Config, actions: &[Action]) -> State {
+        let mut s = State::initial(config);
+        for (i, a) in actions.iter().enumerate() {
+            let mut enabled = Vec::new();
+            candidate_actions(config, &s, &mut enabled);
+            assert!(enabled.contains(a), "step {i}: {a} not offered");
+            let o = step(config, &s, *a);
+            assert_eq!(o.result, Ok(()), "step {i}: {a}");
+            s = o.next;
+        }
+        s
+    }
+
+    const H0: PhoneId = PhoneId(0);
+    const H2: PhoneId = PhoneId(2);
+    const P0: PersonId = PersonId(0);
+
+    fn issue(h: PhoneId, k: Kind) -> Vec<Action> {
+        vec![
+            Action::Apply(h, k),
+            Action::GenerateKey(h),
+            Action::CaIssue(h),
+            Action::WriteCert(h),
+            Action::SetUserPin(h),
+        ]
+    }
+
+    fn setup(h: PhoneId) -> Vec<Action> {
+        vec![Action::InstallApp(h), Action::InstallApplet(h)]
+    }
+
+    #[test]
+    fn issuance_reaches_phase_4_and_use_works() {
+        let c = Config::reference();
+        let mut path = setup(H0);
+        path.extend(issue(H0, Kind::Auth));
+        path.push(Action::Use(H0, Kind::Auth, PinEntry::Right));
+        let s = run(&c, &path);
+        assert_eq!(s.phone(H0).phase(), 4);
+        assert_eq!(s.registry.len(), 1);
+    }
+
+    #[test]
+    fn reissue_while_live_is_refused_and_model_change_revokes_old() {
+        let c = Config::reference();
+        let mut path = setup(H0);
+        path.extend(issue(H0, Kind::Sign));
+        let s = run(&c, &path);
+        let o = step(&c, &s, Action::Apply(H0, Kind::Sign));
+        assert_eq!(o.result, Err(Refusal::ReissueWhileLive));
+        assert_eq!(o.next, s);
+        // h2 is also p0's: setting it up is a model change.
+        let mut path2 = path.clone();
+        path2.extend(setup(H2));
+        path2.extend(issue(H2, Kind::Sign));
+        let s = run(&c, &path2);
+        assert_eq!(
+            s.cert(Serial(0)).status,
+            CertStatus::Revoked(RevokeReason::ModelChange)
+        );
+        assert_eq!(s.pushes.len(), 1);
+        assert_eq!(s.pushes[0].phone, H0);
+    }
+
+    #[test]
+    fn wrong_pins_block_and_init_unblocks() {
+        let c = Config::reference();
+        let mut path = setup(H0);
+        path.extend(issue(H0, Kind::Auth));
+        let mut s = run(&c, &path);
+        for left in (0..3).rev() {
+            let o = step(&c, &s, Action::Use(H0, Kind::Auth, PinEntry::Wrong));
+            assert_eq!(o.result, Err(Refusal::WrongPin));
+            s = o.next;
+            let expect = if left == 0 {
+                Pin::Blocked
+            } else {
+                Pin::User { tries_left: left }
+            };
+            assert_eq!(
+                s.phone(H0).slot(Kind::Auth),
+                Slot::Cert {
+                    serial: Serial(0),
+                    pin: expect
+                }
+            );
+        }
+        let o = step(&c, &s, Action::Use(H0, Kind::Auth, PinEntry::Right));
+        assert_eq!(o.result, Err(Refusal::PinBlocked));
+        let s = step(&c, &s, Action::InitPin(H0, Kind::Auth)).next;
+        assert_eq!(
+            step(&c, &s, Action::Use(H0, Kind::Auth, PinEntry::Right)).result,
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn late_push_after_reissue_does_not_delete_new_credential() {
+        let c = Config::reference();
+        let mut path = setup(H0);
+        path.extend(issue(H0, Kind::Auth));
+        path.push(Action::GoOffline(H0));
+        path.push(Action::RevokeWithCard(P0, Kind::Auth));
+        let s = run(&c, &path);
+        assert_eq!(s.pushes.len(), 1);
+        // Back online, the app syncs and deletes; then a reissue on the same phone.
+        let mut path2 = path.clone();
+        path2.push(Action::GoOnline(H0));
+        let s2 = run(&c, &path2);
+        assert_eq!(s2.phone(H0).slot(Kind::Auth), Slot::Empty);
+        path2.extend(issue(H0, Kind::Auth));
+        path2.push(Action::DeliverPush(0));
+        let s3 = run(&c, &path2);
+        assert_eq!(s3.phone(H0).slot(Kind::Auth).serial(), Some(Serial(1)));
+        assert!(!s3.history.stale_delete);
+        // Under the variant, the same late push wipes the new credential.
+        let bad = Config::reference().with_variant(crate::config::Variant::DeleteWhateverIsThere);
+        let s4 = run(&bad, &path2);
+        assert!(s4.history.stale_delete);
+        assert_eq!(s4.phone(H0).slot(Kind::Auth), Slot::Empty);
+    }
+}

@@ -1,0 +1,300 @@
+//! The state of the world: persons and their card certs, phones and their SEs, the J-LIS
+//! registry of phone certs, pushes in flight, and the history variables some invariants read.
+
+use crate::config::Config;
+use crate::ids::{Kind, PersonId, PhoneId, Serial};
+use serde::{Deserialize, Serialize};
+
+/// Status of a person's card signing certificate (the one phone certs are linked to, R-LINK).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum CardStatus {
+    Valid,
+    Revoked,
+    Expired,
+}
+
+/// A person and their My Number card signing certificate.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Person {
+    /// Generation of the current card signing cert (0 = first).
+    pub card_generation: u8,
+    pub card: CardStatus,
+}
+
+/// Who holds a phone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Holder {
+    Person(PersonId),
+    /// Someone outside the model: a buyer of a used phone, a finder.
+    Stranger,
+    /// Disposed of: nobody operates it again.
+    Nobody,
+}
+
+/// Physical condition of a phone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Condition {
+    InHand,
+    Lost,
+    Broken,
+}
+
+/// PIN state of an SE credential (R-PIN-SETUP, R-PIN-RETRY).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Pin {
+    /// Set by the SP-TSM over SCP03; the user never sees it.
+    Temporary,
+    /// Set by the user; `tries_left` wrong entries before blocking.
+    User { tries_left: u8 },
+    /// Only R-PIN-INIT unblocks it.
+    Blocked,
+}
+
+/// One credential slot of the JPKI applet (one per kind).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Slot {
+    Empty,
+    /// A key pair generated for `person`, no certificate written (yet).
+    Key {
+        person: PersonId,
+    },
+    /// Key pair and certificate `serial`.
+    Cert {
+        serial: Serial,
+        pin: Pin,
+    },
+}
+
+impl Slot {
+    /// Whether a private key sits in this slot.
+    pub fn has_key(self) -> bool {
+        !matches!(self, Slot::Empty)
+    }
+
+    pub fn serial(self) -> Option<Serial> {
+        match self {
+            Slot::Cert { serial, .. } => Some(serial),
+            _ => None,
+        }
+    }
+}
+
+/// Step reached by an issuance session (R-ISSUE, R-PIN-SETUP).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum SessionStep {
+    /// Card signature accepted by the SP-TSM.
+    Applied,
+    /// Key pair generated in the SE.
+    KeyGenerated,
+    /// Certificate issued by J-LIS.
+    Issued(Serial),
+    /// Certificate and temporary PIN written to the SE.
+    CertWritten(Serial),
+}
+
+/// An issuance session in progress on a phone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Session {
+    /// Whose card signed the application.
+    pub person: PersonId,
+    pub kind: Kind,
+    /// Generation of the card cert that signed.
+    pub card_generation: u8,
+    pub step: SessionStep,
+}
+
+/// A smartphone: its holder, its condition, the JPKI app and the applet in its SE.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Phone {
+    pub holder: Holder,
+    pub condition: Condition,
+    pub online: bool,
+    /// Installations of the app so far; the push token of installation `n` is `(phone, n)`.
+    pub app_installs: u8,
+    /// Whether the app is installed now (its token is `app_installs`).
+    pub app: bool,
+    /// The JPKI applet is installed in the SE (phase 2).
+    pub applet: bool,
+    /// Credential slots, indexed by [`Kind::index`].
+    pub slots: [Slot; 2],
+    pub session: Option<Session>,
+    /// Hand-overs so far (bounded by `max_handovers`).
+    pub handovers: u8,
+    /// Set when the phone left a person through the hand-over or disposal procedure
+    /// (INV-DELETE-ON-TRANSFER reads it).
+    pub procedure_from: Option<PersonId>,
+}
+
+impl Phone {
+    /// The applet phase of seed 003: 0 nothing, 1 app, 2 applet, 3 initial setup (a key or a
+    /// cert with the temporary PIN), 4 in use (a user PIN set).
+    pub fn phase(&self) -> u8 {
+        let in_use = self
+            .slots
+            .iter()
+            .any(|s| matches!(s, Slot::Cert { pin, .. } if *pin != Pin::Temporary));
+        let setup = self.slots.iter().any(|s| s.has_key());
+        if in_use {
+            4
+        } else if setup {
+            3
+        } else if self.applet {
+            2
+        } else if self.app {
+            1
+        } else {
+            0
+        }
+    }
+
+    pub fn slot(&self, kind: Kind) -> Slot {
+        self.slots[kind.index()]
+    }
+
+    /// The push token the app holds now, if installed.
+    pub fn token(&self) -> Option<u8> {
+        self.app.then_some(self.app_installs)
+    }
+}
+
+/// Why a phone cert was revoked (R-REVOKE (a)-(d)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum RevokeReason {
+    /// (a) from the phone itself.
+    FromPhone,
+    /// (b) from another device with the card signature.
+    WithCard,
+    /// (c) in tandem with the card cert (R-LINK).
+    Linked,
+    /// (d) a new phone was set up (R-MODEL-CHANGE).
+    ModelChange,
+}
+
+/// Registry status of a phone cert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum CertStatus {
+    Active,
+    Suspended,
+    Revoked(RevokeReason),
+}
+
+impl CertStatus {
+    /// Not revoked (active or suspended).
+    pub fn is_live(self) -> bool {
+        !matches!(self, CertStatus::Revoked(_))
+    }
+}
+
+/// A J-LIS registry entry for a phone certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PhoneCert {
+    pub person: PersonId,
+    pub kind: Kind,
+    pub phone: PhoneId,
+    /// The card signing cert generation it is linked to (R-LINK).
+    pub card_generation: u8,
+    pub status: CertStatus,
+    /// Whose card signature authorised it, and whether that card cert was valid at issuance
+    /// (INV-ISSUE-AUTH reads both).
+    pub signer: PersonId,
+    pub signature_valid_at_issue: bool,
+}
+
+/// A deletion push in flight (R-DELETE, R-TOKEN).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Push {
+    /// Target token: phone and installation number.
+    pub phone: PhoneId,
+    pub token: u8,
+    /// The revoked cert whose deletion this asks for.
+    pub serial: Serial,
+    pub kind: Kind,
+}
+
+/// History variables: facts about past steps that some invariants need and the current state
+/// alone cannot show. Each is set by the step that did the thing, from ground truth.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub struct History {
+    /// A relying party accepted a cert that was revoked or suspended at that moment.
+    pub rp_accepted_unusable: bool,
+    /// A service use went through without the correct user PIN.
+    pub used_without_user_pin: bool,
+    /// A deletion push deleted a credential other than the one whose revocation caused it.
+    pub stale_delete: bool,
+    /// A private key existed outside an SE.
+    pub key_outside_se: bool,
+}
+
+/// The whole state.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct State {
+    pub persons: Vec<Person>,
+    pub phones: Vec<Phone>,
+    /// Phone certs by serial.
+    pub registry: Vec<PhoneCert>,
+    /// Deletion pushes in flight, in send order.
+    pub pushes: Vec<Push>,
+    pub history: History,
+}
+
+impl State {
+    /// The initial state: every card valid (generation 0), phone `h` held by person
+    /// `h % persons`, online, in hand, nothing installed.
+    pub fn initial(config: &Config) -> State {
+        State {
+            persons: config
+                .person_ids()
+                .map(|_| Person {
+                    card_generation: 0,
+                    card: CardStatus::Valid,
+                })
+                .collect(),
+            phones: config
+                .phone_ids()
+                .map(|h| Phone {
+                    holder: Holder::Person(PersonId(h.0 % config.persons)),
+                    condition: Condition::InHand,
+                    online: true,
+                    app_installs: 0,
+                    app: false,
+                    applet: false,
+                    slots: [Slot::Empty; 2],
+                    session: None,
+                    handovers: 0,
+                    procedure_from: None,
+                })
+                .collect(),
+            registry: Vec::new(),
+            pushes: Vec::new(),
+            history: History::default(),
+        }
+    }
+
+    pub fn person(&self, p: PersonId) -> &Person {
+        &self.persons[p.index()]
+    }
+
+    pub fn phone(&self, h: PhoneId) -> &Phone {
+        &self.phones[h.index()]
+    }
+
+    pub fn cert(&self, s: Serial) -> &PhoneCert {
+        &self.registry[s.index()]
+    }
+
+    /// The live (not revoked) cert of a person and kind, if any (there is at most one when
+    /// INV-ONE holds; the first is returned otherwise).
+    pub fn live_cert(&self, p: PersonId, k: Kind) -> Option<Serial> {
+        self.registry
+            .iter()
+            .position(|c| c.person == p && c.kind == k && c.status.is_live())
+            .map(|i| Serial(i as u8))
+    }
+
+    /// Whether the card signing cert of `p` is valid now.
+    pub fn card_valid(&self, p: PersonId) -> bool {
+        self.person(p).card == CardStatus::Valid
+    }
+}
