@@ -1,1 +1,358 @@
-fn main() {}
+//! `phone-jpki`: model checking, exploration, SCP03 vectors and the demo scenario.
+
+use clap::{Parser, Subcommand};
+use phone_jpki_model::check::{check, CheckOptions, CheckReport};
+use phone_jpki_model::explore::JpkiModel;
+use phone_jpki_model::{Config, Kind, Variant};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "phone-jpki",
+    version,
+    about = "Reference semantics for JPKI certificates on smartphones"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct WorldArgs {
+    /// Persons in the world.
+    #[arg(long, default_value_t = 1)]
+    persons: u8,
+    /// Phones in the world.
+    #[arg(long, default_value_t = 1)]
+    phones: u8,
+    /// Certificate kinds: auth, sign or both.
+    #[arg(long, default_value = "auth")]
+    kinds: String,
+    /// Wrong-PIN tries before blocking (both kinds).
+    #[arg(long, default_value_t = 2)]
+    pin_tries: u8,
+    /// Phone certs per person and kind.
+    #[arg(long, default_value_t = 2)]
+    max_issuances: u8,
+    /// Card signing cert generations per person.
+    #[arg(long, default_value_t = 2)]
+    max_card_generations: u8,
+    /// App installations per phone.
+    #[arg(long, default_value_t = 2)]
+    max_app_installs: u8,
+    /// Hand-overs per phone.
+    #[arg(long, default_value_t = 1)]
+    max_handovers: u8,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Exhaustive check of every property; exit 0 only if complete and all as expected.
+    Check {
+        #[command(flatten)]
+        world: WorldArgs,
+        /// A non-default policy variant (repeatable); `--policy list` lists them.
+        #[arg(long)]
+        policy: Vec<String>,
+        /// Worker threads.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Visit one state per symmetry class.
+        #[arg(long)]
+        symmetry: bool,
+        /// Give up (incomplete) after this many unique states.
+        #[arg(long)]
+        max_states: Option<usize>,
+        /// Give up (incomplete) after this many seconds.
+        #[arg(long)]
+        timeout: Option<u64>,
+        /// One JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every policy variant against every property: the design-space table.
+    Matrix {
+        #[command(flatten)]
+        world: WorldArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve the Stateright Explorer on the model.
+    Explore {
+        #[command(flatten)]
+        world: WorldArgs,
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        addr: String,
+    },
+    /// Test vectors.
+    Vectors {
+        #[command(subcommand)]
+        which: VectorsCmd,
+    },
+    /// Run the demo scenario and write PEM files (see README).
+    Demo {
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum VectorsCmd {
+    /// Run SCP03 vector files (shared/vectors/scp03 format), host and card side.
+    Scp03 {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+fn config(w: &WorldArgs, policies: &[String]) -> Result<Config, String> {
+    let kinds = match w.kinds.as_str() {
+        "auth" => vec![Kind::Auth],
+        "sign" => vec![Kind::Sign],
+        "both" => vec![Kind::Auth, Kind::Sign],
+        other => {
+            return Err(format!(
+                "--kinds: expected auth, sign or both, got {other:?}"
+            ))
+        }
+    };
+    let mut c = Config {
+        persons: w.persons,
+        phones: w.phones,
+        kinds,
+        max_card_generations: w.max_card_generations,
+        max_issuances: w.max_issuances,
+        max_app_installs: w.max_app_installs,
+        max_handovers: w.max_handovers,
+        pin_tries: [w.pin_tries, w.pin_tries],
+        ..Config::reference()
+    };
+    for p in policies {
+        let v = Variant::from_name(p).ok_or_else(|| {
+            let names: Vec<_> = Variant::ALL.iter().map(|v| v.name()).collect();
+            format!(
+                "--policy: unknown variant {p:?}; known: {}",
+                names.join(", ")
+            )
+        })?;
+        c = c.with_variant(v);
+    }
+    c.validate().map_err(|e| format!("configuration: {e}"))?;
+    Ok(c)
+}
+
+fn print_table(r: &CheckReport) {
+    println!(
+        "{} unique states, {} generated, depth {}, {:.1} s, {}",
+        r.unique_states,
+        r.states,
+        r.max_depth,
+        r.seconds,
+        if r.complete {
+            "complete".to_string()
+        } else {
+            format!("INCOMPLETE ({:?})", r.cut)
+        }
+    );
+    for p in &r.properties {
+        let verdict = if p.holds { "ok" } else { "FAILED" };
+        println!("{verdict:6} {:9?} {}", p.expectation, p.name);
+        if let Some(path) = &p.path {
+            if !p.holds || p.name.starts_with("SCN") || p.name.starts_with("RISK") {
+                for (i, a) in path.iter().enumerate() {
+                    println!("         {}. {a}", i + 1);
+                }
+            }
+        }
+    }
+}
+
+fn run() -> Result<ExitCode, String> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check {
+            world,
+            policy,
+            threads,
+            symmetry,
+            max_states,
+            timeout,
+            json,
+        } => {
+            if policy.iter().any(|p| p == "list") {
+                for v in Variant::ALL {
+                    println!("{:28} breaks {}", v.name(), v.breaks());
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let c = config(&world, &policy)?;
+            let mut opts = CheckOptions {
+                symmetry,
+                max_states,
+                timeout: timeout.map(Duration::from_secs),
+                ..CheckOptions::default()
+            };
+            if let Some(t) = threads {
+                opts.threads = t.max(1);
+            }
+            let r = check(&c, &opts, &mut |p| {
+                eprintln!(
+                    "depth {:3}  {:>10} states  {:.1} s",
+                    p.depth, p.unique_states, p.seconds
+                )
+            });
+            if json {
+                let props: Vec<_> = r
+                    .properties
+                    .iter()
+                    .map(|p| {
+                        serde_json::json!({
+                            "name": p.name,
+                            "expectation": p.expectation,
+                            "holds": p.holds,
+                            "path": p.path.as_ref().map(|v| v.iter().map(|a| a.to_string()).collect::<Vec<_>>()),
+                        })
+                    })
+                    .collect();
+                let out = serde_json::json!({
+                    "complete": r.complete,
+                    "unique_states": r.unique_states,
+                    "states": r.states,
+                    "max_depth": r.max_depth,
+                    "seconds": r.seconds,
+                    "properties": props,
+                });
+                println!("{out}");
+            } else {
+                print_table(&r);
+            }
+            Ok(if r.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Matrix { world, json } => {
+            let base = config(&world, &[])?;
+            let mut rows = Vec::new();
+            let mut all_complete = true;
+            let variants: Vec<Option<Variant>> = std::iter::once(None)
+                .chain(Variant::ALL.map(Some))
+                .collect();
+            for v in &variants {
+                let c = match v {
+                    Some(v) => base.clone().with_variant(*v),
+                    None => base.clone(),
+                };
+                let r = check(&c, &CheckOptions::default(), &mut |_| {});
+                all_complete &= r.complete;
+                rows.push((v.map_or("default", |v| v.name()), r));
+            }
+            if json {
+                let out: Vec<_> = rows
+                    .iter()
+                    .map(|(name, r)| {
+                        serde_json::json!({
+                            "policy": name,
+                            "complete": r.complete,
+                            "properties": r.properties.iter().map(|p| serde_json::json!({
+                                "name": p.name, "holds": p.holds,
+                                "path_len": p.path.as_ref().map(|x| x.len()),
+                            })).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(out));
+            } else {
+                let ids: Vec<String> = rows[0]
+                    .1
+                    .properties
+                    .iter()
+                    .filter(|p| !p.name.starts_with("ACT-"))
+                    .map(|p| p.name.split(':').next().unwrap_or("").to_string())
+                    .collect();
+                println!(
+                    "policy \\ property: holds (ok) / broken (len of shortest counterexample)"
+                );
+                for (name, r) in &rows {
+                    let cells: Vec<String> = r
+                        .properties
+                        .iter()
+                        .filter(|p| !p.name.starts_with("ACT-"))
+                        .zip(&ids)
+                        .map(|(p, id)| match (&p.holds, &p.path) {
+                            (true, _) => format!("{id}=ok"),
+                            (false, Some(path)) => format!("{id}=BROKEN({})", path.len()),
+                            (false, None) => format!("{id}=UNREACHED"),
+                        })
+                        .collect();
+                    println!("{name:26} {}", cells.join(" "));
+                }
+            }
+            Ok(if all_complete {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Explore { world, addr } => {
+            let c = config(&world, &[])?;
+            use stateright::Model;
+            println!("Stateright Explorer on http://{addr} (Ctrl-C to stop)");
+            // serve() answers requests until the process is stopped.
+            let _checker = JpkiModel { config: c }.checker().serve(addr.as_str());
+            loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            }
+        }
+        Command::Vectors {
+            which: VectorsCmd::Scp03 { files },
+        } => {
+            let mut ok = true;
+            for f in &files {
+                match phone_jpki_impl::scp03::vectors::run_vector_file(f) {
+                    Ok(r) => {
+                        ok &= r.passed();
+                        println!("{}: {r}", f.display());
+                    }
+                    Err(e) => {
+                        ok = false;
+                        println!("{}: ERROR {e}", f.display());
+                    }
+                }
+            }
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Demo { out } => {
+            std::fs::create_dir_all(&out).map_err(|e| format!("--out {}: {e}", out.display()))?;
+            let r = phone_jpki_impl::demo::demo(&out).map_err(|e| format!("demo: {e}"))?;
+            println!("CA:  {}", r.ca.display());
+            println!("CRL: {}", r.crl.display());
+            for f in &r.certs {
+                println!(
+                    "{} serial {} {}",
+                    f.path.display(),
+                    f.serial,
+                    if f.live { "live" } else { "revoked/held" }
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("phone-jpki: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
