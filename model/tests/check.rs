@@ -101,23 +101,27 @@ fn reported_paths_are_shortest() {
         .is_none());
 }
 
-fn tiny_two_persons() -> Config {
+fn two_phones_small() -> Config {
     Config {
-        persons: 2,
+        persons: 1,
         phones: 2,
         kinds: vec![Kind::Auth],
         max_card_generations: 1,
         max_issuances: 1,
         max_app_installs: 1,
-        max_handovers: 1,
+        max_handovers: 0,
         pin_tries: [1, 1],
         ..Config::reference()
     }
 }
 
+/// Release only: the smallest configuration with a non-trivial symmetry group has 895,339
+/// plain / 447,749 symmetric states (13.7 s / 8.2 s in release), too slow for a debug CI run.
+/// Run with `cargo test --release -p phone-jpki-model -- --ignored`.
 #[test]
+#[ignore = "895k states: run in release with --ignored"]
 fn symmetry_gives_the_same_verdicts_with_fewer_states() {
-    let c = tiny_two_persons();
+    let c = two_phones_small();
     let plain = check(&c, &opts(2), &mut |_| {});
     let sym = check(
         &c,
