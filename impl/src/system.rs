@@ -25,7 +25,7 @@
 use crate::apdu::StatusWord;
 use crate::applet::{AppletConfig, Kind, PinState};
 use crate::ca::{
-    Ca, CaError, CertKind, CertStatus, CertSubject, Crl, LogicalTime, PersonId, PhoneId,
+    Ca, CaError, CardEnded, CertKind, CertStatus, CertSubject, Crl, LogicalTime, PersonId, PhoneId,
     RevokedPhoneCert, Serial, StatusAnswer,
 };
 use crate::card::{CardError, MyNumberCard};
@@ -677,29 +677,27 @@ impl System {
     /// `CardRevoke(p)`: the card signing certificate is revoked; linked phone certificates
     /// too (R-LINK). Refused `CardNotValid` if it already ended.
     pub fn card_revoke(&mut self, p: PersonId) -> Result<(), Refusal> {
-        self.tick();
-        if !self.cards.contains_key(&p) {
-            return Err(Refusal::UnknownPerson(p));
-        }
-        let ended = self
-            .ca
-            .revoke_card_cert(p, self.now)
-            .map_err(|_| Refusal::CardNotValid)?;
-        self.push_deletions(&ended.linked_revoked);
-        Ok(())
+        self.end_card_cert(p, Ca::revoke_card_cert)
     }
 
     /// `CardExpire(p)`: the card signing certificate expires; linked phone certificates are
     /// revoked (R-LINK). Refused `CardNotValid` if it already ended.
     pub fn card_expire(&mut self, p: PersonId) -> Result<(), Refusal> {
+        self.end_card_cert(p, Ca::expire_card_cert)
+    }
+
+    /// The card signing certificate ends (revoked or expired); its linked phone certificates
+    /// are revoked and their deletion pushes sent (R-LINK).
+    fn end_card_cert(
+        &mut self,
+        p: PersonId,
+        end: fn(&mut Ca, PersonId, LogicalTime) -> Result<CardEnded, CaError>,
+    ) -> Result<(), Refusal> {
         self.tick();
         if !self.cards.contains_key(&p) {
             return Err(Refusal::UnknownPerson(p));
         }
-        let ended = self
-            .ca
-            .expire_card_cert(p, self.now)
-            .map_err(|_| Refusal::CardNotValid)?;
+        let ended = end(&mut self.ca, p, self.now).map_err(|_| Refusal::CardNotValid)?;
         self.push_deletions(&ended.linked_revoked);
         Ok(())
     }
