@@ -21,30 +21,43 @@ struct Cli {
 
 #[derive(clap::Args, Clone)]
 struct WorldArgs {
+    /// Starting point: `reference` (2 persons, 3 phones, both kinds, 2 detours) or `single`
+    /// (1 person, 1 phone, auth, no detour budget); the flags below override its fields.
+    #[arg(long, default_value = "reference")]
+    world: String,
     /// Persons in the world.
-    #[arg(long, default_value_t = 1)]
-    persons: u8,
+    #[arg(long)]
+    persons: Option<u8>,
     /// Phones in the world.
-    #[arg(long, default_value_t = 1)]
-    phones: u8,
+    #[arg(long)]
+    phones: Option<u8>,
     /// Certificate kinds: auth, sign or both.
-    #[arg(long, default_value = "auth")]
-    kinds: String,
+    #[arg(long)]
+    kinds: Option<String>,
     /// Wrong-PIN tries before blocking (both kinds).
-    #[arg(long, default_value_t = 2)]
-    pin_tries: u8,
+    #[arg(long)]
+    pin_tries: Option<u8>,
     /// Phone certs per person and kind.
-    #[arg(long, default_value_t = 2)]
-    max_issuances: u8,
+    #[arg(long)]
+    max_issuances: Option<u8>,
     /// Card signing cert generations per person.
-    #[arg(long, default_value_t = 2)]
-    max_card_generations: u8,
+    #[arg(long)]
+    max_card_generations: Option<u8>,
     /// App installations per phone.
-    #[arg(long, default_value_t = 2)]
-    max_app_installs: u8,
+    #[arg(long)]
+    max_app_installs: Option<u8>,
     /// Hand-overs per phone.
-    #[arg(long, default_value_t = 1)]
-    max_handovers: u8,
+    #[arg(long)]
+    max_handovers: Option<u8>,
+    /// Detours (loss, network loss, revocation, wrong PIN, ...) in the whole world, or `none`.
+    #[arg(long)]
+    max_events: Option<String>,
+    /// Issuance sessions in flight at once in the whole world, or `none` (one per phone).
+    #[arg(long)]
+    max_sessions: Option<String>,
+    /// Phone certs issued in the whole world, or `none`.
+    #[arg(long)]
+    max_certs: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -108,27 +121,65 @@ enum VectorsCmd {
 }
 
 fn config(w: &WorldArgs, policies: &[String]) -> Result<Config, String> {
-    let kinds = match w.kinds.as_str() {
-        "auth" => vec![Kind::Auth],
-        "sign" => vec![Kind::Sign],
-        "both" => vec![Kind::Auth, Kind::Sign],
+    let mut c = match w.world.as_str() {
+        "reference" => Config::reference(),
+        "single" => Config::single(),
         other => {
             return Err(format!(
-                "--kinds: expected auth, sign or both, got {other:?}"
+                "--world: expected reference or single, got {other:?}"
             ))
         }
     };
-    let mut c = Config {
-        persons: w.persons,
-        phones: w.phones,
-        kinds,
-        max_card_generations: w.max_card_generations,
-        max_issuances: w.max_issuances,
-        max_app_installs: w.max_app_installs,
-        max_handovers: w.max_handovers,
-        pin_tries: [w.pin_tries, w.pin_tries],
-        ..Config::reference()
+    if let Some(kinds) = &w.kinds {
+        c.kinds = match kinds.as_str() {
+            "auth" => vec![Kind::Auth],
+            "sign" => vec![Kind::Sign],
+            "both" => vec![Kind::Auth, Kind::Sign],
+            other => {
+                return Err(format!(
+                    "--kinds: expected auth, sign or both, got {other:?}"
+                ))
+            }
+        };
+    }
+    if let Some(e) = &w.max_events {
+        c.max_events = match e.as_str() {
+            "none" => None,
+            n => Some(n.parse().map_err(|_| {
+                format!("--max-events: expected a number 0..=255 or none, got {n:?}")
+            })?),
+        };
+    }
+    if let Some(e) = &w.max_sessions {
+        c.max_sessions = match e.as_str() {
+            "none" => None,
+            n => Some(n.parse().map_err(|_| {
+                format!("--max-sessions: expected a number 0..=255 or none, got {n:?}")
+            })?),
+        };
+    }
+    if let Some(e) = &w.max_certs {
+        c.max_certs = match e.as_str() {
+            "none" => None,
+            n => Some(n.parse().map_err(|_| {
+                format!("--max-certs: expected a number 0..=255 or none, got {n:?}")
+            })?),
+        };
+    }
+    let set = |field: &mut u8, v: Option<u8>| {
+        if let Some(v) = v {
+            *field = v;
+        }
     };
+    set(&mut c.persons, w.persons);
+    set(&mut c.phones, w.phones);
+    set(&mut c.max_card_generations, w.max_card_generations);
+    set(&mut c.max_issuances, w.max_issuances);
+    set(&mut c.max_app_installs, w.max_app_installs);
+    set(&mut c.max_handovers, w.max_handovers);
+    if let Some(t) = w.pin_tries {
+        c.pin_tries = [t, t];
+    }
     for p in policies {
         let v = Variant::from_name(p).ok_or_else(|| {
             let names: Vec<_> = Variant::ALL.iter().map(|v| v.name()).collect();

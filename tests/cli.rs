@@ -12,7 +12,11 @@ fn check_json_is_complete_and_passes() {
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["complete"], true);
-    assert!(v["unique_states"].as_u64().unwrap() > 1000);
+    // The main job checks the reference world (pinned in model/tests/check.rs).
+    assert_eq!(v["unique_states"], 3_434_018);
+    for field in ["states", "max_depth", "seconds"] {
+        assert!(v[field].is_number(), "{field} missing");
+    }
     let props = v["properties"].as_array().unwrap();
     assert!(props.iter().all(|p| p["holds"] == true));
     assert!(props
@@ -23,7 +27,13 @@ fn check_json_is_complete_and_passes() {
 #[test]
 fn a_policy_variant_fails_the_check_with_a_counterexample() {
     let out = bin()
-        .args(["check", "--policy", "rp-ignores-suspension"])
+        .args([
+            "check",
+            "--world",
+            "single",
+            "--policy",
+            "rp-ignores-suspension",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -53,6 +63,15 @@ fn bad_flags_are_named() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--policy: unknown variant \"nope\""));
     let out = bin().args(["check", "--kinds", "x"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("--kinds"));
+    let out = bin().args(["check", "--world", "huge"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--world: expected reference or single"));
+    let out = bin()
+        .args(["check", "--max-events", "lots"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--max-events"));
 }
 
 #[test]

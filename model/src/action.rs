@@ -1,6 +1,6 @@
 //! The action alphabet (docs/ALPHABET.md) and the typed refusal reasons.
 
-use crate::ids::{Kind, PersonId, PhoneId};
+use crate::ids::{Kind, PersonId, PhoneId, Serial};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -54,8 +54,9 @@ pub enum Action {
     RevokeFromPhone(PhoneId, Kind),
     RevokeWithCard(PersonId, Kind),
     // Push service (R-DELETE, R-TOKEN).
-    DeliverPush(u8),
-    DropPush(u8),
+    /// The pending deletion push for this revoked serial.
+    DeliverPush(Serial),
+    DropPush(Serial),
     // Phone leaves its holder (R-TRANSFER, R-DISPOSE, R-RESET).
     FactoryReset(PhoneId),
     HandOver(PhoneId, Recipient, bool),
@@ -199,6 +200,24 @@ impl ActionKind {
 }
 
 impl Action {
+    /// A detour from the happy path, counted against [`crate::Config::max_events`]: network
+    /// loss, loss, breakage, uninstalling, reset, hand-over, disposal, the card events,
+    /// suspension, revocation, abandoning an issuance and wrong PIN entries. What follows
+    /// from a detour (going online again, finding, unblocking, resuming, delivering or
+    /// dropping a push) is not counted, so every detour can be seen through.
+    pub fn is_event(&self) -> bool {
+        use Action::*;
+        match self {
+            GoOffline(_) | Lose(_) | Break(_) | UninstallApp(_) | CardRenew(_) | CardRevoke(_)
+            | CardExpire(_) | Suspend(..) | AbandonIssuance(_) | RevokeFromPhone(..)
+            | RevokeWithCard(..) | FactoryReset(_) | HandOver(..) | Dispose(..) => true,
+            Use(_, _, e) | ChangePin(_, _, e) | Resume(_, _, e) => *e == PinEntry::Wrong,
+            GoOnline(_) | Find(_) | InstallApp(_) | InstallApplet(_) | InitPin(..) | Apply(..)
+            | GenerateKey(_) | CaIssue(_) | WriteCert(_) | SetUserPin(_) | DeliverPush(_)
+            | DropPush(_) => false,
+        }
+    }
+
     pub fn kind(&self) -> ActionKind {
         use Action::*;
         match self {

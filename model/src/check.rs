@@ -116,6 +116,9 @@ pub fn fingerprint(s: &State) -> u64 {
     h.finish()
 }
 
+/// States expanded between two merges (bounds the successors held at once).
+const BATCH: usize = 1 << 15;
+
 /// What expanding one state produced.
 struct Expansion {
     /// Indices into the property list with a discovery at this state (state conditions).
@@ -230,42 +233,46 @@ pub fn check_properties(
             break;
         }
         let open: Vec<bool> = found.iter().map(|f| f.is_none()).collect();
-        let chunk = frontier.len().div_ceil(threads).max(1);
-        let expansions: Vec<Vec<Expansion>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = frontier
-                .chunks(chunk)
-                .map(|part| {
-                    let (props, open) = (&props, &open);
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|(_, s)| expand(config, props, open, opts.symmetry, s))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("checker worker panicked"))
-                .collect()
-        });
         let mut next_frontier = Vec::new();
-        for ((id, _), exp) in frontier.iter().zip(expansions.into_iter().flatten()) {
-            for i in exp.state_hits {
-                found[i].get_or_insert((*id, None));
-            }
-            for (a, i) in exp.edge_hits {
-                found[i].get_or_insert((*id, Some(a)));
-            }
-            for r in exp.refusals {
-                *refusals.entry(r.name().to_string()).or_default() += 1;
-            }
-            for (a, s, fp) in exp.next {
-                states += 1;
-                if let std::collections::hash_map::Entry::Vacant(e) = seen.entry(fp) {
-                    let nid = parent.len() as u32;
-                    e.insert(nid);
-                    parent.push((*id, Some(a)));
-                    next_frontier.push((nid, s));
+        // Expand the level in batches, merged in order: results stay independent of the
+        // thread count, and only one batch's successors are held before deduplication.
+        for batch in frontier.chunks(BATCH) {
+            let chunk = batch.len().div_ceil(threads).max(1);
+            let expansions: Vec<Vec<Expansion>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = batch
+                    .chunks(chunk)
+                    .map(|part| {
+                        let (props, open) = (&props, &open);
+                        scope.spawn(move || {
+                            part.iter()
+                                .map(|(_, s)| expand(config, props, open, opts.symmetry, s))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("checker worker panicked"))
+                    .collect()
+            });
+            for ((id, _), exp) in batch.iter().zip(expansions.into_iter().flatten()) {
+                for i in exp.state_hits {
+                    found[i].get_or_insert((*id, None));
+                }
+                for (a, i) in exp.edge_hits {
+                    found[i].get_or_insert((*id, Some(a)));
+                }
+                for r in exp.refusals {
+                    *refusals.entry(r.name().to_string()).or_default() += 1;
+                }
+                for (a, s, fp) in exp.next {
+                    states += 1;
+                    if let std::collections::hash_map::Entry::Vacant(e) = seen.entry(fp) {
+                        let nid = parent.len() as u32;
+                        e.insert(nid);
+                        parent.push((*id, Some(a)));
+                        next_frontier.push((nid, s));
+                    }
                 }
             }
         }

@@ -168,6 +168,14 @@ pub struct Config {
     pub max_app_installs: u8,
     /// Hand-overs per phone: bounds how often a phone changes hands.
     pub max_handovers: u8,
+    /// Detours in the whole world (see [`crate::Action::is_event`]); `None` = unbounded.
+    /// The small-scope bound that makes many persons, phones and kinds checkable: every
+    /// scenario, risk and policy counterexample needs at most two.
+    pub max_events: Option<u8>,
+    /// Phone certs issued in the whole world; `None` = only `max_issuances` bounds them.
+    pub max_certs: Option<u8>,
+    /// Issuance sessions in flight at once in the whole world; `None` = one per phone.
+    pub max_sessions: Option<u8>,
     /// Wrong-PIN tries before blocking, per kind (R-PIN-RETRY), indexed by [`Kind::index`].
     pub pin_tries: [u8; 2],
     /// The design answers.
@@ -175,8 +183,12 @@ pub struct Config {
 }
 
 impl Config {
-    /// The reference configuration: the smallest in which every reachability property is
-    /// found (see the model's tests).
+    /// The reference configuration: 2 persons, 3 phones (p0 holds h0 and h2, p1 holds h1),
+    /// both kinds, and the smallest bounds in which every reachability property is found
+    /// (tests/check.rs shows that lowering `max_events` or `max_certs` loses one):
+    /// two detours in the world, two phone certs in the world, one issuance session at a
+    /// time, and PIN tries 2 (the cards use 3 and 5; with two detours no more wrong entries
+    /// fit, and 2 still shows a wrong entry that does not block).
     pub fn reference() -> Config {
         Config {
             persons: 2,
@@ -186,20 +198,25 @@ impl Config {
             max_issuances: 2,
             max_app_installs: 2,
             max_handovers: 1,
-            pin_tries: [3, 5],
+            max_events: Some(2),
+            max_sessions: Some(1),
+            max_certs: Some(2),
+            pin_tries: [2, 2],
             policy: Policy::default(),
         }
     }
 
-    /// One person, one phone, the auth kind, PIN tries 2: the largest configuration that
-    /// `cargo test` checks exhaustively today (every property but SCN-MODEL-CHANGE, which needs
-    /// two phones, is decided in it).
+    /// One person, one phone, the auth kind, PIN tries 2, and no world-wide budgets: every
+    /// interleaving of that one phone's life, however long (every property but
+    /// SCN-MODEL-CHANGE, which needs two phones, is decided in it).
     pub fn single() -> Config {
         Config {
             persons: 1,
             phones: 1,
             kinds: vec![Kind::Auth],
-            pin_tries: [2, 2],
+            max_events: None,
+            max_sessions: None,
+            max_certs: None,
             ..Config::reference()
         }
     }

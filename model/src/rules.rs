@@ -99,6 +99,10 @@ pub fn candidate_actions(config: &Config, state: &State, out: &mut Vec<Action>) 
         }
         if let (Some(p), true) = (person, ph.app) {
             match ph.session {
+                None if sessions_full(config, state)
+                    || config
+                        .max_certs
+                        .is_some_and(|max| state.registry.len() >= usize::from(max)) => {}
                 None => {
                     for &k in kinds {
                         if issued_count(state, p, k) < config.max_issuances {
@@ -144,13 +148,17 @@ pub fn candidate_actions(config: &Config, state: &State, out: &mut Vec<Action>) 
             }
         }
     }
-    for (i, push) in state.pushes.iter().enumerate() {
-        let i = i as u8;
+    for push in &state.pushes {
         out.push(if deliverable(state, push) {
-            Action::DeliverPush(i)
+            Action::DeliverPush(push.serial)
         } else {
-            Action::DropPush(i)
+            Action::DropPush(push.serial)
         });
+    }
+    // The small-scope bound: once the world's budget of detours is spent, only the happy path
+    // (and the consequences already in motion) goes on.
+    if config.max_events.is_some_and(|max| state.events >= max) {
+        out.retain(|a| !a.is_event());
     }
 }
 
@@ -166,6 +174,18 @@ fn dispose_actions(config: &Config, h: PhoneId, out: &mut Vec<Action>) {
     if config.policy.careless_handover_possible {
         out.push(Action::Dispose(h, false));
     }
+}
+
+/// Whether the world's bound on issuance sessions in flight at once is reached.
+fn sessions_full(config: &Config, state: &State) -> bool {
+    config.max_sessions.is_some_and(|max| {
+        state
+            .phones
+            .iter()
+            .filter(|ph| ph.session.is_some())
+            .count()
+            >= usize::from(max)
+    })
 }
 
 /// Phone certs issued so far to `p` of kind `k` (bounded by `max_issuances`).
@@ -192,6 +212,9 @@ pub fn deliverable(state: &State, push: &Push) -> bool {
 pub fn step(config: &Config, state: &State, action: Action) -> Outcome {
     let mut next = state.clone();
     let result = apply(config, &mut next, action);
+    if config.max_events.is_some() && action.is_event() && next != *state {
+        next.events = next.events.saturating_add(1);
+    }
     Outcome { next, result }
 }
 
@@ -483,12 +506,13 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
             revoke(config, s, serial, RevokeReason::WithCard, None);
         }
         // R-DELETE: the app deletes the credential the push names (INV-NO-STALE-DELETE).
-        Action::DeliverPush(i) => {
-            let push = s.pushes[usize::from(i)];
+        Action::DeliverPush(serial) => {
+            let i = push_index(s, serial);
+            let push = s.pushes[i];
             if !deliverable(s, &push) {
                 return Err(Refusal::Undeliverable);
             }
-            s.pushes.remove(usize::from(i));
+            s.pushes.remove(i);
             let slot = &mut s.phones[push.phone.index()].slots[push.kind.index()];
             if slot.serial() == Some(push.serial) {
                 *slot = Slot::Empty;
@@ -498,8 +522,9 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
             }
         }
         // 課題2: the push service gives up on a push it cannot deliver.
-        Action::DropPush(i) => {
-            s.pushes.remove(usize::from(i));
+        Action::DropPush(serial) => {
+            let i = push_index(s, serial);
+            s.pushes.remove(i);
         }
         // R-RESET: the app goes; the SE's JPKI data is wiped (needs OS/maker support).
         Action::FactoryReset(h) => factory_reset(config, s, h),
@@ -647,14 +672,28 @@ fn revoke(
     if let Some(t) = target {
         let token = s.phone(t).app_installs;
         if token > 0 {
-            s.pushes.push(Push {
-                phone: t,
-                token,
-                serial,
-                kind: cert.kind,
-            });
+            // Kept in serial order: delivery order is the push service's free choice, so
+            // the order of sending carries no meaning and must not split states.
+            let at = s.pushes.partition_point(|p| p.serial < serial);
+            s.pushes.insert(
+                at,
+                Push {
+                    phone: t,
+                    token,
+                    serial,
+                    kind: cert.kind,
+                },
+            );
         }
     }
+}
+
+/// Position of the push for `serial` (at most one per serial: a cert is revoked once).
+fn push_index(s: &State, serial: Serial) -> usize {
+    s.pushes
+        .iter()
+        .position(|p| p.serial == serial)
+        .unwrap_or_else(|| unreachable!("push action offered for {serial} with no push pending"))
 }
 
 /// R-LINK: the card signing cert ends; its linked phone certs are revoked in tandem.
@@ -738,6 +777,17 @@ mod tests {
         s
     }
 
+    /// The reference world without its small-scope budgets, with the cards' PIN tries.
+    fn unbounded() -> Config {
+        Config {
+            max_events: None,
+            max_sessions: None,
+            max_certs: None,
+            pin_tries: [3, 5],
+            ..Config::reference()
+        }
+    }
+
     const H0: PhoneId = PhoneId(0);
     const H2: PhoneId = PhoneId(2);
     const P0: PersonId = PersonId(0);
@@ -758,7 +808,7 @@ mod tests {
 
     #[test]
     fn issuance_reaches_phase_4_and_use_works() {
-        let c = Config::reference();
+        let c = unbounded();
         let mut path = setup(H0);
         path.extend(issue(H0, Kind::Auth));
         path.push(Action::Use(H0, Kind::Auth, PinEntry::Right));
@@ -769,7 +819,7 @@ mod tests {
 
     #[test]
     fn reissue_while_live_is_refused_and_model_change_revokes_old() {
-        let c = Config::reference();
+        let c = unbounded();
         let mut path = setup(H0);
         path.extend(issue(H0, Kind::Sign));
         let s = run(&c, &path);
@@ -791,7 +841,7 @@ mod tests {
 
     #[test]
     fn wrong_pins_block_and_init_unblocks() {
-        let c = Config::reference();
+        let c = unbounded();
         let mut path = setup(H0);
         path.extend(issue(H0, Kind::Auth));
         let mut s = run(&c, &path);
@@ -823,7 +873,7 @@ mod tests {
 
     #[test]
     fn late_push_after_reissue_does_not_delete_new_credential() {
-        let c = Config::reference();
+        let c = unbounded();
         let mut path = setup(H0);
         path.extend(issue(H0, Kind::Auth));
         path.push(Action::GoOffline(H0));
@@ -836,12 +886,12 @@ mod tests {
         let s2 = run(&c, &path2);
         assert_eq!(s2.phone(H0).slot(Kind::Auth), Slot::Empty);
         path2.extend(issue(H0, Kind::Auth));
-        path2.push(Action::DeliverPush(0));
+        path2.push(Action::DeliverPush(Serial(0)));
         let s3 = run(&c, &path2);
         assert_eq!(s3.phone(H0).slot(Kind::Auth).serial(), Some(Serial(1)));
         assert!(!s3.history.stale_delete);
         // Under the variant, the same late push wipes the new credential.
-        let bad = Config::reference().with_variant(crate::config::Variant::DeleteWhateverIsThere);
+        let bad = unbounded().with_variant(crate::config::Variant::DeleteWhateverIsThere);
         let s4 = run(&bad, &path2);
         assert!(s4.history.stale_delete);
         assert_eq!(s4.phone(H0).slot(Kind::Auth), Slot::Empty);

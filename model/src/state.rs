@@ -4,6 +4,15 @@
 use crate::config::Config;
 use crate::ids::{Kind, PersonId, PhoneId, Serial};
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
+
+/// Inline storage for a state's lists: the checker clones a state per successor and
+/// renames it per symmetry; heap lists made allocation most of its time. Larger worlds than
+/// these spill to the heap and stay correct.
+pub type Persons = SmallVec<[Person; 2]>;
+pub type Phones = SmallVec<[Phone; 3]>;
+pub type Registry = SmallVec<[PhoneCert; 4]>;
+pub type Pushes = SmallVec<[Push; 2]>;
 
 /// Status of a person's card signing certificate (the one phone certs are linked to, R-LINK).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -230,13 +239,15 @@ pub struct History {
 /// The whole state.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct State {
-    pub persons: Vec<Person>,
-    pub phones: Vec<Phone>,
+    pub persons: Persons,
+    pub phones: Phones,
     /// Phone certs by serial.
-    pub registry: Vec<PhoneCert>,
-    /// Deletion pushes in flight, in send order.
-    pub pushes: Vec<Push>,
+    pub registry: Registry,
+    /// Deletion pushes in flight, in serial order (one per revoked serial at most).
+    pub pushes: Pushes,
     pub history: History,
+    /// Detours taken so far (see [`Config::max_events`] and [`crate::Action::is_event`]).
+    pub events: u8,
 }
 
 impl State {
@@ -266,9 +277,10 @@ impl State {
                     procedure_from: None,
                 })
                 .collect(),
-            registry: Vec::new(),
-            pushes: Vec::new(),
+            registry: Registry::new(),
+            pushes: Pushes::new(),
             history: History::default(),
+            events: 0,
         }
     }
 

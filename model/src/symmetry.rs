@@ -162,15 +162,39 @@ pub fn all_perms(persons: u8, phones: u8) -> Vec<Perm> {
     out
 }
 
+/// The renamings of one world size (persons, phones), shared.
+type PermCache = ((u8, u8), std::rc::Rc<Vec<Perm>>);
+
+thread_local! {
+    /// The renamings of the world size last asked for (a checker asks for one size only).
+    static PERMS: std::cell::RefCell<PermCache> =
+        std::cell::RefCell::new(((0, 0), std::rc::Rc::new(Vec::new())));
+}
+
+fn perms_cached(persons: u8, phones: u8) -> std::rc::Rc<Vec<Perm>> {
+    PERMS.with(|cell| {
+        let mut c = cell.borrow_mut();
+        if c.0 != (persons, phones) || c.1.is_empty() {
+            *c = (
+                (persons, phones),
+                std::rc::Rc::new(all_perms(persons, phones)),
+            );
+        }
+        c.1.clone()
+    })
+}
+
 /// The least renaming of `s`, and the renaming that produces it.
 pub fn representative(s: &State) -> (State, Perm) {
-    let mut best: Option<(State, Perm)> = None;
-    for perm in all_perms(s.persons.len() as u8, s.phones.len() as u8) {
+    let mut best: Option<(State, &Perm)> = None;
+    let perms = perms_cached(s.persons.len() as u8, s.phones.len() as u8);
+    for perm in perms.iter() {
         let t = perm.state(s);
         if best.as_ref().is_none_or(|(b, _)| t < *b) {
             best = Some((t, perm));
         }
     }
+    let best = best.map(|(t, p)| (t, p.clone()));
     best.unwrap_or_else(|| {
         let id = Perm {
             persons: (0..s.persons.len() as u8).collect(),
