@@ -21,9 +21,10 @@ struct Cli {
 
 #[derive(clap::Args, Clone)]
 struct WorldArgs {
-    /// Starting point: `reference` (2 persons, 3 phones, both kinds, 2 detours) or `single`
-    /// (1 person, 1 phone, auth, no detour budget); the flags below override its fields.
-    #[arg(long, default_value = "reference")]
+    /// Starting point: `deep` (2 persons, 3 phones, both kinds, 2 detours), `reference` (the
+    /// same with 1 detour: the smallest world deciding every property) or `single` (1 person,
+    /// 1 phone, auth, no world budgets); the flags below override its fields.
+    #[arg(long, default_value = "deep")]
     world: String,
     /// Persons in the world.
     #[arg(long)]
@@ -122,11 +123,12 @@ enum VectorsCmd {
 
 fn config(w: &WorldArgs, policies: &[String]) -> Result<Config, String> {
     let mut c = match w.world.as_str() {
+        "deep" => Config::deep(),
         "reference" => Config::reference(),
         "single" => Config::single(),
         other => {
             return Err(format!(
-                "--world: expected reference or single, got {other:?}"
+                "--world: expected deep, reference or single, got {other:?}"
             ))
         }
     };

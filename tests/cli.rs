@@ -12,8 +12,8 @@ fn check_json_is_complete_and_passes() {
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["complete"], true);
-    // The main job checks the reference world (pinned in model/tests/check.rs).
-    assert_eq!(v["unique_states"], 3_434_018);
+    // The main job checks the deep world (pinned in model/tests/check.rs).
+    assert_eq!(v["unique_states"], 2_999_921);
     for field in ["states", "max_depth", "seconds"] {
         assert!(v[field].is_number(), "{field} missing");
     }
@@ -65,7 +65,8 @@ fn bad_flags_are_named() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--kinds"));
     let out = bin().args(["check", "--world", "huge"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--world: expected reference or single"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("--world: expected deep, reference or single"));
     let out = bin()
         .args(["check", "--max-events", "lots"])
         .output()

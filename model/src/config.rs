@@ -185,10 +185,9 @@ pub struct Config {
 impl Config {
     /// The reference configuration: 2 persons, 3 phones (p0 holds h0 and h2, p1 holds h1),
     /// both kinds, and the smallest bounds in which every reachability property is found
-    /// (tests/check.rs shows that lowering `max_events` or `max_certs` loses one):
-    /// two detours in the world, two phone certs in the world, one issuance session at a
-    /// time, and PIN tries 2 (the cards use 3 and 5; with two detours no more wrong entries
-    /// fit, and 2 still shows a wrong entry that does not block).
+    /// (model/tests/check.rs shows that lowering any loses one): one detour in the world,
+    /// two phone certs in the world, one issuance session at a time, and one PIN try (the
+    /// cards allow 3 and 5). Small enough to drive the implementation along every edge.
     pub fn reference() -> Config {
         Config {
             persons: 2,
@@ -198,11 +197,23 @@ impl Config {
             max_issuances: 2,
             max_app_installs: 2,
             max_handovers: 1,
-            max_events: Some(2),
+            max_events: Some(1),
             max_sessions: Some(1),
             max_certs: Some(2),
-            pin_tries: [2, 2],
+            pin_tries: [1, 1],
             policy: Policy::default(),
+        }
+    }
+
+    /// The reference world with two detours and two PIN tries: every pair of detours (an
+    /// offline phone handed over, a lost push after a revocation, ...), a wrong PIN that does
+    /// not block, and a counterexample for every policy variant (`reset-keeps-se` needs two
+    /// detours). What `phone-jpki check` and `matrix` check by default.
+    pub fn deep() -> Config {
+        Config {
+            max_events: Some(2),
+            pin_tries: [2, 2],
+            ..Config::reference()
         }
     }
 
@@ -214,6 +225,7 @@ impl Config {
             persons: 1,
             phones: 1,
             kinds: vec![Kind::Auth],
+            pin_tries: [2, 2],
             max_events: None,
             max_sessions: None,
             max_certs: None,

@@ -122,7 +122,10 @@ pub fn candidate_actions(config: &Config, state: &State, out: &mut Vec<Action>) 
             }
         }
         out.push(Action::FactoryReset(h));
-        if let Some(p) = person {
+        // A phone that never had the JPKI app leaves its holder outside JPKI's concern (the
+        // same world as a different initial holder), so hand-over and disposal are offered
+        // once it is involved.
+        if let (Some(p), true) = (person, involved) {
             if ph.handovers < config.max_handovers {
                 for to in config.person_ids().filter(|&q| q != p) {
                     handover_actions(config, h, Recipient::Person(to), out);
