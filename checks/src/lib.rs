@@ -1,1 +1,4 @@
-//! Lockstep conformance of the implementation against the model (issue: conformance; not built yet).
+//! Where the model and the implementation meet: lockstep conformance of
+//! `phone-jpki-impl` against `phone-jpki-model`.
+
+pub mod refusal;
