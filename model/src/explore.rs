@@ -125,24 +125,40 @@ pub fn describe(s: &State) -> String {
             })
             .collect();
         out += &format!(
-            "h{i}: {holder} {:?} {} app={} applet={} phase {} auth={} sign={}{}\n",
+            "h{i}: {holder} {:?} {} app={} (installs {}) applet={} phase {} auth={} sign={}{}{}\n",
             ph.condition,
             if ph.online { "online" } else { "offline" },
             ph.token().map_or("-".into(), |t| format!("token{t}")),
+            ph.app_installs,
             ph.applet,
             ph.phase(),
             slots[0],
             slots[1],
             ph.session.map_or(String::new(), |x| format!(
-                " session({} {} {:?})",
-                x.person, x.kind, x.step
-            ))
+                " session({} {} gen {} {:?})",
+                x.person, x.kind, x.card_generation, x.step
+            )),
+            match (ph.handovers, ph.procedure_from) {
+                (0, None) => String::new(),
+                (n, None) => format!(" handed over {n}x carelessly"),
+                (n, Some(p)) => format!(" handed over {n}x by {p} with the procedure"),
+            }
         );
     }
     for (i, c) in s.registry.iter().enumerate() {
         out += &format!(
-            "#{i}: {} {} on h{} card gen {} {:?}\n",
-            c.person, c.kind, c.phone.0, c.card_generation, c.status
+            "#{i}: {} {} on h{} card gen {} {:?} (signed by {}{})\n",
+            c.person,
+            c.kind,
+            c.phone.0,
+            c.card_generation,
+            c.status,
+            c.signer,
+            if c.signature_valid_at_issue {
+                ""
+            } else {
+                ", card not valid"
+            }
         );
     }
     for p in &s.pushes {
@@ -150,6 +166,10 @@ pub fn describe(s: &State) -> String {
             "push: delete {} ({}) -> h{} token{}\n",
             p.serial, p.kind, p.phone.0, p.token
         );
+    }
+    out += &format!("detours taken: {}\n", s.events);
+    if s.history != Default::default() {
+        out += &format!("history: {:?}\n", s.history);
     }
     out
 }
@@ -160,10 +180,12 @@ pub fn timeline_svg(config: &Config, path: &[(State, Option<Action>)]) -> String
     let lanes = usize::from(config.phones) + 1;
     let (lane_w, row_h, top) = (190usize, 22usize, 30usize);
     let width = lanes * lane_w + 40;
-    let height = top + row_h * (path.len() + 1);
+    let height = top + row_h * (path.len() + 2);
     let mut svg = format!(
         "<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' font-family='monospace' font-size='11'>"
     );
+    // Its own white ground: the Explorer's page is dark.
+    svg += &format!("<rect width='{width}' height='{height}' fill='#ffffff'/>");
     for l in 0..lanes {
         let x = 20 + l * lane_w + lane_w / 2;
         let label = if l + 1 == lanes {
@@ -173,7 +195,7 @@ pub fn timeline_svg(config: &Config, path: &[(State, Option<Action>)]) -> String
         };
         svg +=
             &format!("<text x='{x}' y='18' text-anchor='middle' font-weight='bold'>{label}</text>");
-        svg += &format!("<line x1='{x}' y1='22' x2='{x}' y2='{height}' stroke='#ccc'/>");
+        svg += &format!("<line x1='{x}' y1='22' x2='{x}' y2='{height}' stroke='#e4e4e4'/>");
     }
     for (row, (state, action)) in path.iter().enumerate() {
         let Some(a) = action else { continue };
@@ -198,6 +220,10 @@ pub fn timeline_svg(config: &Config, path: &[(State, Option<Action>)]) -> String
             if revoked { " ✗cert" } else { "" }
         );
     }
+    svg += &format!(
+        "<text x='20' y='{}' fill='#555'>green: accepted, red: refused (a wrong PIN still counts down), ✗cert: a cert revoked by the step</text>",
+        height - 6
+    );
     svg + "</svg>"
 }
 
@@ -234,4 +260,75 @@ fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{Kind, PersonId, PhoneId};
+
+    fn walk(c: &Config, actions: &[Action]) -> Vec<(State, Option<Action>)> {
+        let mut s = State::initial(c);
+        let mut path = Vec::new();
+        for a in actions {
+            let next = step(c, &s, *a).next;
+            path.push((s, Some(*a)));
+            s = next;
+        }
+        path.push((s, None));
+        path
+    }
+
+    /// App, applet, and an issuance up to the CA's certificate.
+    fn up_to_ca_issue(h: PhoneId, k: Kind) -> Vec<Action> {
+        vec![
+            Action::InstallApp(h),
+            Action::InstallApplet(h),
+            Action::Apply(h, k),
+            Action::GenerateKey(h),
+            Action::CaIssue(h),
+        ]
+    }
+
+    #[test]
+    fn timeline_puts_each_step_in_its_lane_and_marks_revocations() {
+        let c = Config::reference();
+        let h0 = PhoneId(0);
+        let mut actions = up_to_ca_issue(h0, Kind::Auth);
+        actions.extend([
+            Action::WriteCert(h0),
+            Action::SetUserPin(h0),
+            Action::Use(h0, Kind::Auth, crate::PinEntry::Wrong),
+            Action::RevokeWithCard(PersonId(0), Kind::Auth),
+        ]);
+        let path = walk(&c, &actions);
+        let svg = timeline_svg(&c, &path);
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        for lane in ["phone h0", "phone h1", "phone h2", "J-LIS / persons"] {
+            assert!(svg.contains(lane), "{lane}");
+        }
+        // The wrong PIN is refused (red); the revocation is J-LIS's and marks the cert.
+        assert!(svg.contains("fill='#b42318'>8. Use(h0,auth,pin=wrong)"));
+        assert!(svg.contains("9. RevokeWithCard(p0,auth) ✗cert"));
+        assert_eq!(svg.matches("#1a7f37").count(), 8);
+    }
+
+    #[test]
+    fn the_readable_state_shows_every_part() {
+        let c = Config::reference();
+        let h0 = PhoneId(0);
+        let mut actions = up_to_ca_issue(h0, Kind::Sign);
+        actions.push(Action::GoOffline(h0));
+        let path = walk(&c, &actions);
+        let text = format!("{:?}", path.last().unwrap().0);
+        for part in [
+            "p0: card gen 0 Valid",
+            "h0: p0 InHand offline app=token1 (installs 1) applet=true phase 3 auth=- sign=key(p0)",
+            "session(p0 sign gen 0 Issued(Serial(0)))",
+            "#0: p0 sign on h0 card gen 0 Active (signed by p0)",
+            "detours taken: 1",
+        ] {
+            assert!(text.contains(part), "{part} missing in:\n{text}");
+        }
+    }
 }
