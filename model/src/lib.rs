@@ -18,3 +18,5 @@ pub mod check;
 pub mod explore;
 pub mod properties;
 pub mod symmetry;
+pub mod trace;
+pub mod vectors;
