@@ -12,7 +12,7 @@
 //! last step carries every fact. Each case names the R-IDs of the action kinds whose edges it
 //! covers first, and the scenario and risk properties (SCN-*, RISK-*) it reaches.
 
-use crate::action::{Action, Refusal};
+use crate::action::{Action, ActionKind, Refusal};
 use crate::config::Config;
 use crate::properties::{self, Condition, Expectation};
 use crate::rules::{candidate_actions, step};
@@ -87,6 +87,18 @@ impl Graph {
             i += 1;
         }
         g
+    }
+
+    /// The refusals met on the edges of each action kind.
+    pub fn refusals(&self) -> BTreeMap<ActionKind, BTreeSet<Refusal>> {
+        let mut out: BTreeMap<ActionKind, BTreeSet<Refusal>> = BTreeMap::new();
+        for e in self.edges.iter().flatten() {
+            let set = out.entry(e.action.kind()).or_default();
+            if let Err(r) = e.result {
+                set.insert(r);
+            }
+        }
+        out
     }
 
     /// Number of edges.
