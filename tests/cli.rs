@@ -247,3 +247,28 @@ fn vectors_export_is_byte_identical_and_every_case_replays() {
     std::fs::remove_dir_all(&a).ok();
     std::fs::remove_dir_all(&b).ok();
 }
+
+#[test]
+fn the_readme_trace_example_conforms() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme
+        .split("## Checking your system against the model")
+        .nth(1)
+        .expect("README section");
+    let block = section
+        .split("```json\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let text: String = block.lines().map(|l| format!("{}\n", l.trim())).collect();
+    let out = replay(&text, false);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
