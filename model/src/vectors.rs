@@ -114,6 +114,8 @@ pub struct KindCount {
     pub accepted: usize,
     /// Refused edges, by refusal.
     pub refused: BTreeMap<String, usize>,
+    /// Classes of its edges (each taken by some case).
+    pub classes: usize,
 }
 
 /// One case in the manifest.
@@ -171,7 +173,7 @@ pub struct Manifest {
     pub steps: usize,
     /// Edges per action kind (each edge once).
     pub per_action: BTreeMap<String, KindCount>,
-    /// Per R-ID or property ID: the cases naming it.
+    /// Per R-ID or property ID (SCN-*, RISK-*): the cases naming it.
     pub per_rid: BTreeMap<String, usize>,
     /// The cases.
     pub cases: Vec<CaseEntry>,
@@ -543,6 +545,15 @@ pub fn export(config: &Config, cov: Coverage) -> Export {
         }
     }
     totals.covered = seen_edges.len();
+    let mut class_kind: BTreeMap<u32, ActionKind> = BTreeMap::new();
+    for (i, cs) in class.iter().enumerate() {
+        for (j, &c) in cs.iter().enumerate() {
+            class_kind.entry(c).or_insert(g.edges[i][j].action.kind());
+        }
+    }
+    for k in class_kind.values() {
+        per_action.entry(k.name().to_string()).or_default().classes += 1;
+    }
     let manifest = Manifest {
         format: "phone-jpki-vectors/1".into(),
         trace_format: trace::FORMAT.into(),
