@@ -105,6 +105,19 @@ enum Command {
         #[command(subcommand)]
         which: VectorsCmd,
     },
+    /// Check a trace (docs/trace.schema.json) against the model, step by step.
+    ///
+    /// Exit codes: 0 the trace conforms; 1 it diverges (the first divergence is printed: its
+    /// line, the model's and the trace's outcome and facts, the model's state); 2 the input
+    /// is malformed (not found, not JSON, no header, wrong format, unknown action, id out of
+    /// range: the message names the line, and the column for JSON syntax).
+    Replay {
+        /// The trace, JSON Lines (`-` for standard input).
+        trace: PathBuf,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the demo scenario and write PEM files (see README).
     Demo {
         #[arg(long)]
@@ -114,6 +127,18 @@ enum Command {
 
 #[derive(Subcommand)]
 enum VectorsCmd {
+    /// Write golden vectors: trace files that together take every edge of the world's state
+    /// graph, and manifest.json (counts per action and R-ID). Same bytes on every run.
+    Export {
+        /// Output directory (created).
+        dir: PathBuf,
+        /// `reference` (default), `single` or `deep` (deep is large).
+        #[arg(long, default_value = "reference")]
+        world: String,
+        /// Take every edge, not one per edge class (reference: ~76,000 files, ~220 MB).
+        #[arg(long)]
+        all_edges: bool,
+    },
     /// Run SCP03 vector files (shared/vectors/scp03 format), host and card side.
     Scp03 {
         #[arg(required = true)]
@@ -360,6 +385,15 @@ fn run() -> Result<ExitCode, String> {
                 std::thread::sleep(Duration::from_secs(3600));
             }
         }
+        Command::Replay { trace, json } => replay_cmd(&trace, json),
+        Command::Vectors {
+            which:
+                VectorsCmd::Export {
+                    dir,
+                    world,
+                    all_edges,
+                },
+        } => export_cmd(&dir, &world, all_edges),
         Command::Vectors {
             which: VectorsCmd::Scp03 { files },
         } => {
@@ -398,6 +432,98 @@ fn run() -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `phone-jpki replay`: 0 conforms, 1 diverges, 2 malformed.
+fn replay_cmd(path: &std::path::Path, json: bool) -> Result<ExitCode, String> {
+    use phone_jpki_model::trace::{parse, replay, Verdict};
+    let bytes = if path.as_os_str() == "-" {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)
+            .map_err(|e| format!("stdin: {e}"))?;
+        b
+    } else {
+        std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?
+    };
+    let t = match parse(&bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"verdict": "malformed", "line": e.line(), "message": e.to_string(), "error": e})
+                );
+            } else {
+                eprintln!("phone-jpki: {}: {e}", path.display());
+            }
+            return Ok(ExitCode::from(2));
+        }
+    };
+    match replay(&t) {
+        Verdict::Conforms(n) => {
+            if json {
+                println!("{}", serde_json::json!({"verdict": "conforms", "steps": n}));
+            } else {
+                println!("{}: conforms ({n} steps)", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Verdict::Diverges(d) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"verdict": "diverges", "divergence": d})
+                );
+            } else {
+                print!("{}: {d}", path.display());
+            }
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// `phone-jpki vectors export`.
+fn export_cmd(dir: &std::path::Path, world: &str, all_edges: bool) -> Result<ExitCode, String> {
+    use phone_jpki_model::vectors::Coverage;
+    let c = match world {
+        "reference" => Config::reference(),
+        "single" => Config::single(),
+        "deep" => Config::deep(),
+        other => {
+            return Err(format!(
+                "--world: expected reference, single or deep, got {other:?}"
+            ))
+        }
+    };
+    let cov = if all_edges {
+        Coverage::AllEdges
+    } else {
+        Coverage::EdgeClasses
+    };
+    let x = phone_jpki_model::vectors::export(&c, cov);
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut bytes = 0usize;
+    for (name, text) in &x.files {
+        let p = dir.join(name);
+        std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
+        bytes += text.len();
+    }
+    let m = &x.manifest;
+    println!(
+        "{} cases, {} steps, {} bytes in {}; {} states, {} edges ({} state-changing, {} accepted, {} refused), {} edge classes, {} edges taken",
+        m.files,
+        m.steps,
+        bytes,
+        dir.display(),
+        m.states,
+        m.edges.total,
+        m.edges.state_changing,
+        m.edges.accepted,
+        m.edges.refused,
+        m.classes,
+        m.edges.covered
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {

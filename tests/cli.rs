@@ -107,3 +107,168 @@ fn scp03_vectors_pass_and_a_broken_file_fails() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("ERROR"));
 }
+
+// ----- replay and golden vectors (issue 5) -----
+
+fn temp_path(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("phone-jpki-{}-{name}", std::process::id()))
+}
+
+const TRACE: &str = r#"{"format":"phone-jpki-trace/1","config":{"persons":1,"phones":1,"kinds":["auth"],"max_events":null,"max_certs":null,"max_sessions":null,"pin_tries":[2,2]}}
+{"action":"InstallApp","phone":0,"outcome":"accepted"}
+{"action":"InstallApplet","phone":0,"outcome":"accepted"}
+{"action":"Apply","phone":0,"kind":"auth","outcome":"accepted"}
+{"action":"GenerateKey","phone":0,"outcome":"accepted"}
+{"action":"CaIssue","phone":0,"outcome":"accepted","facts":{"certs":{"0":"active"}}}
+{"action":"WriteCert","phone":0,"outcome":"accepted"}
+{"action":"SetUserPin","phone":0,"outcome":"accepted","facts":{"slots":[{"phone":0,"kind":"auth","holds":"cert","serial":0,"pin":"user"}]}}
+{"action":"Suspend","person":0,"kind":"auth","outcome":"accepted"}
+{"action":"Use","phone":0,"kind":"auth","pin":"right","outcome":{"refused":"CertSuspended"}}
+"#;
+
+fn replay(text: &str, json: bool) -> std::process::Output {
+    let f = temp_path(&format!("trace-{}.jsonl", text.len()));
+    std::fs::write(&f, text).unwrap();
+    let mut cmd = bin();
+    cmd.arg("replay").arg(&f);
+    if json {
+        cmd.arg("--json");
+    }
+    let out = cmd.output().unwrap();
+    std::fs::remove_file(&f).ok();
+    out
+}
+
+#[test]
+fn replay_exit_codes_conforms_diverges_malformed() {
+    let out = replay(TRACE, false);
+    assert_eq!(out.status.code(), Some(0), "{:?}", out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("conforms (9 steps)"));
+    let out = replay(TRACE, true);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["verdict"].as_str(), v["steps"].as_u64()),
+        (Some("conforms"), Some(9))
+    );
+
+    // The relying party accepting a suspended cert: line 10 diverges.
+    let bad = TRACE.replace(r#"{"refused":"CertSuspended"}"#, r#""accepted""#);
+    let out = replay(&bad, false);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("line 10:"), "{text}");
+    assert!(
+        text.contains("model refused CertSuspended, trace accepted"),
+        "{text}"
+    );
+    assert!(
+        text.contains("cert #0: p0 auth on h0, card generation 0, Suspended"),
+        "{text}"
+    );
+    let out = replay(&bad, true);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "diverges");
+    assert_eq!(v["divergence"]["line"], 10);
+    assert_eq!(v["divergence"]["expected"]["refused"], "CertSuspended");
+
+    // Truncated line 3: exit 2 with line and column.
+    let cut: String = TRACE.lines().take(3).collect::<Vec<_>>().join("\n");
+    let cut = &cut[..cut.len() - 5];
+    let out = replay(cut, false);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 3, column"), "{err}");
+    let out = replay(cut, true);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["verdict"].as_str(), v["line"].as_u64()),
+        (Some("malformed"), Some(3))
+    );
+    // Wrong version, missing file.
+    let out = replay(&TRACE.replace("trace/1", "trace/9"), false);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 1: format"));
+    let out = bin()
+        .args(["replay", "/nonexistent/t.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn vectors_export_is_byte_identical_and_every_case_replays() {
+    let (a, b) = (temp_path("vec-a"), temp_path("vec-b"));
+    for d in [&a, &b] {
+        let out = bin().args(["vectors", "export"]).arg(d).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let names = |d: &std::path::Path| {
+        let mut v: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&a), names(&b));
+    for n in names(&a) {
+        assert_eq!(
+            std::fs::read(a.join(&n)).unwrap(),
+            std::fs::read(b.join(&n)).unwrap(),
+            "{n:?} differs"
+        );
+    }
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["states"], 89_706);
+    assert_eq!(m["edges"]["state_changing"], 241_569);
+    let cases = m["cases"].as_array().unwrap();
+    assert_eq!(cases.len() + 1, names(&a).len());
+    let firsts: u64 = cases.iter().map(|c| c["new_edges"].as_u64().unwrap()).sum();
+    assert_eq!(firsts, m["classes"].as_u64().unwrap());
+    // Every action kind is covered, accepted and refused alike.
+    assert_eq!(m["per_action"].as_object().unwrap().len(), 29);
+    assert!(m["per_rid"]["R-DELETE"].as_u64().unwrap() > 0);
+    // Replay a spread of cases through the CLI.
+    for c in cases.iter().step_by(cases.len() / 12 + 1) {
+        let f = a.join(c["file"].as_str().unwrap());
+        let out = bin().arg("replay").arg(&f).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    std::fs::remove_dir_all(&a).ok();
+    std::fs::remove_dir_all(&b).ok();
+}
+
+#[test]
+fn the_readme_trace_example_conforms() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme
+        .split("## Checking your system against the model")
+        .nth(1)
+        .expect("README section");
+    let block = section
+        .split("```json\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let text: String = block.lines().map(|l| format!("{}\n", l.trim())).collect();
+    let out = replay(&text, false);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -1,4 +1,5 @@
 //! Where the model and the implementation meet: lockstep conformance of
 //! `phone-jpki-impl` against `phone-jpki-model`.
 
+pub mod record;
 pub mod refusal;

@@ -17,4 +17,7 @@ pub use state::State;
 pub mod check;
 pub mod explore;
 pub mod properties;
+pub mod semantics;
 pub mod symmetry;
+pub mod trace;
+pub mod vectors;
