@@ -600,3 +600,19 @@ fn conformance_fixes_session_and_pin_order() {
     s.revoke_from_phone(H0, AUTH).unwrap();
     assert_eq!(s.set_user_pin(H0), Err(Refusal::KeyMissing));
 }
+
+#[test]
+fn revoke_from_phone_of_a_cert_revoked_elsewhere_just_deletes_it() {
+    // h2 is also p0's: issuing there revokes h0's cert (model change); revoking it from h0
+    // then deletes it locally (found by the lockstep run).
+    let mut s = system();
+    setup_phone(&mut s, H0);
+    issue(&mut s, H0, AUTH);
+    setup_phone(&mut s, H2);
+    s.apply(H2, AUTH).unwrap();
+    s.generate_key(H2).unwrap();
+    s.ca_issue(H2).unwrap();
+    assert!(slot_serial(&s, H0, AUTH).is_some());
+    s.revoke_from_phone(H0, AUTH).unwrap();
+    assert_eq!(slot_serial(&s, H0, AUTH), None);
+}

@@ -569,11 +569,11 @@ impl SpTsm {
         if record.person != holder {
             return Err(SpError::NotCredentialOwner);
         }
-        if !record.status.is_live() {
-            return Err(SpError::CertRevoked(serial));
+        // A certificate already revoked elsewhere (model change, card, ...) is just deleted.
+        if record.status.is_live() {
+            ca.revoke_phone_cert(serial, RevocationCause::UserRequestFromPhone, now)
+                .map_err(TsmError::Ca)?;
         }
-        ca.revoke_phone_cert(serial, RevocationCause::UserRequestFromPhone, now)
-            .map_err(TsmError::Ca)?;
         self.delete_by_serial(se, phone, kind, serial)?;
         Ok(())
     }
