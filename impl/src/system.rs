@@ -1169,7 +1169,14 @@ impl System {
     /// without the procedure. Nobody holds it afterwards and it is offline.
     pub fn dispose(&mut self, h: PhoneId, procedure: bool) -> Result<(), Refusal> {
         self.tick();
-        self.operable(h)?;
+        // A broken phone is disposed of too (R-FAILURE, R-DISPOSE); the procedure then does
+        // what it can offline: the factory reset.
+        let phone = self.phone(h)?;
+        if phone.condition != Condition::Broken {
+            self.operable(h)?;
+        } else if phone.holder == Holder::Nobody {
+            return Err(Refusal::NotInHand);
+        }
         if procedure {
             self.procedure(h)?;
         }

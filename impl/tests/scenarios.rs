@@ -616,3 +616,19 @@ fn revoke_from_phone_of_a_cert_revoked_elsewhere_just_deletes_it() {
     s.revoke_from_phone(H0, AUTH).unwrap();
     assert_eq!(slot_serial(&s, H0, AUTH), None);
 }
+
+#[test]
+fn a_broken_phone_can_be_disposed_of() {
+    // As the model's Dispose (found by lockstep on the deep world): broken, then disposed
+    // of with the procedure (offline, so only the reset).
+    let mut s = system();
+    setup_phone(&mut s, H0);
+    issue(&mut s, H0, AUTH);
+    s.r#break(H0).unwrap();
+    s.dispose(H0, true).unwrap();
+    let v = s.phone_view(H0).unwrap();
+    assert_eq!(v.holder, Holder::Nobody);
+    assert_eq!(v.app, None);
+    assert!(!v.applet);
+    assert_eq!(s.dispose(H0, true), Err(Refusal::NotInHand));
+}
