@@ -29,13 +29,22 @@ fn regression_files() -> Vec<PathBuf> {
     files
 }
 
-/// Every kept case replays without divergence on the reference world.
+/// Every kept case replays without divergence: on the deep world if its name starts with
+/// `deep--`, else on the reference world.
 fn replay_regressions() {
     let files = regression_files();
     for f in &files {
         let actions = read_actions(f).unwrap();
         assert!(!actions.is_empty(), "{}: empty case", f.display());
-        if let Err(d) = replay(&Config::reference(), 0, &actions) {
+        let deep = f
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("deep--"));
+        let config = if deep {
+            Config::deep()
+        } else {
+            Config::reference()
+        };
+        if let Err(d) = replay(&config, 0, &actions) {
             panic!("regression {} diverges:\n{d}", f.display());
         }
     }
@@ -45,7 +54,7 @@ fn replay_regressions() {
 fn kept_cases_then_bounded_random_run_on_the_reference_world() {
     // Kept failing cases first (each was a real divergence once).
     assert!(
-        regression_files().len() >= 7,
+        regression_files().len() >= 10,
         "the kept cases are missing from {}",
         regressions_dir().display()
     );
