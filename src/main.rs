@@ -118,6 +118,43 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Drive the implementation against the model in lockstep (replay, random, every edge);
+    /// exit 1 on any divergence, with its report.
+    Conform {
+        /// World: reference, deep or single.
+        #[arg(long, default_value = "reference")]
+        world: String,
+        /// Detours in the whole world, or `none` (overrides the world's).
+        #[arg(long)]
+        max_events: Option<String>,
+        /// Random sequences to run (default 100 when --exhaustive is not given).
+        #[arg(long)]
+        random: Option<usize>,
+        /// Longest random sequence.
+        #[arg(long, default_value_t = 40)]
+        steps: usize,
+        /// Cover every edge of the model graph.
+        #[arg(long)]
+        exhaustive: bool,
+        /// Seed of the random choices and of the implementation's keys.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Worker threads of the exhaustive run.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// Stop the exhaustive run (incomplete) after this many states.
+        #[arg(long)]
+        max_states: Option<usize>,
+        /// Stop the exhaustive run (incomplete) after this many seconds.
+        #[arg(long)]
+        timeout: Option<u64>,
+        /// Action-list JSON files to replay first (repeatable).
+        #[arg(long)]
+        replay: Vec<PathBuf>,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the demo scenario and write PEM files (see README).
     Demo {
         #[arg(long)]
@@ -414,6 +451,54 @@ fn run() -> Result<ExitCode, String> {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
+            })
+        }
+        Command::Conform {
+            world,
+            max_events,
+            random,
+            steps,
+            exhaustive,
+            seed,
+            threads,
+            max_states,
+            timeout,
+            replay,
+            json,
+        } => {
+            let w = WorldArgs {
+                world: world.clone(),
+                persons: None,
+                phones: None,
+                kinds: None,
+                pin_tries: None,
+                max_issuances: None,
+                max_card_generations: None,
+                max_app_installs: None,
+                max_handovers: None,
+                max_events,
+                max_sessions: None,
+                max_certs: None,
+            };
+            let c = config(&w, &[])?;
+            let opts = phone_jpki_checks::conform::ConformOptions {
+                world,
+                replay,
+                random: random.unwrap_or(if exhaustive { 0 } else { 100 }),
+                steps,
+                exhaustive,
+                seed,
+                threads,
+                max_states,
+                timeout: timeout.map(Duration::from_secs),
+                json,
+            };
+            let (text, ok) = phone_jpki_checks::conform::conform(&c, &opts)?;
+            print!("{text}");
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
             })
         }
         Command::Demo { out } => {

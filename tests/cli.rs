@@ -272,3 +272,76 @@ fn the_readme_trace_example_conforms() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn conform_reports_coverage_and_fails_on_divergence() {
+    let out = bin()
+        .args([
+            "conform", "--random", "3", "--steps", "15", "--seed", "2", "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["random"]["sequences"], 3);
+    assert!(v["random"]["actions"].as_u64().unwrap() > 0);
+    assert!(v["divergence"].is_null());
+
+    // Every edge of a tiny world: complete, text figures.
+    let out = bin()
+        .args([
+            "conform",
+            "--world",
+            "single",
+            "--max-events",
+            "0",
+            "--exhaustive",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("edges (100.0%)") && text.contains("complete"),
+        "{text}"
+    );
+
+    // A replayed case the model does not offer is a divergence: exit 1 with the report.
+    let case = std::env::temp_dir().join(format!("phone-jpki-case-{}.json", std::process::id()));
+    std::fs::write(&case, r#"[{"InstallApp":0},{"InstallApp":0}]"#).unwrap();
+    let out = bin()
+        .args(["conform", "--random", "0", "--replay"])
+        .arg(&case)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&case).ok();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("divergence at step 2"), "{text}");
+    assert!(text.contains("1. InstallApp(h0)"), "{text}");
+}
+
+#[test]
+fn conform_bad_flags_exit_2() {
+    let out = bin()
+        .args(["conform", "--world", "nowhere"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--world"));
+    let out = bin()
+        .args(["conform", "--random", "many"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = bin()
+        .args(["conform", "--replay", "/nonexistent/case.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/case.json"));
+}

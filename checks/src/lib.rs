@@ -1,5 +1,10 @@
 //! Where the model and the implementation meet: lockstep conformance of
 //! `phone-jpki-impl` against `phone-jpki-model`.
 
+pub mod conform;
+pub mod exhaustive;
+pub mod lockstep;
+pub mod map;
+pub mod random;
 pub mod record;
 pub mod refusal;

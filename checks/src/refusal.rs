@@ -41,6 +41,7 @@ pub fn class(r: &ImplRefusal) -> Class {
         I::IssuanceInProgress => Refusal::SessionInProgress,
         I::CardNotValid => Refusal::CardNotValid,
         I::ReissueWhileLive => Refusal::ReissueWhileLive,
+        I::KeyMissing => Refusal::KeyMissing,
         I::NoCredential => Refusal::NoCredential,
         I::NotCredentialOwner => Refusal::NotCredentialOwner,
         I::NoLiveCert => Refusal::NoLiveCert,

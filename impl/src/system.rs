@@ -9,14 +9,13 @@
 //!
 //! Refusal order inside an operation: the phone's physical state (in hand, not broken), then
 //! network, then app / applet / card, then server records. A refused action changes nothing,
-//! except that a wrong PIN counts down (R-PIN-RETRY) and a certificate revoked between
-//! issuance and writing ends its session (R-ISSUE).
+//! except that a wrong PIN counts down (R-PIN-RETRY).
 //!
 //! Decisions (see also `tsm::sp`):
 //! - R-DELETE: the app syncs the status of the credentials in its applet when it is installed
 //!   and when the phone comes back online, and has revoked ones deleted by serial.
-//! - Abandoning an issuance after the CA issued revokes that certificate.
-//! - Hand-over, disposal, factory reset, uninstalling the app and breaking the phone end any
+//! - Abandoning an issuance drops the session only; a certificate already issued stays.
+//! - Hand-over, disposal, factory reset, uninstalling the app, losing and breaking the phone end any
 //!   issuance session on it; going offline does not (its steps then refuse `PhoneOffline`).
 //! - The PIN a holder enters "right" is the one they set on that phone's slot; anyone else's
 //!   "right" entry is their own PIN and so wrong there (ALPHABET: only the person who set the
@@ -92,6 +91,8 @@ pub enum Refusal {
     NoSession,
     /// The issuance session is not at the step this action needs.
     WrongStep,
+    /// The key pair or credential an issuance step needs is no longer in the slot.
+    KeyMissing,
     /// The applet slot of this kind holds no certificate (or no PIN yet).
     NoCredential,
     /// The credential belongs to another person.
@@ -799,17 +800,18 @@ impl System {
 
     /// `CaIssue(h)`: J-LIS issues the phone certificate on the session's card authorisation;
     /// the person's previous certificate of the kind is revoked and its phone gets a deletion
-    /// push (R-ONE, R-MODEL-CHANGE, R-DELETE). Server side: the phone need not be online.
+    /// push (R-ONE, R-MODEL-CHANGE, R-DELETE). The phone takes part online (R-ISSUE: issuance
+    /// is online, from the phone).
     pub fn ca_issue(&mut self, h: PhoneId) -> Result<(), Refusal> {
         self.tick();
-        self.phone(h)?;
+        self.online(h)?;
         self.sp
             .ca_issue(&mut self.ca, &mut self.push, h, self.now)?;
         Ok(())
     }
 
     /// `WriteCert(h)`: certificate and temporary PIN written over SCP03 (phase 3). A
-    /// certificate revoked meanwhile is not written (`CertRevoked`, the session ends).
+    /// certificate revoked meanwhile is not written (`CertRevoked`; the session stays).
     pub fn write_cert(&mut self, h: PhoneId) -> Result<(), Refusal> {
         self.tick();
         self.session_step(h)?;
@@ -822,8 +824,31 @@ impl System {
     /// replaces the temporary PIN (which the user never sees) by the holder's PIN (phase 4).
     pub fn set_user_pin(&mut self, h: PhoneId) -> Result<(), Refusal> {
         self.tick();
-        self.session_step(h)?;
-        let (person, kind, temp) = self.sp.temporary_pin_for(&self.ca, h, self.now)?;
+        // On the phone (the app already holds the temporary PIN): no network needed.
+        let phone = self.operable(h)?;
+        if !phone.has_applet() {
+            return Err(Refusal::NoApplet);
+        }
+        if self.sp.session(h).is_none() {
+            return Err(Refusal::NoSession);
+        }
+        let (person, kind, _) = self.sp.temporary_pin_for(&self.ca, h, self.now)?;
+        // The written credential must still be in the slot (it may have been deleted).
+        let state = self.slot_state(h, kind)?;
+        let written = match self.sp.session(h).map(|s| &s.step) {
+            Some(crate::tsm::sp::IssuanceStep::Written { serial }) => Some(*serial),
+            _ => None,
+        };
+        if state.cert_serial.as_deref().and_then(serial_from_bytes) != written {
+            return Err(Refusal::KeyMissing);
+        }
+        // The holder may have replaced the temporary PIN by R-PIN-INIT meanwhile: the SP-TSM
+        // then resets it to a fresh temporary PIN first (R-PIN-SETUP in the same session).
+        if !matches!(state.pin_state, PinState::Temporary) {
+            let phone = self.phones.get_mut(&h).ok_or(Refusal::UnknownPhone(h))?;
+            self.sp.renew_temporary_pin(&mut phone.se, h)?;
+        }
+        let (_, _, temp) = self.sp.temporary_pin_for(&self.ca, h, self.now)?;
         let pin = pin_value(person, h, kind, 0);
         let phone = self.phones.get_mut(&h).ok_or(Refusal::UnknownPhone(h))?;
         let app = Self::app_of(phone)?;
@@ -837,11 +862,11 @@ impl System {
     }
 
     /// `AbandonIssuance(h)`: the session is dropped, whatever its step (a certificate already
-    /// issued for it is revoked).
+    /// issued for it stays registered, as in the model).
     pub fn abandon_issuance(&mut self, h: PhoneId) -> Result<(), Refusal> {
         self.tick();
         self.phone(h)?;
-        self.sp.abandon(&mut self.ca, &mut self.push, h, self.now)?;
+        self.sp.abandon(h)?;
         Ok(())
     }
 
@@ -944,6 +969,19 @@ impl System {
         self.tick();
         self.check_kind(kind)?;
         self.online(h)?;
+        // The app asks the status of the credential first (R-SUSPEND): a certificate that is
+        // not suspended costs no PIN try.
+        let state = self.slot_state(h, kind)?;
+        let held = match state.pin_state {
+            PinState::Empty | PinState::KeyGenerated => None,
+            _ => state.cert_serial.as_deref().and_then(serial_from_bytes),
+        }
+        .ok_or(Refusal::NoCredential)?;
+        match self.ca.status(held) {
+            StatusAnswer::Known(CertStatus::Suspended { .. }) => {}
+            StatusAnswer::Known(CertStatus::Active) => return Err(Refusal::NotSuspended),
+            _ => return Err(Refusal::CertRevoked),
+        }
         let challenge = self.rng.next_u64().to_be_bytes();
         let (cert, sig) = self.prove(h, kind, pin, &challenge)?;
         Self::signature_ok(&cert, &challenge, &sig)?;
@@ -1060,11 +1098,13 @@ impl System {
 
     // ----- phone life events -----
 
-    /// `Lose(h)`: the phone is mislaid (R-LOSS, R-TEMP-LOSS); it stays online if it was.
+    /// `Lose(h)`: the phone is mislaid (R-LOSS, R-TEMP-LOSS); it stays online if it was. An
+    /// issuance session in progress on it is lost.
     pub fn lose(&mut self, h: PhoneId) -> Result<(), Refusal> {
         self.tick();
         self.operable(h)?;
         self.phone_mut(h)?.condition = Condition::Lost;
+        self.sp.drop_session(h);
         Ok(())
     }
 
@@ -1129,7 +1169,14 @@ impl System {
     /// without the procedure. Nobody holds it afterwards and it is offline.
     pub fn dispose(&mut self, h: PhoneId, procedure: bool) -> Result<(), Refusal> {
         self.tick();
-        self.operable(h)?;
+        // A broken phone is disposed of too (R-FAILURE, R-DISPOSE); the procedure then does
+        // what it can offline: the factory reset.
+        let phone = self.phone(h)?;
+        if phone.condition != Condition::Broken {
+            self.operable(h)?;
+        } else if phone.holder == Holder::Nobody {
+            return Err(Refusal::NotInHand);
+        }
         if procedure {
             self.procedure(h)?;
         }

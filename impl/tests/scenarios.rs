@@ -445,18 +445,27 @@ fn r_issue_card_ending_mid_session_stops_issuance() {
     s.card_renew(P0).unwrap();
     assert_eq!(s.write_cert(H0), Err(Refusal::CertRevoked));
     assert_eq!(slot_serial(&s, H0, AUTH), None);
+    // A refusal changes nothing: the session stays until the holder abandons it (as the
+    // model's WriteCert).
+    assert!(s.session(H0).is_some());
+    s.abandon_issuance(H0).unwrap();
     assert!(s.session(H0).is_none());
 }
 
 #[test]
-fn abandon_after_issue_revokes_the_unwritten_cert() {
+fn abandon_after_issue_keeps_the_unwritten_cert_live() {
+    // AbandonIssuance drops the session only (ALPHABET, as the model): the issued cert stays
+    // live, so a reissue on this phone is refused until it is revoked with the card.
     let mut s = system();
     setup_phone(&mut s, H0);
     s.apply(H0, SIGN).unwrap();
     s.generate_key(H0).unwrap();
     s.ca_issue(H0).unwrap();
     s.abandon_issuance(H0).unwrap();
-    assert!(s.live_cert(P0, SIGN).is_none());
+    assert!(s.session(H0).is_none());
+    assert!(s.live_cert(P0, SIGN).is_some());
+    assert_eq!(s.apply(H0, SIGN), Err(Refusal::ReissueWhileLive));
+    s.revoke_with_card(P0, SIGN).unwrap();
     issue(&mut s, H0, SIGN);
     s.r#use(H0, SIGN, Pin::Right).unwrap();
 }
@@ -547,4 +556,79 @@ fn snapshot_by_clone_is_independent() {
     t.r#use(H0, AUTH, Pin::Right).unwrap();
     assert!(s.live_cert(P0, AUTH).is_none());
     assert_eq!(t.phone_view(H1).unwrap().condition, Condition::InHand);
+}
+
+/// Semantics aligned with the model by the lockstep conformance run (checks/): each case
+/// was a divergence found by `phone-jpki conform`.
+#[test]
+fn conformance_fixes_session_and_pin_order() {
+    // Resume asks the status first: a cert that is not suspended costs no PIN try.
+    let mut s = system();
+    setup_phone(&mut s, H0);
+    s.apply(H0, AUTH).unwrap();
+    s.generate_key(H0).unwrap();
+    s.ca_issue(H0).unwrap();
+    s.write_cert(H0).unwrap();
+    assert_eq!(s.resume(H0, AUTH, Pin::Right), Err(Refusal::NotSuspended));
+    // InitPin during the session replaces the temporary PIN; SetUserPin still completes,
+    // and needs no network (on the phone).
+    s.init_pin(H0, AUTH).unwrap();
+    s.go_offline(H0).unwrap();
+    s.set_user_pin(H0).unwrap();
+    assert!(s.session(H0).is_none());
+    s.go_online(H0).unwrap();
+    s.r#use(H0, AUTH, Pin::Right).unwrap();
+
+    // CaIssue is online; losing the phone loses the session.
+    let mut s = system();
+    setup_phone(&mut s, H0);
+    s.apply(H0, SIGN).unwrap();
+    s.generate_key(H0).unwrap();
+    s.go_offline(H0).unwrap();
+    assert_eq!(s.ca_issue(H0), Err(Refusal::PhoneOffline));
+    s.go_online(H0).unwrap();
+    s.lose(H0).unwrap();
+    assert!(s.session(H0).is_none());
+
+    // SetUserPin after the written credential was deleted: KeyMissing.
+    let mut s = system();
+    setup_phone(&mut s, H0);
+    s.apply(H0, AUTH).unwrap();
+    s.generate_key(H0).unwrap();
+    s.ca_issue(H0).unwrap();
+    s.write_cert(H0).unwrap();
+    s.revoke_from_phone(H0, AUTH).unwrap();
+    assert_eq!(s.set_user_pin(H0), Err(Refusal::KeyMissing));
+}
+
+#[test]
+fn revoke_from_phone_of_a_cert_revoked_elsewhere_just_deletes_it() {
+    // h2 is also p0's: issuing there revokes h0's cert (model change); revoking it from h0
+    // then deletes it locally (found by the lockstep run).
+    let mut s = system();
+    setup_phone(&mut s, H0);
+    issue(&mut s, H0, AUTH);
+    setup_phone(&mut s, H2);
+    s.apply(H2, AUTH).unwrap();
+    s.generate_key(H2).unwrap();
+    s.ca_issue(H2).unwrap();
+    assert!(slot_serial(&s, H0, AUTH).is_some());
+    s.revoke_from_phone(H0, AUTH).unwrap();
+    assert_eq!(slot_serial(&s, H0, AUTH), None);
+}
+
+#[test]
+fn a_broken_phone_can_be_disposed_of() {
+    // As the model's Dispose (found by lockstep on the deep world): broken, then disposed
+    // of with the procedure (offline, so only the reset).
+    let mut s = system();
+    setup_phone(&mut s, H0);
+    issue(&mut s, H0, AUTH);
+    s.r#break(H0).unwrap();
+    s.dispose(H0, true).unwrap();
+    let v = s.phone_view(H0).unwrap();
+    assert_eq!(v.holder, Holder::Nobody);
+    assert_eq!(v.app, None);
+    assert!(!v.applet);
+    assert_eq!(s.dispose(H0, true), Err(Refusal::NotInHand));
 }

@@ -383,7 +383,7 @@ impl SpTsm {
     }
 
     /// WRITE CERTIFICATE and SET TEMPORARY PIN over SCP03 (R-PIN-SETUP). A certificate that
-    /// was revoked since its issuance is not written; the session ends.
+    /// was revoked since its issuance is not written; the session stays.
     pub fn write_cert(
         &mut self,
         ca: &Ca,
@@ -395,8 +395,8 @@ impl SpTsm {
             return Err(SpError::WrongStep);
         };
         let (serial, der, kind) = (*serial, der.clone(), s.kind);
+        // Refused, the session stays (the holder may abandon it): a refusal changes nothing.
         if !matches!(ca.status(serial), StatusAnswer::Known(st) if st.is_live()) {
-            self.sessions.remove(&phone);
             return Err(SpError::CertRevoked(serial));
         }
         let temp = self.temporary_pin(kind);
@@ -446,31 +446,48 @@ impl SpTsm {
         }
     }
 
+    /// A written session whose temporary PIN the holder already replaced (R-PIN-INIT during
+    /// the session): RESET PIN over SCP03 with a fresh temporary PIN, so that the session's
+    /// user PIN can still be set (R-PIN-SETUP).
+    pub fn renew_temporary_pin(
+        &mut self,
+        se: &mut SecureElement,
+        phone: PhoneId,
+    ) -> Result<(), SpError> {
+        let s = self.sessions.get(&phone).ok_or(SpError::NoSession)?;
+        if !matches!(s.step, IssuanceStep::Written { .. }) {
+            return Err(SpError::WrongStep);
+        }
+        let kind = s.kind;
+        let temp = self.temporary_pin(kind);
+        let mut link = self.link(se, phone)?;
+        link.expect_ok(
+            "RESET PIN",
+            &Command::new(
+                0x80,
+                applet::ins::RESET_PIN,
+                0x01,
+                applet_kind(kind).p2(),
+                temp.as_bytes().to_vec(),
+            ),
+        )?;
+        if let Some(s) = self.sessions.get_mut(&phone) {
+            s.temp_pin = Some(temp);
+        }
+        Ok(())
+    }
+
     /// The session completed (the user PIN is set): it ends.
     pub fn complete(&mut self, phone: PhoneId) {
         self.sessions.remove(&phone);
     }
 
-    /// The session is dropped (AbandonIssuance). A certificate already issued for it is
-    /// revoked, so that it neither blocks a reissue (R-REISSUE) nor lingers unusable; a
-    /// written one gets a deletion push.
-    pub fn abandon(
-        &mut self,
-        ca: &mut Ca,
-        push: &mut PushService,
-        phone: PhoneId,
-        now: LogicalTime,
-    ) -> Result<(), SpError> {
-        let s = self.sessions.remove(&phone).ok_or(SpError::NoSession)?;
-        let serial = match s.step {
-            IssuanceStep::Issued { serial, .. } | IssuanceStep::Written { serial } => serial,
-            _ => return Ok(()),
-        };
-        if let Ok(r) = ca.revoke_phone_cert(serial, RevocationCause::UserRequestFromPhone, now) {
-            if matches!(s.step, IssuanceStep::Written { .. }) {
-                self.notify_deletion(push, &r);
-            }
-        }
+    /// The session is dropped (AbandonIssuance, ALPHABET: "dropped, whatever its step"). A
+    /// certificate already issued for it stays as it is, like the model's: it is the
+    /// person's live certificate on this phone until revoked (R-REISSUE then refuses a
+    /// reissue on this phone; RevokeWithCard or a model change ends it).
+    pub fn abandon(&mut self, phone: PhoneId) -> Result<(), SpError> {
+        self.sessions.remove(&phone).ok_or(SpError::NoSession)?;
         Ok(())
     }
 
@@ -552,11 +569,11 @@ impl SpTsm {
         if record.person != holder {
             return Err(SpError::NotCredentialOwner);
         }
-        if !record.status.is_live() {
-            return Err(SpError::CertRevoked(serial));
+        // A certificate already revoked elsewhere (model change, card, ...) is just deleted.
+        if record.status.is_live() {
+            ca.revoke_phone_cert(serial, RevocationCause::UserRequestFromPhone, now)
+                .map_err(TsmError::Ca)?;
         }
-        ca.revoke_phone_cert(serial, RevocationCause::UserRequestFromPhone, now)
-            .map_err(TsmError::Ca)?;
         self.delete_by_serial(se, phone, kind, serial)?;
         Ok(())
     }

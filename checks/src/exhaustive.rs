@@ -1,0 +1,182 @@
+//! Model-guided edge coverage: every reachable model state, every action the model offers
+//! there, driven on the implementation and compared.
+//!
+//! The model is explored depth-first along a spanning tree; each discovered state keeps the
+//! lockstep pair (a `System` clone: a full snapshot) that reached it, so every edge costs one
+//! snapshot clone and one action on each side, never a replay of the path. Pending snapshots
+//! are bounded by depth × branching. Worker threads share the work stack and the visited set.
+
+use crate::lockstep::{Divergence, Lockstep, SetupError};
+use phone_jpki_model::{Config, State};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Figures of an exhaustive run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Coverage {
+    /// Model states visited (each mapped-compared with the implementation).
+    pub states: usize,
+    /// Edges (offered actions that changed the model state) driven and compared.
+    pub edges: usize,
+    /// Offered actions refused by the model without a state change, driven and compared.
+    pub refused_unchanged: usize,
+    /// Actions run on each side (edges + refused_unchanged).
+    pub actions: usize,
+    /// Whether the whole reachable graph was covered (no limit hit, no divergence).
+    pub complete: bool,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+impl Coverage {
+    /// Model actions per second.
+    pub fn rate(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.actions as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Options of an exhaustive run.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Worker threads.
+    pub threads: usize,
+    /// Stop (incomplete) after this many states.
+    pub max_states: Option<usize>,
+    /// Stop (incomplete) after this long.
+    pub timeout: Option<Duration>,
+    /// Implementation seed.
+    pub seed: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            threads: 1,
+            max_states: None,
+            timeout: None,
+            seed: 0,
+        }
+    }
+}
+
+struct Shared {
+    stack: Mutex<Vec<Lockstep>>,
+    visited: Mutex<HashSet<State>>,
+    busy: AtomicUsize,
+    stop: AtomicBool,
+    states: AtomicUsize,
+    edges: AtomicUsize,
+    refused: AtomicUsize,
+    divergence: Mutex<Option<Box<Divergence>>>,
+}
+
+/// Cover every edge of `config`'s reachable model graph; the first divergence stops the run.
+pub fn cover(
+    config: &Config,
+    opts: &Options,
+) -> Result<(Coverage, Option<Box<Divergence>>), SetupError> {
+    let root = Lockstep::new(config, opts.seed)?;
+    let start = Instant::now();
+    if let Err(d) = root.check_initial() {
+        return Ok((Coverage::default(), Some(d)));
+    }
+    let shared = Shared {
+        visited: Mutex::new(HashSet::from([root.model().clone()])),
+        stack: Mutex::new(vec![root]),
+        busy: AtomicUsize::new(0),
+        stop: AtomicBool::new(false),
+        states: AtomicUsize::new(1),
+        edges: AtomicUsize::new(0),
+        refused: AtomicUsize::new(0),
+        divergence: Mutex::new(None),
+    };
+    let limited = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for _ in 0..opts.threads.max(1) {
+            scope.spawn(|| worker(&shared, opts, start, &limited));
+        }
+    });
+    let divergence = shared
+        .divergence
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    let edges = shared.edges.load(Ordering::Relaxed);
+    let refused = shared.refused.load(Ordering::Relaxed);
+    let coverage = Coverage {
+        states: shared.states.load(Ordering::Relaxed),
+        edges,
+        refused_unchanged: refused,
+        actions: edges + refused,
+        complete: divergence.is_none() && !limited.load(Ordering::Relaxed),
+        seconds: start.elapsed().as_secs_f64(),
+    };
+    Ok((coverage, divergence))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn worker(shared: &Shared, opts: &Options, start: Instant, limited: &AtomicBool) {
+    loop {
+        if shared.stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let next = {
+            let mut stack = lock(&shared.stack);
+            let item = stack.pop();
+            if item.is_some() {
+                shared.busy.fetch_add(1, Ordering::SeqCst);
+            }
+            item
+        };
+        let Some(node) = next else {
+            if shared.busy.load(Ordering::SeqCst) == 0 && lock(&shared.stack).is_empty() {
+                return;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+            continue;
+        };
+        if opts.timeout.is_some_and(|t| start.elapsed() > t)
+            || opts
+                .max_states
+                .is_some_and(|m| shared.states.load(Ordering::Relaxed) >= m)
+        {
+            limited.store(true, Ordering::Relaxed);
+            shared.stop.store(true, Ordering::Relaxed);
+            shared.busy.fetch_sub(1, Ordering::SeqCst);
+            return;
+        }
+        let mut children = Vec::new();
+        for action in node.offered() {
+            let mut l = node.clone();
+            if let Err(d) = l.step(action) {
+                let mut slot = lock(&shared.divergence);
+                if slot.is_none() {
+                    *slot = Some(d);
+                }
+                shared.stop.store(true, Ordering::Relaxed);
+                break;
+            }
+            if l.model() == node.model() {
+                shared.refused.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            shared.edges.fetch_add(1, Ordering::Relaxed);
+            if lock(&shared.visited).insert(l.model().clone()) {
+                shared.states.fetch_add(1, Ordering::Relaxed);
+                children.push(l);
+            }
+        }
+        // Depth-first: children go on top (reversed, so the first offered is expanded first).
+        children.reverse();
+        lock(&shared.stack).extend(children);
+        shared.busy.fetch_sub(1, Ordering::SeqCst);
+    }
+}
