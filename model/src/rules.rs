@@ -252,8 +252,10 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
             ph.online = false;
             ph.session = None;
         }
-        // Phase 1 (003): app from the store; its new push token is registered (R-TOKEN).
+        // Phase 1 (003): app from the store; its new push token is registered (R-TOKEN). Both
+        // need the network.
         Action::InstallApp(h) => {
+            need_online(s, h)?;
             let ph = &mut s.phones[h.index()];
             ph.app_installs += 1;
             ph.app = true;

@@ -57,8 +57,8 @@ pub fn describe(k: ActionKind) -> ActionDoc {
         A::InstallApp => (
             "InstallApp(phone)",
             "the phone is in the hand of a person, without the app, and app installations are left",
-            "the app is installed with a new push token (phase 1); it syncs the slots' statuses as GoOnline does",
-            &[],
+            "the app is downloaded from the store and installed with a new push token (phase 1), both over the network; it syncs the slots' statuses as GoOnline does",
+            &[R::PhoneOffline],
         ),
         A::UninstallApp => (
             "UninstallApp(phone)",
