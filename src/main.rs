@@ -415,6 +415,12 @@ fn run() -> Result<ExitCode, String> {
         Command::Explore { world, addr } => {
             let c = config(&world, &[])?;
             use stateright::Model;
+            // stateright's serve() panics on an address it cannot bind: check it first so a
+            // bad or busy --addr is a plain error.
+            match std::net::TcpListener::bind(addr.as_str()) {
+                Ok(probe) => drop(probe),
+                Err(e) => return Err(format!("--addr {addr}: cannot listen there: {e}")),
+            }
             println!("Stateright Explorer on http://{addr} (Ctrl-C to stop)");
             // serve() answers requests until the process is stopped.
             let _checker = JpkiModel { config: c }.checker().serve(addr.as_str());

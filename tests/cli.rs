@@ -345,3 +345,20 @@ fn conform_bad_flags_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/case.json"));
 }
+
+#[test]
+fn explore_on_a_busy_or_bad_address_is_a_plain_error() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let out = bin().args(["explore", "--addr", &addr]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--addr") && err.contains(&addr), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let out = bin()
+        .args(["explore", "--addr", "not-an-address"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--addr not-an-address"));
+}

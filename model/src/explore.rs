@@ -1,6 +1,7 @@
 //! The stateright adapter: the same rules as a `stateright::Model`, for the Explorer web UI and
-//! for cross-checking state counts with stateright's own checkers. Refusals that change
-//! nothing map to `None` (no edge); the reason stays available through [`crate::rules::step`].
+//! for cross-checking state counts with stateright's own checkers. A refusal that changes
+//! nothing is a self-loop whose step text gives the reason (also available through
+//! [`crate::rules::step`]).
 
 use crate::action::Action;
 use crate::config::Config;
@@ -49,9 +50,11 @@ impl Model for JpkiModel {
         candidate_actions(&self.config, state, actions);
     }
 
+    /// Every offered action has a successor: a refusal that changes nothing leads back to the
+    /// same state (a self-loop), so the Explorer shows its reason ("-> refused: ...") instead
+    /// of listing the action as ignored. State counts are unaffected.
     fn next_state(&self, last: &State, action: Action) -> Option<State> {
-        let o = step(&self.config, last, action);
-        (o.next != *last).then_some(o.next)
+        Some(step(&self.config, last, action).next)
     }
 
     fn format_action(&self, action: &Action) -> String {
@@ -330,5 +333,23 @@ mod tests {
         ] {
             assert!(text.contains(part), "{part} missing in:\n{text}");
         }
+    }
+
+    #[test]
+    fn a_refusal_is_a_self_loop_that_names_its_reason() {
+        use stateright::Model;
+        let m = JpkiModel {
+            config: Config::reference(),
+        };
+        let h0 = PhoneId(0);
+        // Apply without the app's applet: refused, nothing changes.
+        let s = walk(&m.config, &[Action::InstallApp(h0)]).pop().unwrap().0;
+        let a = Action::Apply(h0, Kind::Auth);
+        assert_eq!(m.next_state(&s, a), Some(s.clone()));
+        let text = m.format_step(&s, a).unwrap();
+        assert!(
+            text.starts_with("Apply(h0,auth) -> refused: NoApplet"),
+            "{text}"
+        );
     }
 }
