@@ -16,7 +16,19 @@ pub struct PhoneId(pub u8);
 pub struct Serial(pub u8);
 
 /// The two phone certificate kinds, mirroring the card (R-KINDS).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// User-authentication certificate (利用者証明用): Mynaportal login.

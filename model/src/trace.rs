@@ -26,46 +26,6 @@ use std::fmt;
 /// The format name and version every trace's header carries.
 pub const FORMAT: &str = "phone-jpki-trace/1";
 
-/// Certificate kind (R-KINDS).
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum TraceKind {
-    /// User-authentication certificate (利用者証明用).
-    Auth,
-    /// Signing certificate (署名用).
-    Sign,
-}
-
-impl From<TraceKind> for Kind {
-    fn from(k: TraceKind) -> Kind {
-        match k {
-            TraceKind::Auth => Kind::Auth,
-            TraceKind::Sign => Kind::Sign,
-        }
-    }
-}
-
-impl From<Kind> for TraceKind {
-    fn from(k: Kind) -> TraceKind {
-        match k {
-            Kind::Auth => TraceKind::Auth,
-            Kind::Sign => TraceKind::Sign,
-        }
-    }
-}
-
-/// Whether the holder enters the correct PIN.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum TracePin {
-    /// The PIN the holder set on this slot.
-    Right,
-    /// Any other PIN.
-    Wrong,
-}
-
 /// The literal `"stranger"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -124,30 +84,30 @@ pub enum TraceAction {
     },
     Use {
         phone: u8,
-        kind: TraceKind,
-        pin: TracePin,
+        kind: Kind,
+        pin: PinEntry,
     },
     ChangePin {
         phone: u8,
-        kind: TraceKind,
-        pin: TracePin,
+        kind: Kind,
+        pin: PinEntry,
     },
     InitPin {
         phone: u8,
-        kind: TraceKind,
+        kind: Kind,
     },
     Suspend {
         person: u8,
-        kind: TraceKind,
+        kind: Kind,
     },
     Resume {
         phone: u8,
-        kind: TraceKind,
-        pin: TracePin,
+        kind: Kind,
+        pin: PinEntry,
     },
     Apply {
         phone: u8,
-        kind: TraceKind,
+        kind: Kind,
     },
     GenerateKey {
         phone: u8,
@@ -166,11 +126,11 @@ pub enum TraceAction {
     },
     RevokeFromPhone {
         phone: u8,
-        kind: TraceKind,
+        kind: Kind,
     },
     RevokeWithCard {
         person: u8,
-        kind: TraceKind,
+        kind: Kind,
     },
     /// The pending deletion push for model serial `serial` (its registry index).
     DeliverPush {
@@ -194,24 +154,9 @@ pub enum TraceAction {
     },
 }
 
-fn pin_of(p: TracePin) -> PinEntry {
-    match p {
-        TracePin::Right => PinEntry::Right,
-        TracePin::Wrong => PinEntry::Wrong,
-    }
-}
-
-fn tpin(p: PinEntry) -> TracePin {
-    match p {
-        PinEntry::Right => TracePin::Right,
-        PinEntry::Wrong => TracePin::Wrong,
-    }
-}
-
 impl From<Action> for TraceAction {
     fn from(a: Action) -> TraceAction {
         use TraceAction as T;
-        let k = TraceKind::from;
         match a {
             Action::GoOffline(h) => T::GoOffline { phone: h.0 },
             Action::GoOnline(h) => T::GoOnline { phone: h.0 },
@@ -226,44 +171,29 @@ impl From<Action> for TraceAction {
             Action::CardExpire(p) => T::CardExpire { person: p.0 },
             Action::Use(h, kind, e) => T::Use {
                 phone: h.0,
-                kind: k(kind),
-                pin: tpin(e),
+                kind,
+                pin: e,
             },
             Action::ChangePin(h, kind, e) => T::ChangePin {
                 phone: h.0,
-                kind: k(kind),
-                pin: tpin(e),
+                kind,
+                pin: e,
             },
-            Action::InitPin(h, kind) => T::InitPin {
-                phone: h.0,
-                kind: k(kind),
-            },
-            Action::Suspend(p, kind) => T::Suspend {
-                person: p.0,
-                kind: k(kind),
-            },
+            Action::InitPin(h, kind) => T::InitPin { phone: h.0, kind },
+            Action::Suspend(p, kind) => T::Suspend { person: p.0, kind },
             Action::Resume(h, kind, e) => T::Resume {
                 phone: h.0,
-                kind: k(kind),
-                pin: tpin(e),
+                kind,
+                pin: e,
             },
-            Action::Apply(h, kind) => T::Apply {
-                phone: h.0,
-                kind: k(kind),
-            },
+            Action::Apply(h, kind) => T::Apply { phone: h.0, kind },
             Action::GenerateKey(h) => T::GenerateKey { phone: h.0 },
             Action::CaIssue(h) => T::CaIssue { phone: h.0 },
             Action::WriteCert(h) => T::WriteCert { phone: h.0 },
             Action::SetUserPin(h) => T::SetUserPin { phone: h.0 },
             Action::AbandonIssuance(h) => T::AbandonIssuance { phone: h.0 },
-            Action::RevokeFromPhone(h, kind) => T::RevokeFromPhone {
-                phone: h.0,
-                kind: k(kind),
-            },
-            Action::RevokeWithCard(p, kind) => T::RevokeWithCard {
-                person: p.0,
-                kind: k(kind),
-            },
+            Action::RevokeFromPhone(h, kind) => T::RevokeFromPhone { phone: h.0, kind },
+            Action::RevokeWithCard(p, kind) => T::RevokeWithCard { person: p.0, kind },
             Action::DeliverPush(s) => T::DeliverPush { serial: s.0 },
             Action::DropPush(s) => T::DropPush { serial: s.0 },
             Action::FactoryReset(h) => T::FactoryReset { phone: h.0 },
@@ -310,8 +240,7 @@ impl TraceAction {
                 ))
             }
         };
-        let k = |x: TraceKind| {
-            let kind = Kind::from(x);
+        let k = |kind: Kind| {
             if config.kinds.contains(&kind) {
                 Ok(kind)
             } else {
@@ -330,13 +259,11 @@ impl TraceAction {
             T::CardRenew { person } => Action::CardRenew(p(person)?),
             T::CardRevoke { person } => Action::CardRevoke(p(person)?),
             T::CardExpire { person } => Action::CardExpire(p(person)?),
-            T::Use { phone, kind, pin } => Action::Use(h(phone)?, k(kind)?, pin_of(pin)),
-            T::ChangePin { phone, kind, pin } => {
-                Action::ChangePin(h(phone)?, k(kind)?, pin_of(pin))
-            }
+            T::Use { phone, kind, pin } => Action::Use(h(phone)?, k(kind)?, pin),
+            T::ChangePin { phone, kind, pin } => Action::ChangePin(h(phone)?, k(kind)?, pin),
             T::InitPin { phone, kind } => Action::InitPin(h(phone)?, k(kind)?),
             T::Suspend { person, kind } => Action::Suspend(p(person)?, k(kind)?),
-            T::Resume { phone, kind, pin } => Action::Resume(h(phone)?, k(kind)?, pin_of(pin)),
+            T::Resume { phone, kind, pin } => Action::Resume(h(phone)?, k(kind)?, pin),
             T::Apply { phone, kind } => Action::Apply(h(phone)?, k(kind)?),
             T::GenerateKey { phone } => Action::GenerateKey(h(phone)?),
             T::CaIssue { phone } => Action::CaIssue(h(phone)?),
@@ -380,87 +307,6 @@ impl TraceAction {
     }
 }
 
-/// A model refusal by name (see `docs/SEMANTICS.md`).
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-#[allow(missing_docs)]
-pub enum RefusalName {
-    PhoneOffline,
-    NoApp,
-    NoApplet,
-    AppletAlreadyInstalled,
-    SessionInProgress,
-    CardNotValid,
-    ReissueWhileLive,
-    KeyMissing,
-    NoCredential,
-    NotCredentialOwner,
-    NoLiveCert,
-    AlreadySuspended,
-    NotSuspended,
-    WrongPin,
-    PinBlocked,
-    TemporaryPin,
-    CertRevoked,
-    CertSuspended,
-    Undeliverable,
-}
-
-impl From<Refusal> for RefusalName {
-    fn from(r: Refusal) -> RefusalName {
-        use RefusalName as N;
-        match r {
-            Refusal::PhoneOffline => N::PhoneOffline,
-            Refusal::NoApp => N::NoApp,
-            Refusal::NoApplet => N::NoApplet,
-            Refusal::AppletAlreadyInstalled => N::AppletAlreadyInstalled,
-            Refusal::SessionInProgress => N::SessionInProgress,
-            Refusal::CardNotValid => N::CardNotValid,
-            Refusal::ReissueWhileLive => N::ReissueWhileLive,
-            Refusal::KeyMissing => N::KeyMissing,
-            Refusal::NoCredential => N::NoCredential,
-            Refusal::NotCredentialOwner => N::NotCredentialOwner,
-            Refusal::NoLiveCert => N::NoLiveCert,
-            Refusal::AlreadySuspended => N::AlreadySuspended,
-            Refusal::NotSuspended => N::NotSuspended,
-            Refusal::WrongPin => N::WrongPin,
-            Refusal::PinBlocked => N::PinBlocked,
-            Refusal::TemporaryPin => N::TemporaryPin,
-            Refusal::CertRevoked => N::CertRevoked,
-            Refusal::CertSuspended => N::CertSuspended,
-            Refusal::Undeliverable => N::Undeliverable,
-        }
-    }
-}
-
-impl From<RefusalName> for Refusal {
-    fn from(r: RefusalName) -> Refusal {
-        use RefusalName as N;
-        match r {
-            N::PhoneOffline => Refusal::PhoneOffline,
-            N::NoApp => Refusal::NoApp,
-            N::NoApplet => Refusal::NoApplet,
-            N::AppletAlreadyInstalled => Refusal::AppletAlreadyInstalled,
-            N::SessionInProgress => Refusal::SessionInProgress,
-            N::CardNotValid => Refusal::CardNotValid,
-            N::ReissueWhileLive => Refusal::ReissueWhileLive,
-            N::KeyMissing => Refusal::KeyMissing,
-            N::NoCredential => Refusal::NoCredential,
-            N::NotCredentialOwner => Refusal::NotCredentialOwner,
-            N::NoLiveCert => Refusal::NoLiveCert,
-            N::AlreadySuspended => Refusal::AlreadySuspended,
-            N::NotSuspended => Refusal::NotSuspended,
-            N::WrongPin => Refusal::WrongPin,
-            N::PinBlocked => Refusal::PinBlocked,
-            N::TemporaryPin => Refusal::TemporaryPin,
-            N::CertRevoked => Refusal::CertRevoked,
-            N::CertSuspended => Refusal::CertSuspended,
-            N::Undeliverable => Refusal::Undeliverable,
-        }
-    }
-}
-
 /// The outcome a system answered: `"accepted"` or `{"refused": NAME}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -468,14 +314,14 @@ pub enum Observed {
     /// The action went through.
     Accepted,
     /// The action was refused for this reason.
-    Refused(RefusalName),
+    Refused(Refusal),
 }
 
 impl From<Result<(), Refusal>> for Observed {
     fn from(r: Result<(), Refusal>) -> Observed {
         match r {
             Ok(()) => Observed::Accepted,
-            Err(r) => Observed::Refused(r.into()),
+            Err(r) => Observed::Refused(r),
         }
     }
 }
@@ -484,7 +330,7 @@ impl fmt::Display for Observed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Observed::Accepted => f.write_str("accepted"),
-            Observed::Refused(r) => write!(f, "refused {}", Refusal::from(*r)),
+            Observed::Refused(r) => write!(f, "refused {r}"),
         }
     }
 }
@@ -542,7 +388,7 @@ pub struct SlotFact {
     /// The phone.
     pub phone: u8,
     /// The slot's kind.
-    pub kind: TraceKind,
+    pub kind: Kind,
     /// What it holds.
     pub holds: SlotContent,
     /// The model serial of the cert it holds (when `holds` is `cert`).
@@ -660,7 +506,7 @@ impl Facts {
         }
         for f in &self.slots {
             let want = if f.phone < config.phones {
-                let k = Kind::from(f.kind);
+                let k = f.kind;
                 Some(SlotFact::of(
                     PhoneId(f.phone),
                     k,
@@ -671,7 +517,7 @@ impl Facts {
             };
             if want != Some(*f) {
                 out.push(FactMismatch {
-                    fact: format!("slots.h{}.{}", f.phone, Kind::from(f.kind)),
+                    fact: format!("slots.h{}.{}", f.phone, f.kind),
                     expected: want.map_or("no such phone".into(), |w| slot_text(&w)),
                     observed: slot_text(f),
                 });
@@ -724,7 +570,7 @@ pub struct TraceConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phones: Option<u8>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kinds: Option<Vec<TraceKind>>,
+    pub kinds: Option<Vec<Kind>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_card_generations: Option<u8>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -782,7 +628,7 @@ impl TraceConfig {
         TraceConfig {
             persons: Some(c.persons),
             phones: Some(c.phones),
-            kinds: Some(c.kinds.iter().map(|&k| k.into()).collect()),
+            kinds: Some(c.kinds.clone()),
             max_card_generations: Some(c.max_card_generations),
             max_issuances: Some(c.max_issuances),
             max_app_installs: Some(c.max_app_installs),
@@ -814,7 +660,7 @@ impl TraceConfig {
             pin_tries
         );
         if let Some(k) = &self.kinds {
-            c.kinds = k.iter().map(|&k| k.into()).collect();
+            c.kinds = k.clone();
             c.kinds.sort();
             c.kinds.dedup();
         }
