@@ -216,7 +216,7 @@ impl Recorder {
         let outcome = match &result {
             Ok(()) => Observed::Accepted,
             Err(r) => match class(r) {
-                Class::Model(m) => Observed::Refused(m.into()),
+                Class::Model(m) => Observed::Refused(m),
                 Class::Outside(_) => {
                     return Err(RecordError::Outside {
                         step,

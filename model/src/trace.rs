@@ -417,7 +417,7 @@ impl SlotFact {
         };
         SlotFact {
             phone: phone.0,
-            kind: kind.into(),
+            kind,
             holds,
             serial,
             pin,
