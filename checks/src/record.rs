@@ -291,7 +291,7 @@ impl Recorder {
                 };
                 slots.push(SlotFact {
                     phone: x,
-                    kind: k.into(),
+                    kind: k,
                     holds,
                     serial,
                     pin,

@@ -510,6 +510,17 @@ impl System {
             .ok_or_else(|| Refusal::Failure("slot missing from GET CREDENTIAL STATE".into()))
     }
 
+    /// The serial of the certificate the slot holds, as the app reads it (`NoCredential` for
+    /// an empty slot or a bare key).
+    fn held_cert(&mut self, h: PhoneId, kind: CertKind) -> Result<Serial, Refusal> {
+        let state = self.slot_state(h, kind)?;
+        match state.pin_state {
+            PinState::Empty | PinState::KeyGenerated => None,
+            _ => state.cert_serial.as_deref().and_then(serial_from_bytes),
+        }
+        .ok_or(Refusal::NoCredential)
+    }
+
     /// The slot must hold a personalised credential usable with a user PIN.
     fn usable_slot(&mut self, h: PhoneId, kind: CertKind) -> Result<SlotState, Refusal> {
         let s = self.slot_state(h, kind)?;
@@ -971,12 +982,7 @@ impl System {
         self.online(h)?;
         // The app asks the status of the credential first (R-SUSPEND): a certificate that is
         // not suspended costs no PIN try.
-        let state = self.slot_state(h, kind)?;
-        let held = match state.pin_state {
-            PinState::Empty | PinState::KeyGenerated => None,
-            _ => state.cert_serial.as_deref().and_then(serial_from_bytes),
-        }
-        .ok_or(Refusal::NoCredential)?;
+        let held = self.held_cert(h, kind)?;
         match self.ca.status(held) {
             StatusAnswer::Known(CertStatus::Suspended { .. }) => {}
             StatusAnswer::Known(CertStatus::Active) => return Err(Refusal::NotSuspended),
@@ -1038,12 +1044,7 @@ impl System {
         self.tick();
         self.check_kind(kind)?;
         self.online(h)?;
-        let state = self.slot_state(h, kind)?;
-        let serial = match state.pin_state {
-            PinState::Empty | PinState::KeyGenerated => None,
-            _ => state.cert_serial.as_deref().and_then(serial_from_bytes),
-        }
-        .ok_or(Refusal::NoCredential)?;
+        let serial = self.held_cert(h, kind)?;
         let p = self.holder_person(h)?;
         let signed = self.sign_application(Purpose::InitPin, p, Some(h), kind)?;
         let now = self.now;
