@@ -206,30 +206,21 @@ fn config(w: &WorldArgs, policies: &[String]) -> Result<Config, String> {
             }
         };
     }
-    if let Some(e) = &w.max_events {
-        c.max_events = match e.as_str() {
-            "none" => None,
-            n => Some(n.parse().map_err(|_| {
-                format!("--max-events: expected a number 0..=255 or none, got {n:?}")
-            })?),
-        };
-    }
-    if let Some(e) = &w.max_sessions {
-        c.max_sessions = match e.as_str() {
-            "none" => None,
-            n => Some(n.parse().map_err(|_| {
-                format!("--max-sessions: expected a number 0..=255 or none, got {n:?}")
-            })?),
-        };
-    }
-    if let Some(e) = &w.max_certs {
-        c.max_certs = match e.as_str() {
-            "none" => None,
-            n => Some(n.parse().map_err(|_| {
-                format!("--max-certs: expected a number 0..=255 or none, got {n:?}")
-            })?),
-        };
-    }
+    // A world-wide bound: a number, or `none` for unbounded.
+    let bound = |flag: &str, field: &mut Option<u8>, v: &Option<String>| -> Result<(), String> {
+        if let Some(v) = v {
+            *field = match v.as_str() {
+                "none" => None,
+                n => Some(n.parse().map_err(|_| {
+                    format!("{flag}: expected a number 0..=255 or none, got {n:?}")
+                })?),
+            };
+        }
+        Ok(())
+    };
+    bound("--max-events", &mut c.max_events, &w.max_events)?;
+    bound("--max-sessions", &mut c.max_sessions, &w.max_sessions)?;
+    bound("--max-certs", &mut c.max_certs, &w.max_certs)?;
     let set = |field: &mut u8, v: Option<u8>| {
         if let Some(v) = v {
             *field = v;
