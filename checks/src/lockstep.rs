@@ -12,7 +12,7 @@ use crate::map::{self, abstract_state, Ghost, MapError};
 use crate::refusal::{class, Class};
 use phone_jpki_impl::ca::{CertStatus as ImplStatus, LogicalTime, Serial as ISerial, StatusAnswer};
 use phone_jpki_impl::phone::Holder as IHolder;
-use phone_jpki_impl::system::{Pin, Refusal as ImplRefusal, System, SystemConfig};
+use phone_jpki_impl::system::{Refusal as ImplRefusal, System, SystemConfig};
 use phone_jpki_model::{
     candidate_actions, step, Action, Config, PinEntry, Policy, Recipient, Refusal, State,
 };
@@ -213,6 +213,66 @@ pub fn system_config(config: &Config, seed: u64) -> SystemConfig {
     }
 }
 
+/// The implementation's push index (send order) for the pending push of model serial
+/// `serial`, if there is one (model serial = the implementation's phone certs in serial order).
+pub fn push_index(sys: &System, serial: phone_jpki_model::Serial) -> Option<usize> {
+    let ids = map::serials(sys);
+    let s = *ids.get(serial.index())?;
+    sys.pending_pushes()
+        .iter()
+        .find(|p| p.serial == s)
+        .map(|p| p.index)
+}
+
+/// Run a model action on the implementation (ids one to one); `None` if a push action names
+/// a serial with no pending push.
+pub fn call(s: &mut System, action: Action) -> Option<Result<(), ImplRefusal>> {
+    use map::{kind, person, phone, pin};
+    Some(match action {
+        Action::GoOffline(h) => s.go_offline(phone(h)),
+        Action::GoOnline(h) => s.go_online(phone(h)),
+        Action::Lose(h) => s.lose(phone(h)),
+        Action::Find(h) => s.find(phone(h)),
+        Action::Break(h) => s.r#break(phone(h)),
+        Action::InstallApp(h) => s.install_app(phone(h)),
+        Action::UninstallApp(h) => s.uninstall_app(phone(h)),
+        Action::InstallApplet(h) => s.install_applet(phone(h)),
+        Action::CardRenew(p) => s.card_renew(person(p)),
+        Action::CardRevoke(p) => s.card_revoke(person(p)),
+        Action::CardExpire(p) => s.card_expire(person(p)),
+        Action::Use(h, k, e) => s.r#use(phone(h), kind(k), pin(e)),
+        Action::ChangePin(h, k, e) => s.change_pin(phone(h), kind(k), pin(e)),
+        Action::InitPin(h, k) => s.init_pin(phone(h), kind(k)),
+        Action::Suspend(p, k) => s.suspend(person(p), kind(k)),
+        Action::Resume(h, k, e) => s.resume(phone(h), kind(k), pin(e)),
+        Action::Apply(h, k) => s.apply(phone(h), kind(k)),
+        Action::GenerateKey(h) => s.generate_key(phone(h)),
+        Action::CaIssue(h) => s.ca_issue(phone(h)),
+        Action::WriteCert(h) => s.write_cert(phone(h)),
+        Action::SetUserPin(h) => s.set_user_pin(phone(h)),
+        Action::AbandonIssuance(h) => s.abandon_issuance(phone(h)),
+        Action::RevokeFromPhone(h, k) => s.revoke_from_phone(phone(h), kind(k)),
+        Action::RevokeWithCard(p, k) => s.revoke_with_card(person(p), kind(k)),
+        Action::DeliverPush(serial) => {
+            let i = push_index(s, serial)?;
+            s.deliver_push(i)
+        }
+        Action::DropPush(serial) => {
+            let i = push_index(s, serial)?;
+            s.drop_push(i)
+        }
+        Action::FactoryReset(h) => s.factory_reset(phone(h)),
+        Action::HandOver(h, to, procedure) => {
+            let to = match to {
+                Recipient::Person(q) => IHolder::Person(person(q)),
+                Recipient::Stranger => IHolder::Stranger,
+            };
+            s.hand_over(phone(h), to, procedure)
+        }
+        Action::Dispose(h, procedure) => s.dispose(phone(h), procedure),
+    })
+}
+
 fn describe(r: &Result<(), Refusal>) -> String {
     match r {
         Ok(()) => "accepted".into(),
@@ -224,13 +284,6 @@ fn describe_impl(r: &Result<(), ImplRefusal>) -> String {
     match r {
         Ok(()) => "accepted".into(),
         Err(e) => format!("refused {e:?} (class {})", class(e)),
-    }
-}
-
-fn pin(e: PinEntry) -> Pin {
-    match e {
-        PinEntry::Right => Pin::Right,
-        PinEntry::Wrong => Pin::Wrong,
     }
 }
 
@@ -293,7 +346,7 @@ impl Lockstep {
         let outcome = step(&self.config, &self.model, action);
         let model_outcome = describe(&outcome.result);
         let pre = Pre::observe(&self.sys, action);
-        let result = match self.call(action) {
+        let result = match call(&mut self.sys, action) {
             Some(r) => r,
             None => return Err(self.report(Mismatch::NoSuchPush, model_outcome, None, vec![])),
         };
@@ -368,66 +421,6 @@ impl Lockstep {
             model_outcome,
             impl_outcome,
             diff,
-        })
-    }
-
-    /// The implementation push index for a model serial, if one is pending.
-    fn push_index(&self, serial: phone_jpki_model::Serial) -> Option<usize> {
-        let ids = map::serials(&self.sys);
-        let s = *ids.get(serial.index())?;
-        self.sys
-            .pending_pushes()
-            .iter()
-            .find(|p| p.serial == s)
-            .map(|p| p.index)
-    }
-
-    /// The implementation call for `action`; `None` if a push action has no push to name.
-    fn call(&mut self, action: Action) -> Option<Result<(), ImplRefusal>> {
-        use map::{kind, person, phone};
-        let s = &mut self.sys;
-        Some(match action {
-            Action::GoOffline(h) => s.go_offline(phone(h)),
-            Action::GoOnline(h) => s.go_online(phone(h)),
-            Action::Lose(h) => s.lose(phone(h)),
-            Action::Find(h) => s.find(phone(h)),
-            Action::Break(h) => s.r#break(phone(h)),
-            Action::InstallApp(h) => s.install_app(phone(h)),
-            Action::UninstallApp(h) => s.uninstall_app(phone(h)),
-            Action::InstallApplet(h) => s.install_applet(phone(h)),
-            Action::CardRenew(p) => s.card_renew(person(p)),
-            Action::CardRevoke(p) => s.card_revoke(person(p)),
-            Action::CardExpire(p) => s.card_expire(person(p)),
-            Action::Use(h, k, e) => s.r#use(phone(h), kind(k), pin(e)),
-            Action::ChangePin(h, k, e) => s.change_pin(phone(h), kind(k), pin(e)),
-            Action::InitPin(h, k) => s.init_pin(phone(h), kind(k)),
-            Action::Suspend(p, k) => s.suspend(person(p), kind(k)),
-            Action::Resume(h, k, e) => s.resume(phone(h), kind(k), pin(e)),
-            Action::Apply(h, k) => s.apply(phone(h), kind(k)),
-            Action::GenerateKey(h) => s.generate_key(phone(h)),
-            Action::CaIssue(h) => s.ca_issue(phone(h)),
-            Action::WriteCert(h) => s.write_cert(phone(h)),
-            Action::SetUserPin(h) => s.set_user_pin(phone(h)),
-            Action::AbandonIssuance(h) => s.abandon_issuance(phone(h)),
-            Action::RevokeFromPhone(h, k) => s.revoke_from_phone(phone(h), kind(k)),
-            Action::RevokeWithCard(p, k) => s.revoke_with_card(person(p), kind(k)),
-            Action::DeliverPush(serial) => {
-                let i = self.push_index(serial)?;
-                self.sys.deliver_push(i)
-            }
-            Action::DropPush(serial) => {
-                let i = self.push_index(serial)?;
-                self.sys.drop_push(i)
-            }
-            Action::FactoryReset(h) => s.factory_reset(phone(h)),
-            Action::HandOver(h, to, procedure) => {
-                let to = match to {
-                    Recipient::Person(q) => IHolder::Person(person(q)),
-                    Recipient::Stranger => IHolder::Stranger,
-                };
-                s.hand_over(phone(h), to, procedure)
-            }
-            Action::Dispose(h, procedure) => s.dispose(phone(h), procedure),
         })
     }
 

@@ -18,13 +18,13 @@ use phone_jpki_impl::ca::{
     RevocationCause, Serial as ISerial,
 };
 use phone_jpki_impl::phone::{Condition as ICondition, Holder as IHolder};
-use phone_jpki_impl::system::System;
+use phone_jpki_impl::system::{Pin as IPin, System};
 use phone_jpki_impl::tsm::sp::IssuanceStep;
 use phone_jpki_model::state::{
     CardStatus, CertStatus, Condition, History, Holder, Person, Phone, PhoneCert, Pin, Push,
     RevokeReason, Session, SessionStep, Slot,
 };
-use phone_jpki_model::{Config, Kind, PersonId, PhoneId, Serial, State};
+use phone_jpki_model::{Config, Kind, PersonId, PhoneId, PinEntry, Serial, State};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -127,6 +127,14 @@ pub fn kind(k: Kind) -> CertKind {
     match k {
         Kind::Auth => CertKind::Auth,
         Kind::Sign => CertKind::Sign,
+    }
+}
+
+/// Implementation PIN entry of a model PIN entry.
+pub fn pin(e: PinEntry) -> IPin {
+    match e {
+        PinEntry::Right => IPin::Right,
+        PinEntry::Wrong => IPin::Wrong,
     }
 }
 

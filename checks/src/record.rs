@@ -5,20 +5,20 @@
 //! either, so replaying the recorded trace (`phone-jpki replay`) checks the implementation.
 //!
 //! Ids: person `i` and phone `i` are the implementation's `PersonId(i)` and `PhoneId(i)`.
-//! Serials: the model names phone certs by issuance order; the recorder learns the
-//! implementation's serial of each from `live_cert` right after an accepted `CaIssue`, and
-//! maps pushes (R-DELETE, R-TOKEN) from model serial to the implementation's send-order index
-//! through `pending_pushes`.
+//! Serials: the model names phone certs by issuance order, which is the implementation's phone
+//! certs in serial order ([`crate::map::serials`]); pushes (R-DELETE, R-TOKEN) go from model
+//! serial to the implementation's send-order index through `pending_pushes`. Actions reach
+//! the implementation through [`crate::lockstep::call`], as in lockstep.
 
 use crate::refusal::{class, Class};
+use crate::{lockstep, map};
 use phone_jpki_impl::applet::PinState;
-use phone_jpki_impl::ca::{CertKind, CertStatus, PersonId, PhoneId, Serial, StatusAnswer};
-use phone_jpki_impl::phone::Holder;
-use phone_jpki_impl::system::{Pin, Refusal as ImplRefusal, System, SystemConfig, SystemError};
+use phone_jpki_impl::ca::{CertStatus, PhoneId, Serial, StatusAnswer};
+use phone_jpki_impl::system::{System, SystemError};
 use phone_jpki_model::trace::{
     self, CertFact, Facts, Header, Observed, PinFact, SlotContent, SlotFact, Step, TraceConfig,
 };
-use phone_jpki_model::{Action, Config, Kind, PinEntry, Recipient};
+use phone_jpki_model::{Action, Config};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -74,47 +74,21 @@ impl fmt::Display for RecordError {
 
 impl std::error::Error for RecordError {}
 
-fn ck(k: Kind) -> CertKind {
-    match k {
-        Kind::Auth => CertKind::Auth,
-        Kind::Sign => CertKind::Sign,
-    }
-}
-
-fn pin(e: PinEntry) -> Pin {
-    match e {
-        PinEntry::Right => Pin::Right,
-        PinEntry::Wrong => Pin::Wrong,
-    }
-}
-
-/// The implementation's configuration for a model configuration, with `seed`.
-pub fn system_config(c: &Config, seed: u64) -> SystemConfig {
-    let mut sc = SystemConfig::new(u32::from(c.persons), u32::from(c.phones));
-    sc.kinds = c.kinds.iter().map(|&k| ck(k)).collect();
-    sc.auth_tries = c.pin_tries[0];
-    sc.sign_tries = c.pin_tries[1];
-    sc.seed = seed;
-    sc
-}
-
-/// A recorder: the system, and the model-serial <-> implementation-serial map.
+/// A recorder: the system and the steps recorded so far.
 pub struct Recorder {
     config: Config,
     system: System,
-    /// Implementation serial of each model serial, in issuance order.
-    serials: Vec<Serial>,
     steps: Vec<Step>,
 }
 
 impl Recorder {
     /// A fresh system for `config` (deterministic keys from `seed`).
     pub fn new(config: &Config, seed: u64) -> Result<Recorder, RecordError> {
-        let system = System::new(system_config(config, seed)).map_err(RecordError::System)?;
+        let system =
+            System::new(lockstep::system_config(config, seed)).map_err(RecordError::System)?;
         Ok(Recorder {
             config: config.clone(),
             system,
-            serials: Vec::new(),
             steps: Vec::new(),
         })
     }
@@ -137,81 +111,15 @@ impl Recorder {
         }
     }
 
-    fn model_serial(&self, s: Serial) -> Option<u8> {
-        self.serials.iter().position(|&x| x == s).map(|i| i as u8)
-    }
-
-    fn push_index(&self, model: u8, step: usize) -> Result<usize, RecordError> {
-        let unmapped = |what: String| RecordError::Unmapped {
-            step,
-            what,
-            partial: self.partial(),
-        };
-        let s = *self
-            .serials
-            .get(usize::from(model))
-            .ok_or_else(|| unmapped(format!("model serial #{model}: never issued")))?;
-        self.system
-            .pending_pushes()
-            .iter()
-            .find(|p| p.serial == s)
-            .map(|p| p.index)
-            .ok_or_else(|| unmapped(format!("push for #{model}: none pending")))
-    }
-
     /// Run one action on the implementation and record its answer and its facts.
     pub fn act(&mut self, a: Action) -> Result<(), RecordError> {
         let step = self.steps.len();
-        let sys = &mut self.system;
-        let h = |x: phone_jpki_model::PhoneId| PhoneId(u32::from(x.0));
-        let p = |x: phone_jpki_model::PersonId| PersonId(u32::from(x.0));
-        // Who applied on a phone, read before CaIssue (to find the cert it issues).
-        let session = match a {
-            Action::CaIssue(x) => sys.session(h(x)).map(|s| (s.person, s.kind)),
-            _ => None,
-        };
-        let result: Result<(), ImplRefusal> = match a {
-            Action::GoOffline(x) => sys.go_offline(h(x)),
-            Action::GoOnline(x) => sys.go_online(h(x)),
-            Action::Lose(x) => sys.lose(h(x)),
-            Action::Find(x) => sys.find(h(x)),
-            Action::Break(x) => sys.break_phone(h(x)),
-            Action::InstallApp(x) => sys.install_app(h(x)),
-            Action::UninstallApp(x) => sys.uninstall_app(h(x)),
-            Action::InstallApplet(x) => sys.install_applet(h(x)),
-            Action::CardRenew(x) => sys.card_renew(p(x)),
-            Action::CardRevoke(x) => sys.card_revoke(p(x)),
-            Action::CardExpire(x) => sys.card_expire(p(x)),
-            Action::Use(x, k, e) => sys.use_cert(h(x), ck(k), pin(e)),
-            Action::ChangePin(x, k, e) => sys.change_pin(h(x), ck(k), pin(e)),
-            Action::InitPin(x, k) => sys.init_pin(h(x), ck(k)),
-            Action::Suspend(x, k) => sys.suspend(p(x), ck(k)),
-            Action::Resume(x, k, e) => sys.resume(h(x), ck(k), pin(e)),
-            Action::Apply(x, k) => sys.apply(h(x), ck(k)),
-            Action::GenerateKey(x) => sys.generate_key(h(x)),
-            Action::CaIssue(x) => sys.ca_issue(h(x)),
-            Action::WriteCert(x) => sys.write_cert(h(x)),
-            Action::SetUserPin(x) => sys.set_user_pin(h(x)),
-            Action::AbandonIssuance(x) => sys.abandon_issuance(h(x)),
-            Action::RevokeFromPhone(x, k) => sys.revoke_from_phone(h(x), ck(k)),
-            Action::RevokeWithCard(x, k) => sys.revoke_with_card(p(x), ck(k)),
-            Action::DeliverPush(s) => {
-                let i = self.push_index(s.0, step)?;
-                self.system.deliver_push(i)
-            }
-            Action::DropPush(s) => {
-                let i = self.push_index(s.0, step)?;
-                self.system.drop_push(i)
-            }
-            Action::FactoryReset(x) => sys.factory_reset(h(x)),
-            Action::HandOver(x, to, procedure) => {
-                let to = match to {
-                    Recipient::Person(q) => Holder::Person(p(q)),
-                    Recipient::Stranger => Holder::Stranger,
-                };
-                sys.hand_over(h(x), to, procedure)
-            }
-            Action::Dispose(x, procedure) => sys.dispose(h(x), procedure),
+        let Some(result) = lockstep::call(&mut self.system, a) else {
+            return Err(RecordError::Unmapped {
+                step,
+                what: format!("{a}: no such push pending"),
+                partial: self.partial(),
+            });
         };
         let outcome = match &result {
             Ok(()) => Observed::Accepted,
@@ -227,13 +135,6 @@ impl Recorder {
                 }
             },
         };
-        if let (Ok(()), Some((person, kind))) = (&result, session) {
-            if let Some((serial, _)) = self.system.live_cert(person, kind) {
-                if self.model_serial(serial).is_none() {
-                    self.serials.push(serial);
-                }
-            }
-        }
         let facts = self.facts(step)?;
         self.steps.push(Step {
             action: a.into(),
@@ -251,8 +152,11 @@ impl Recorder {
             what,
             partial: self.partial(),
         };
+        // Model serials: the implementation's phone certs in serial order.
+        let serials = map::serials(&self.system);
+        let model_serial = |s: Serial| map::model_serial(&serials, s).map(|m| m.0);
         let mut certs = BTreeMap::new();
-        for (i, &s) in self.serials.iter().enumerate() {
+        for (i, &s) in serials.iter().enumerate() {
             let f = match self.system.status(s) {
                 StatusAnswer::Known(CertStatus::Active) => CertFact::Active,
                 StatusAnswer::Known(CertStatus::Suspended { .. }) => CertFact::Suspended,
@@ -270,13 +174,12 @@ impl Recorder {
         let mut slots = Vec::new();
         for x in 0..self.config.phones {
             for &k in &self.config.kinds {
-                let info = self.system.slot(PhoneId(u32::from(x)), ck(k));
+                let info = self.system.slot(PhoneId(u32::from(x)), map::kind(k));
                 let (holds, serial, pin) = match info {
                     None => (SlotContent::Empty, None, None),
                     Some(i) => match i.cert_serial {
                         Some(s) => {
-                            let m = self
-                                .model_serial(s)
+                            let m = model_serial(s)
                                 .ok_or_else(|| unmapped(format!("slot cert {s}")))?;
                             let pin = match i.pin_state {
                                 PinState::Temporary => PinFact::Temporary,
@@ -301,7 +204,7 @@ impl Recorder {
         let mut pushes = Vec::new();
         for v in self.system.pending_pushes() {
             pushes.push(
-                self.model_serial(v.serial)
+                model_serial(v.serial)
                     .ok_or_else(|| unmapped(format!("pending push for {}", v.serial)))?,
             );
         }
