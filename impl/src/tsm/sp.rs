@@ -459,18 +459,7 @@ impl SpTsm {
             return Err(SpError::WrongStep);
         }
         let kind = s.kind;
-        let temp = self.temporary_pin(kind);
-        let mut link = self.link(se, phone)?;
-        link.expect_ok(
-            "RESET PIN",
-            &Command::new(
-                0x80,
-                applet::ins::RESET_PIN,
-                0x01,
-                applet_kind(kind).p2(),
-                temp.as_bytes().to_vec(),
-            ),
-        )?;
+        let temp = self.reset_to_temporary_pin(se, phone, kind)?;
         if let Some(s) = self.sessions.get_mut(&phone) {
             s.temp_pin = Some(temp);
         }
@@ -494,6 +483,28 @@ impl SpTsm {
     /// Drop the session without further effect (phone gone: reset, hand-over, broken).
     pub fn drop_session(&mut self, phone: PhoneId) -> Option<Issuance> {
         self.sessions.remove(&phone)
+    }
+
+    /// RESET PIN over SCP03 to a fresh temporary PIN (unblocking the slot); returns it.
+    fn reset_to_temporary_pin(
+        &mut self,
+        se: &mut SecureElement,
+        phone: PhoneId,
+        kind: CertKind,
+    ) -> Result<String, SpError> {
+        let temp = self.temporary_pin(kind);
+        let mut link = self.link(se, phone)?;
+        link.expect_ok(
+            "RESET PIN",
+            &Command::new(
+                0x80,
+                applet::ins::RESET_PIN,
+                0x01,
+                applet_kind(kind).p2(),
+                temp.as_bytes().to_vec(),
+            ),
+        )?;
+        Ok(temp)
     }
 
     fn temporary_pin(&mut self, kind: CertKind) -> String {
@@ -630,19 +641,7 @@ impl SpTsm {
         if !record.status.is_live() {
             return Err(SpError::CertRevoked(serial));
         }
-        let temp = self.temporary_pin(a.kind);
-        let mut link = self.link(se, phone)?;
-        link.expect_ok(
-            "RESET PIN",
-            &Command::new(
-                0x80,
-                applet::ins::RESET_PIN,
-                0x01,
-                applet_kind(a.kind).p2(),
-                temp.as_bytes().to_vec(),
-            ),
-        )?;
-        Ok(temp)
+        self.reset_to_temporary_pin(se, phone, a.kind)
     }
 
     /// The app's status sync (R-DELETE, our decision): for each credential the applet
