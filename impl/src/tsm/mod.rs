@@ -82,6 +82,19 @@ pub struct ScpLink<'a> {
 }
 
 impl<'a> ScpLink<'a> {
+    /// [`ScpLink::open`] with the key set a TSM holds for `phone`'s SE (`UnknownPhone` if it
+    /// holds none).
+    pub fn open_for(
+        se: &'a mut SecureElement,
+        sd: SdId,
+        keysets: &std::collections::BTreeMap<crate::ca::PhoneId, KeysetSpec>,
+        phone: crate::ca::PhoneId,
+        rng: &mut ChaCha20Rng,
+    ) -> Result<Self, TsmError> {
+        let keys = keysets.get(&phone).ok_or(TsmError::UnknownPhone(phone))?;
+        Self::open(se, sd, keys, rng)
+    }
+
     /// INITIALIZE UPDATE with a fresh host challenge from `rng`, card cryptogram check,
     /// EXTERNAL AUTHENTICATE at the strongest level the card offers (FULL, else C-DEC + C-MAC).
     pub fn open(

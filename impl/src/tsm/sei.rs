@@ -42,11 +42,7 @@ impl SeiTsm {
         se: &'a mut SecureElement,
         phone: PhoneId,
     ) -> Result<ScpLink<'a>, TsmError> {
-        let keys = self
-            .isd_keys
-            .get(&phone)
-            .ok_or(TsmError::UnknownPhone(phone))?;
-        ScpLink::open(se, SdId::Isd, keys, &mut self.rng)
+        ScpLink::open_for(se, SdId::Isd, &self.isd_keys, phone, &mut self.rng)
     }
 
     /// INSTALL [for install and make selectable] of the JPKI instance with retry limits

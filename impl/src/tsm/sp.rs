@@ -253,11 +253,7 @@ impl SpTsm {
         se: &'a mut SecureElement,
         phone: PhoneId,
     ) -> Result<ScpLink<'a>, TsmError> {
-        let keys = self
-            .apsd_keys
-            .get(&phone)
-            .ok_or(TsmError::UnknownPhone(phone))?;
-        ScpLink::open(se, SdId::Apsd, keys, &mut self.rng)
+        ScpLink::open_for(se, SdId::Apsd, &self.apsd_keys, phone, &mut self.rng)
     }
 
     /// Check a card-signed application (R-ISSUE): the CA verifies the signature and the card
