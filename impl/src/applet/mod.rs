@@ -227,10 +227,15 @@ pub enum ChannelContext {
     /// Forwarded by the APSD from an authenticated SCP03 session; `level` is the GlobalPlatform
     /// security level byte (`01` C-MAC, `02` C-DEC, `10` R-MAC, `20` R-ENC).
     SecureChannel { level: u8 },
+    /// From a card reader over the SE's contactless interface (THREAT-READER): no OMAPI, no
+    /// access rule, no app; only the PIN checks apply.
+    Contactless,
 }
 
 /// Session key under which the secure-channel session is kept (OMAPI ones use the channel).
 const SECURE_SESSION: u8 = 0xFF;
+/// Session key of the contactless interface.
+const CONTACTLESS_SESSION: u8 = 0xFE;
 
 impl ChannelContext {
     /// Whether personalisation commands are allowed: a secure channel with C-MAC and C-DEC.
@@ -240,8 +245,9 @@ impl ChannelContext {
 
     fn session_key(self) -> u8 {
         match self {
-            ChannelContext::Omapi { channel } => channel.min(0xFE),
+            ChannelContext::Omapi { channel } => channel.min(0xFD),
             ChannelContext::SecureChannel { .. } => SECURE_SESSION,
+            ChannelContext::Contactless => CONTACTLESS_SESSION,
         }
     }
 }

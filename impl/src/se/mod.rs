@@ -57,6 +57,7 @@
 //! applet (`ChannelContext::Omapi`). MANAGE CHANNEL (`70`) is refused `6D00`; an unknown or
 //! closed channel answers `6881`.
 
+mod contactless;
 mod gp;
 mod scp;
 #[cfg(test)]
@@ -302,6 +303,9 @@ pub struct SecureElement {
     rules: BTreeSet<AccessRule>,
     channels: BTreeMap<u8, [u8; 32]>,
     keygen: KeyGen,
+    /// Whether a reader in the field has selected the JPKI applet (THREAT-READER).
+    #[serde(default)]
+    contactless_selected: bool,
 }
 
 impl SecureElement {
@@ -325,6 +329,7 @@ impl SecureElement {
             rules: BTreeSet::new(),
             channels: BTreeMap::new(),
             keygen,
+            contactless_selected: false,
         })
     }
 
@@ -463,12 +468,14 @@ impl SecureElement {
         self.instance = None;
         self.rules.retain(|r| r.aid != JPKI_AID);
         self.channels.clear();
+        self.contactless_selected = false;
         self.isd.end();
         self.apsd.end();
     }
 
     fn close_applet_channels(&mut self) {
         self.channels.clear();
+        self.contactless_selected = false;
         if let Some(i) = self.instance.as_mut() {
             i.applet.end_all_sessions();
         }

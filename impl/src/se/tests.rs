@@ -819,3 +819,96 @@ proptest! {
         }
     }
 }
+
+fn reader(se: &mut SecureElement, cmd: Command, secrets: &[Vec<u8>]) -> Response {
+    let raw = se.transmit_contactless(&cmd.to_bytes());
+    assert_no_secret(&raw, secrets);
+    Response::parse(&raw).unwrap()
+}
+
+fn reader_sw(se: &mut SecureElement, cla: u8, ins: u8, p1: u8, p2: u8, data: &[u8]) -> u16 {
+    reader(se, Command::new(cla, ins, p1, p2, data.to_vec()), &[])
+        .sw
+        .0
+}
+
+/// THREAT-READER: with no app, no channel and no access rule for the reader, the applet is
+/// reached over the contactless interface after SELECT by AID; only the PIN protects the key,
+/// and taking the phone out of the field forgets the verification.
+#[test]
+fn contactless_route_needs_select_and_pin_but_no_access_rule() {
+    let mut se = new_se();
+    let secrets = se_secrets(1);
+    assert_eq!(
+        reader_sw(&mut se, 0, 0xA4, 0x04, 0x0C, &JPKI_AID),
+        0x6A82,
+        "no applet yet"
+    );
+    let app = app_hash("app");
+    let mut sei = install_applet(&mut se, app);
+    let mut sp = Tsm::new(SdId::Apsd);
+    sp.open(&mut se, SecurityLevel::FULL);
+    let pk = personalise(&mut se, &mut sp, Kind::Auth, 7, b"2468");
+    let ch = se.open_channel(app, &JPKI_AID).unwrap();
+    assert_eq!(
+        set_user_pin(&mut se, ch, Kind::Auth, b"2468", b"1357"),
+        0x9000
+    );
+    se.close_channel(ch).unwrap();
+    // The access rules are removed: OMAPI is closed to the app, the reader route is not.
+    assert_eq!(
+        sei.sw(&mut se, 0x80, 0xE2, 0x80, 0x00, &[0xF1, 0x00]),
+        0x9000
+    );
+    assert!(se.open_channel(app, &JPKI_AID).is_err());
+
+    assert_eq!(
+        reader_sw(&mut se, 0, 0xA4, 0x02, 0x0C, &fid::AUTH_PIN.to_be_bytes()),
+        0x6986,
+        "nothing selected yet"
+    );
+    assert_eq!(
+        reader_sw(&mut se, 0, 0xA4, 0x04, 0x0C, &[0xA0, 0, 0, 0, 1]),
+        0x6A82
+    );
+    assert_eq!(reader_sw(&mut se, 0, 0xA4, 0x04, 0x0C, &JPKI_AID), 0x9000);
+    assert!(se.contactless_selected());
+    assert_eq!(reader_sw(&mut se, 0, 0x70, 0x00, 0x00, &[]), 0x6D00);
+    let sign = |se: &mut SecureElement| {
+        reader_sw(se, 0, 0xA4, 0x02, 0x0C, &fid::AUTH_KEY.to_be_bytes());
+        reader(
+            se,
+            Command::new(0x80, 0x2A, 0, 0x80, digest_info(b"login")),
+            &secrets,
+        )
+    };
+    assert_eq!(sign(&mut se).sw.0, 0x6982, "no PIN verified");
+    reader_sw(&mut se, 0, 0xA4, 0x02, 0x0C, &fid::AUTH_PIN.to_be_bytes());
+    assert_eq!(reader_sw(&mut se, 0, 0x20, 0, 0x80, b"0000"), 0x63C2);
+    assert_eq!(reader_sw(&mut se, 0, 0x20, 0, 0x80, b"1357"), 0x9000);
+    let r = sign(&mut se);
+    assert_eq!(r.sw, StatusWord::OK);
+    pk.verify(
+        Pkcs1v15Sign::new::<Sha256>(),
+        &Sha256::digest(b"login"),
+        &r.data,
+    )
+    .unwrap();
+    // Personalisation is still refused on this route.
+    assert_eq!(
+        reader_sw(&mut se, 0x80, ins::GENERATE_KEY_PAIR, 0, 0x80, &[]),
+        0x6982
+    );
+
+    se.contactless_field_off();
+    assert!(!se.contactless_selected());
+    assert_eq!(reader_sw(&mut se, 0, 0x20, 0, 0x80, b"1357"), 0x6986);
+    assert_eq!(reader_sw(&mut se, 0, 0xA4, 0x04, 0x0C, &JPKI_AID), 0x9000);
+    assert_eq!(sign(&mut se).sw.0, 0x6982, "verification forgotten");
+
+    // Deleting the applet deselects it; a reinstalled instance must be selected again.
+    se.factory_reset();
+    assert_eq!(reader_sw(&mut se, 0, 0x20, 0, 0x80, b"1357"), 0x6986);
+    install_applet(&mut se, app);
+    assert_eq!(reader_sw(&mut se, 0, 0x20, 0, 0x80, b"1357"), 0x6986);
+}
