@@ -210,6 +210,12 @@ pub fn system_config(config: &Config, seed: u64) -> SystemConfig {
         sign_tries: config.pin_tries[1],
         seed,
         start: LogicalTime::BASE,
+        pin_known: false,
+        // The model's reset wipes the SE itself, online or not.
+        policy: phone_jpki_impl::system::Policy {
+            reset: phone_jpki_impl::system::ResetPolicy::OsWipe,
+            ..Default::default()
+        },
     }
 }
 

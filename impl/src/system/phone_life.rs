@@ -45,6 +45,7 @@ impl System {
         self.phone_mut(h)?.factory_reset();
         self.sp.drop_session(h);
         self.pin_memory.retain(|(ph, _), _| *ph != h);
+        self.found.remove(&h);
         Ok(())
     }
 

@@ -154,7 +154,7 @@ impl System {
         }
         let challenge = self.rng.next_u64().to_be_bytes();
         let (cert, sig) = self.prove(h, kind, pin, &challenge)?;
-        Self::signature_ok(&cert, &challenge, &sig)?;
+        super::relying::signature_ok(&cert, &challenge, &sig)?;
         let serial = crate::ca::cert::parse_certificate(&cert)
             .and_then(|c| crate::ca::cert::serial_of(&c))
             .map_err(|e| Refusal::Failure(e.to_string()))?;
