@@ -21,7 +21,7 @@
 //! | `F2` | GET STATUS (P2 `02`, data `4F 00` or `4F` AID prefix) | all | itself + its applet |
 //! | `F0` | SET STATUS: P1 `80` card (ISD only: P2 `7F` lock, `0F` unlock, `FF` terminate); P1 `40` applet (data AID, P2 `80` lock, `00` unlock) | yes | applet only |
 //! | `E2` | STORE DATA of access rules (below) | yes | `6D00` |
-//! | other | | `6D00` | forwarded to the JPKI applet with `ChannelContext::SecureChannel` |
+//! | other | | `6D00` | forwarded to the JPKI applet with `ChannelContext::SecureChannel`, only in a session at [`SeConfig::personalisation_level`] or above (else `6982`, THREAT-SKIM) |
 //!
 //! INSTALL data is the GP form `Lelf ELF-AID Lmod module-AID Linst instance-AID Lpriv
 //! privileges Lparams params Ltoken token`. The only loadable code is the preloaded (ROM)
@@ -175,6 +175,8 @@ pub enum SeError {
     UnknownChannel(ChannelId),
     /// A configured SCP03 key set is unusable.
     BadKeys { sd: SdId, reason: String },
+    /// The configured personalisation level is not an SCP03 security level.
+    BadLevel(u8),
 }
 
 impl fmt::Display for SeError {
@@ -201,6 +203,10 @@ impl fmt::Display for SeError {
             }
             SeError::UnknownChannel(c) => write!(f, "logical channel {} is not open", c.0),
             SeError::BadKeys { sd, reason } => write!(f, "SCP03 keys of {sd:?} unusable: {reason}"),
+            SeError::BadLevel(b) => write!(
+                f,
+                "personalisation level {b:02X} is not one of 01, 03, 11, 13, 33"
+            ),
         }
     }
 }
@@ -250,6 +256,17 @@ pub struct SeConfig {
     pub applet: AppletConfig,
     /// How many logical channels phone apps may hold at once (1..=19).
     pub max_channels: u8,
+    /// The SCP03 level the APSD requires of the commands it forwards to the applet
+    /// (personalisation: GENERATE KEY PAIR, WRITE CERTIFICATE, SET TEMPORARY PIN, RESET PIN,
+    /// DELETE CREDENTIAL BY SERIAL, and every other applet command over SCP03): every bit of
+    /// this level must be in the session's level, else `6982` (THREAT-SKIM). One of `01`,
+    /// `03`, `11`, `13`, `33`; `33` by default.
+    #[serde(default = "default_personalisation_level")]
+    pub personalisation_level: u8,
+}
+
+fn default_personalisation_level() -> u8 {
+    crate::scp03::SecurityLevel::FULL.byte()
 }
 
 impl SeConfig {
@@ -261,6 +278,7 @@ impl SeConfig {
             kdd,
             applet: AppletConfig::default(),
             max_channels: 3,
+            personalisation_level: default_personalisation_level(),
         }
     }
 }
@@ -320,6 +338,8 @@ impl SecureElement {
                 reason: e.to_string(),
             })?;
         }
+        crate::scp03::SecurityLevel::from_byte(config.personalisation_level)
+            .map_err(|_| SeError::BadLevel(config.personalisation_level))?;
         Ok(SecureElement {
             isd: ScpEndpoint::new(config.isd_keys.clone(), config.kdd, ISD_AID.to_vec()),
             apsd: ScpEndpoint::new(config.apsd_keys.clone(), config.kdd, APSD_AID.to_vec()),
@@ -512,6 +532,15 @@ impl SecureElement {
     /// The access rules (R-ACL).
     pub fn access_rules(&self) -> Vec<AccessRule> {
         self.rules.iter().cloned().collect()
+    }
+
+    /// The level of `sd`'s authenticated SCP03 session, if one is open (inspection: a
+    /// refused secured command must leave none).
+    pub fn scp_level(&self, sd: SdId) -> Option<u8> {
+        match sd {
+            SdId::Isd => self.isd.level(),
+            SdId::Apsd => self.apsd.level(),
+        }
     }
 
     /// The open logical channels.

@@ -325,7 +325,7 @@ fn personalisation_without_apsd_secure_channel_is_refused() {
     let r = Response::parse(&se.transmit_tsm(SdId::Apsd, &iu.to_bytes())).unwrap();
     assert!(HostSession::open(fake.keys.static_keys().unwrap(), [7; 8], &r.data).is_err());
     // A tampered wrapped command is refused and ends the session.
-    sp.open(&mut se, SecurityLevel::C_DEC_C_MAC);
+    sp.open(&mut se, SecurityLevel::FULL);
     let mut raw = sp.host.as_mut().unwrap().wrap_command(&gen).unwrap();
     let last = raw.len() - 1;
     raw[last] ^= 1;
@@ -437,7 +437,7 @@ fn ara_refuses_non_whitelisted_app() {
     );
     // Only the ISD takes access rules.
     let mut sp = Tsm::new(SdId::Apsd);
-    sp.open(&mut se, SecurityLevel::C_DEC_C_MAC);
+    sp.open(&mut se, SecurityLevel::FULL);
     assert_eq!(
         sp.sw(
             &mut se,
@@ -529,7 +529,7 @@ fn install_delete_get_status_set_status() {
     ));
     // INSTALL for make selectable, from the APSD.
     let mut sp = Tsm::new(SdId::Apsd);
-    sp.open(&mut se, SecurityLevel::C_DEC_C_MAC);
+    sp.open(&mut se, SecurityLevel::FULL);
     let mut ms = vec![0, 0, JPKI_AID.len() as u8];
     ms.extend_from_slice(&JPKI_AID);
     ms.extend_from_slice(&[0, 0, 0]);
@@ -648,7 +648,7 @@ fn delete_by_serial_via_apsd_keeps_newer_credential() {
     let app = app_hash("app");
     install_applet(&mut se, app);
     let mut sp = Tsm::new(SdId::Apsd);
-    sp.open(&mut se, SecurityLevel::C_DEC_C_MAC_R_MAC);
+    sp.open(&mut se, SecurityLevel::FULL);
     personalise(&mut se, &mut sp, Kind::Sign, 0x0300, b"TEMPPASS");
     personalise(&mut se, &mut sp, Kind::Sign, 0x0400, b"TEMPPASS");
     assert_eq!(
@@ -674,7 +674,7 @@ fn factory_reset_wipes_applet_and_data() {
     let app = app_hash("app");
     install_applet(&mut se, app);
     let mut sp = Tsm::new(SdId::Apsd);
-    sp.open(&mut se, SecurityLevel::C_DEC_C_MAC);
+    sp.open(&mut se, SecurityLevel::FULL);
     let pk1 = personalise(&mut se, &mut sp, Kind::Auth, 1, b"1111");
     let ch = se.open_channel(app, &JPKI_AID).unwrap();
     se.factory_reset();
@@ -690,7 +690,7 @@ fn factory_reset_wipes_applet_and_data() {
     );
     install_applet(&mut se, app);
     assert_eq!(se.slot(Kind::Auth).unwrap().pin_state, PinState::Empty);
-    sp.open(&mut se, SecurityLevel::C_DEC_C_MAC);
+    sp.open(&mut se, SecurityLevel::FULL);
     let pk2 = personalise(&mut se, &mut sp, Kind::Auth, 2, b"2222");
     assert_ne!(pk1, pk2, "no key reuse after reset");
 }
@@ -716,7 +716,7 @@ fn serde_snapshot_restores_state() {
     let app = app_hash("app");
     install_applet(&mut se, app);
     let mut sp = Tsm::new(SdId::Apsd);
-    sp.open(&mut se, SecurityLevel::C_DEC_C_MAC);
+    sp.open(&mut se, SecurityLevel::FULL);
     let pk = personalise(&mut se, &mut sp, Kind::Auth, 5, b"1111");
     let json = serde_json::to_string(&se).unwrap();
     let mut back: SecureElement = serde_json::from_str(&json).unwrap();
@@ -754,7 +754,7 @@ fn serde_snapshot_restores_state() {
     )
     .unwrap();
     // The sequence counter carried over: a new session on the restored SE works.
-    sp.open(&mut back, SecurityLevel::C_DEC_C_MAC);
+    sp.open(&mut back, SecurityLevel::FULL);
     assert_eq!(
         sp.send(&mut back, Command::new(0x80, ins::GET_STATE, 0, 1, vec![]))
             .sw
@@ -794,7 +794,7 @@ proptest! {
         install_applet(&mut se, app);
         let ch = se.open_channel(app, &JPKI_AID).unwrap();
         let mut sp = Tsm::new(SdId::Apsd);
-        sp.open(&mut se, SecurityLevel::C_DEC_C_MAC);
+        sp.open(&mut se, SecurityLevel::FULL);
         for (target, bytes) in msgs {
             let raw = match target {
                 0 => se.transmit(ch, &bytes),
@@ -806,7 +806,7 @@ proptest! {
                     if cmd.cla == 0xFF || cmd.cla & 0x0C != 0 || cmd.data.len() > 200 {
                         continue;
                     }
-                    sp.open(&mut se, SecurityLevel::C_DEC_C_MAC);
+                    sp.open(&mut se, SecurityLevel::FULL);
                     let Ok(wrapped) = sp.host.as_mut().unwrap().wrap_command(&cmd) else {
                         continue;
                     };
@@ -911,4 +911,35 @@ fn contactless_route_needs_select_and_pin_but_no_access_rule() {
     assert_eq!(reader_sw(&mut se, 0, 0x20, 0, 0x80, b"1357"), 0x6986);
     install_applet(&mut se, app);
     assert_eq!(reader_sw(&mut se, 0, 0x20, 0, 0x80, b"1357"), 0x6986);
+}
+
+/// THREAT-SKIM: the APSD forwards applet commands only in a session at its configured
+/// personalisation level (`33` by default), whatever level the card's i-parameter allowed the
+/// host to choose; a lower configured level admits the lower session.
+#[test]
+fn personalisation_needs_the_configured_level() {
+    let app = app_hash("app");
+    let gen = Command::new(0x80, ins::GENERATE_KEY_PAIR, 0, Kind::Auth.p2(), vec![]).with_le(0);
+    for level in [SecurityLevel::C_DEC_C_MAC, SecurityLevel::C_DEC_C_MAC_R_MAC] {
+        let mut se = new_se();
+        install_applet(&mut se, app);
+        let mut sp = Tsm::new(SdId::Apsd);
+        sp.open(&mut se, level);
+        assert_eq!(sp.send(&mut se, gen.clone()).sw.0, 0x6982, "level {level}");
+        assert_eq!(se.key_gen(), &KeyGen::seeded(KEY_SEED), "no key drawn");
+        sp.open(&mut se, SecurityLevel::FULL);
+        assert_eq!(sp.send(&mut se, gen.clone()).sw, StatusWord::OK);
+    }
+    let mut config = SeConfig::new(isd_keys(), apsd_keys(), [0xAB; 10]);
+    config.personalisation_level = SecurityLevel::C_DEC_C_MAC.byte();
+    let mut se = SecureElement::new(config.clone(), KeyGen::seeded(KEY_SEED)).unwrap();
+    install_applet(&mut se, app);
+    let mut sp = Tsm::new(SdId::Apsd);
+    sp.open(&mut se, SecurityLevel::C_DEC_C_MAC);
+    assert_eq!(sp.send(&mut se, gen).sw, StatusWord::OK);
+    config.personalisation_level = 0x02;
+    assert_eq!(
+        SecureElement::new(config, KeyGen::seeded(KEY_SEED)).err(),
+        Some(SeError::BadLevel(0x02))
+    );
 }

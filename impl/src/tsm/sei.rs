@@ -3,11 +3,12 @@
 //! deletes the instance with its rules (R-TRANSFER, R-DISPOSE, R-DELETE). Everything goes
 //! over SCP03 to the ISD (R-SCP03).
 
-use super::{ScpLink, TsmError};
+use super::{ScpLink, TsmError, TsmWire, PERSONALISATION_LEVEL};
 use crate::apdu::Command;
 use crate::applet::{AppletConfig, JPKI_AID};
 use crate::ca::PhoneId;
-use crate::se::{tlv, KeysetSpec, SdId, SecureElement, JPKI_ELF_AID, JPKI_MODULE_AID};
+use crate::scp03::SecurityLevel;
+use crate::se::{tlv, KeysetSpec, SdId, JPKI_ELF_AID, JPKI_MODULE_AID};
 use rand_chacha::ChaCha20Rng;
 use std::collections::BTreeMap;
 
@@ -16,6 +17,7 @@ use std::collections::BTreeMap;
 pub struct SeiTsm {
     isd_keys: BTreeMap<PhoneId, KeysetSpec>,
     rng: ChaCha20Rng,
+    level: SecurityLevel,
 }
 
 fn lv(out: &mut Vec<u8>, v: &[u8]) {
@@ -29,7 +31,15 @@ impl SeiTsm {
         SeiTsm {
             isd_keys: BTreeMap::new(),
             rng,
+            level: PERSONALISATION_LEVEL,
         }
+    }
+
+    /// Require `level` instead of [`PERSONALISATION_LEVEL`] on every link (configuration,
+    /// never the card's answer).
+    pub fn with_level(mut self, level: SecurityLevel) -> Self {
+        self.level = level;
+        self
     }
 
     /// Record the ISD key set of `phone`'s SE (shared at SE manufacture).
@@ -39,10 +49,17 @@ impl SeiTsm {
 
     fn link<'a>(
         &mut self,
-        se: &'a mut SecureElement,
+        se: &'a mut dyn TsmWire,
         phone: PhoneId,
     ) -> Result<ScpLink<'a>, TsmError> {
-        ScpLink::open_for(se, SdId::Isd, &self.isd_keys, phone, &mut self.rng)
+        ScpLink::open_for(
+            se,
+            SdId::Isd,
+            &self.isd_keys,
+            phone,
+            self.level,
+            &mut self.rng,
+        )
     }
 
     /// INSTALL [for install and make selectable] of the JPKI instance with retry limits
@@ -50,7 +67,7 @@ impl SeiTsm {
     /// signing certificate hashes to `app_cert_hash` (R-ACL).
     pub fn install_applet(
         &mut self,
-        se: &mut SecureElement,
+        se: &mut dyn TsmWire,
         phone: PhoneId,
         config: AppletConfig,
         app_cert_hash: [u8; 32],
@@ -81,11 +98,7 @@ impl SeiTsm {
 
     /// DELETE the JPKI instance and related objects (its access rules): keys, certificates
     /// and PINs go with it (R-DELETE).
-    pub fn delete_applet(
-        &mut self,
-        se: &mut SecureElement,
-        phone: PhoneId,
-    ) -> Result<(), TsmError> {
+    pub fn delete_applet(&mut self, se: &mut dyn TsmWire, phone: PhoneId) -> Result<(), TsmError> {
         let mut link = self.link(se, phone)?;
         link.expect_ok(
             "DELETE",

@@ -10,7 +10,7 @@
 //! newer credential of the same kind (INV-NO-STALE-DELETE). A certificate revoked between
 //! its issuance and WRITE CERTIFICATE is never written.
 
-use super::{ScpLink, TsmError};
+use super::{ScpLink, TsmError, TsmWire, PERSONALISATION_LEVEL};
 use crate::apdu::{Command, StatusWord};
 use crate::applet::{self, Kind};
 use crate::ca::{
@@ -18,7 +18,8 @@ use crate::ca::{
     RevokedPhoneCert, Serial, StatusAnswer,
 };
 use crate::push::{DeletionNotice, PushService, Token};
-use crate::se::{KeysetSpec, SdId, SecureElement};
+use crate::scp03::SecurityLevel;
+use crate::se::{KeysetSpec, SdId};
 use rand_chacha::rand_core::RngCore;
 use rand_chacha::ChaCha20Rng;
 use rsa::pkcs8::DecodePublicKey;
@@ -215,6 +216,7 @@ pub struct SpTsm {
     tokens: BTreeMap<PhoneId, Token>,
     sessions: BTreeMap<PhoneId, Issuance>,
     rng: ChaCha20Rng,
+    level: SecurityLevel,
 }
 
 impl SpTsm {
@@ -225,7 +227,15 @@ impl SpTsm {
             tokens: BTreeMap::new(),
             sessions: BTreeMap::new(),
             rng,
+            level: PERSONALISATION_LEVEL,
         }
+    }
+
+    /// Require `level` instead of [`PERSONALISATION_LEVEL`] on every link (configuration,
+    /// never the card's answer).
+    pub fn with_level(mut self, level: SecurityLevel) -> Self {
+        self.level = level;
+        self
     }
 
     /// Record the APSD key set of `phone`'s SE.
@@ -250,10 +260,17 @@ impl SpTsm {
 
     fn link<'a>(
         &mut self,
-        se: &'a mut SecureElement,
+        se: &'a mut dyn TsmWire,
         phone: PhoneId,
     ) -> Result<ScpLink<'a>, TsmError> {
-        ScpLink::open_for(se, SdId::Apsd, &self.apsd_keys, phone, &mut self.rng)
+        ScpLink::open_for(
+            se,
+            SdId::Apsd,
+            &self.apsd_keys,
+            phone,
+            self.level,
+            &mut self.rng,
+        )
     }
 
     /// Check a card-signed application (R-ISSUE): the CA verifies the signature and the card
@@ -318,7 +335,7 @@ impl SpTsm {
     }
 
     /// GENERATE KEY PAIR in the SE slot of the session's kind, over SCP03 (R-KEYGEN).
-    pub fn generate_key(&mut self, se: &mut SecureElement, phone: PhoneId) -> Result<(), SpError> {
+    pub fn generate_key(&mut self, se: &mut dyn TsmWire, phone: PhoneId) -> Result<(), SpError> {
         let kind = match self.sessions.get(&phone) {
             None => return Err(SpError::NoSession),
             Some(s) if s.step != IssuanceStep::Applied => return Err(SpError::WrongStep),
@@ -383,7 +400,7 @@ impl SpTsm {
     pub fn write_cert(
         &mut self,
         ca: &Ca,
-        se: &mut SecureElement,
+        se: &mut dyn TsmWire,
         phone: PhoneId,
     ) -> Result<(), SpError> {
         let s = self.sessions.get(&phone).ok_or(SpError::NoSession)?;
@@ -447,7 +464,7 @@ impl SpTsm {
     /// user PIN can still be set (R-PIN-SETUP).
     pub fn renew_temporary_pin(
         &mut self,
-        se: &mut SecureElement,
+        se: &mut dyn TsmWire,
         phone: PhoneId,
     ) -> Result<(), SpError> {
         let s = self.sessions.get(&phone).ok_or(SpError::NoSession)?;
@@ -484,7 +501,7 @@ impl SpTsm {
     /// RESET PIN over SCP03 to a fresh temporary PIN (unblocking the slot); returns it.
     fn reset_to_temporary_pin(
         &mut self,
-        se: &mut SecureElement,
+        se: &mut dyn TsmWire,
         phone: PhoneId,
         kind: CertKind,
     ) -> Result<String, SpError> {
@@ -529,12 +546,12 @@ impl SpTsm {
     /// holds no credential with that serial (INV-NO-STALE-DELETE) or has no applet.
     pub fn delete_by_serial(
         &mut self,
-        se: &mut SecureElement,
+        se: &mut dyn TsmWire,
         phone: PhoneId,
         kind: CertKind,
         serial: Serial,
     ) -> Result<bool, SpError> {
-        if se.slot(applet_kind(kind)).is_none() {
+        if !se.applet_installed() {
             return Ok(false);
         }
         let mut link = self.link(se, phone)?;
@@ -562,7 +579,7 @@ impl SpTsm {
     pub fn revoke_from_phone(
         &mut self,
         ca: &mut Ca,
-        se: &mut SecureElement,
+        se: &mut dyn TsmWire,
         phone: PhoneId,
         holder: PersonId,
         kind: CertKind,
@@ -614,7 +631,7 @@ impl SpTsm {
     pub fn init_pin(
         &mut self,
         ca: &Ca,
-        se: &mut SecureElement,
+        se: &mut dyn TsmWire,
         phone: PhoneId,
         signed: &SignedApplication,
         serial: Serial,
@@ -646,7 +663,7 @@ impl SpTsm {
     pub fn sync(
         &mut self,
         ca: &Ca,
-        se: &mut SecureElement,
+        se: &mut dyn TsmWire,
         phone: PhoneId,
         held: &[(CertKind, Serial)],
     ) -> Result<Vec<Serial>, SpError> {
