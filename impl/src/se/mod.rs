@@ -358,7 +358,15 @@ impl SecureElement {
     pub fn transmit_tsm(&mut self, sd: SdId, raw: &[u8]) -> Vec<u8> {
         let cmd = match Command::parse(raw) {
             Ok(c) => c,
-            Err(e) => return Response::status(e.status()).to_bytes(),
+            Err(e) => {
+                // Malformed input is a refusal like any other: it ends the secure channel
+                // session (a tampered length field must not leave it open).
+                self.endpoint(sd).end();
+                if sd == SdId::Apsd {
+                    self.end_applet_secure_session();
+                }
+                return Response::status(e.status()).to_bytes();
+            }
         };
         if cmd.cla & 0x80 != 0 && cmd.ins == crate::scp03::INS_INITIALIZE_UPDATE {
             if sd == SdId::Apsd {

@@ -158,7 +158,7 @@ impl ScpEndpoint {
         }
     }
 
-    /// Drop the live session (factory reset).
+    /// Drop the live session (factory reset, malformed secured input).
     pub(crate) fn end(&mut self) {
         if let Some(s) = &self.live.0 {
             self.next_counter = s.sequence_counter();

@@ -943,3 +943,35 @@ fn personalisation_needs_the_configured_level() {
         Some(SeError::BadLevel(0x02))
     );
 }
+
+/// Finding 4 of issue 16: a secured command whose length field was broken in transit got
+/// `6700` and left the session open. Now any refusal, malformed input included, ends it, at
+/// every level and on both security domains.
+#[test]
+fn malformed_secured_command_ends_the_session() {
+    let app = app_hash("app");
+    for sd in [SdId::Isd, SdId::Apsd] {
+        for level in SecurityLevel::ALL {
+            let mut se = new_se();
+            install_applet(&mut se, app);
+            let mut tsm = Tsm::new(sd);
+            tsm.open(&mut se, level);
+            let gs = Command::new(0x80, 0xF2, 0x40, 0x02, vec![0x4F, 0x00]);
+            let raw = tsm.host.as_mut().unwrap().wrap_command(&gs).unwrap();
+            let mut tampered = raw.clone();
+            tampered[4] = tampered[4].wrapping_add(1); // Lc no longer matches the data
+            assert_eq!(
+                se.transmit_tsm(sd, &tampered),
+                vec![0x67, 0x00],
+                "{sd:?} {level}"
+            );
+            assert_eq!(se.scp_level(sd), None, "{sd:?} {level}");
+            // The genuine command, delivered after its tampered copy, is refused.
+            assert_eq!(
+                se.transmit_tsm(sd, &raw),
+                vec![0x69, 0x82],
+                "{sd:?} {level}"
+            );
+        }
+    }
+}
