@@ -318,6 +318,8 @@ impl SecureElement {
             }
             _ => return Err(StatusWord::WRONG_DATA),
         }
+        // R-ACL, THREAT-FAKE-APP: a removed grant takes effect at once.
+        self.close_ungranted_channels();
         Ok(Response::ok(Vec::new()))
     }
 }

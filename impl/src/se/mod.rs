@@ -55,7 +55,9 @@
 //! selectable, not locked) and the access rules (R-ACL), then opens a logical channel (at most
 //! [`SeConfig::max_channels`]) on which [`SecureElement::transmit`] sends raw APDUs to the
 //! applet (`ChannelContext::Omapi`). MANAGE CHANNEL (`70`) is refused `6D00`; an unknown or
-//! closed channel answers `6881`.
+//! closed channel answers `6881`. A channel is bound to the app that opened it: every command
+//! names its caller, and answers only that app while the access rules still grant it (a
+//! removed grant closes the app's channels at once, THREAT-FAKE-APP).
 
 mod contactless;
 mod gp;
@@ -455,9 +457,17 @@ impl SecureElement {
         Ok(ChannelId(n))
     }
 
-    /// OMAPI `transmit`: a raw APDU to the applet on `channel`; the raw response. Never panics.
-    pub fn transmit(&mut self, channel: ChannelId, raw: &[u8]) -> Vec<u8> {
-        if !self.channels.contains_key(&channel.0) {
+    /// OMAPI `transmit` by the app whose signing certificate hashes to `app_cert_hash`: a raw
+    /// APDU to the applet on `channel`; the raw response. Never panics. A channel answers only
+    /// the app that opened it, and only while the access rules still grant that app the
+    /// applet (R-ACL, THREAT-FAKE-APP): another app's command gets `6881` (the channel is not
+    /// open for it), and a channel whose grant was removed is closed and answers `6881`.
+    pub fn transmit(&mut self, app_cert_hash: [u8; 32], channel: ChannelId, raw: &[u8]) -> Vec<u8> {
+        if self.channels.get(&channel.0) != Some(&app_cert_hash) {
+            return Response::status(SW_NO_CHANNEL).to_bytes();
+        }
+        if !self.granted(app_cert_hash) {
+            self.close_ungranted_channels();
             return Response::status(SW_NO_CHANNEL).to_bytes();
         }
         let cmd = match Command::parse(raw) {
@@ -478,16 +488,47 @@ impl SecureElement {
         resp.to_bytes()
     }
 
-    /// OMAPI `Channel.close`.
-    pub fn close_channel(&mut self, channel: ChannelId) -> Result<(), SeError> {
-        self.channels
-            .remove(&channel.0)
-            .ok_or(SeError::UnknownChannel(channel))?;
+    /// OMAPI `Channel.close` by the app that opened `channel` (another app's close is
+    /// [`SeError::UnknownChannel`]).
+    pub fn close_channel(
+        &mut self,
+        app_cert_hash: [u8; 32],
+        channel: ChannelId,
+    ) -> Result<(), SeError> {
+        if self.channels.get(&channel.0) != Some(&app_cert_hash) {
+            return Err(SeError::UnknownChannel(channel));
+        }
+        self.channels.remove(&channel.0);
         if let Some(i) = self.instance.as_mut() {
             i.applet
                 .end_session(ChannelContext::Omapi { channel: channel.0 });
         }
         Ok(())
+    }
+
+    /// Whether the access rules grant the app the JPKI applet.
+    fn granted(&self, app_cert_hash: [u8; 32]) -> bool {
+        self.rules.contains(&AccessRule {
+            aid: JPKI_AID.to_vec(),
+            app_cert_hash,
+        })
+    }
+
+    /// Close every channel whose app the access rules no longer grant (with its applet
+    /// session: a verified PIN does not outlive the grant).
+    fn close_ungranted_channels(&mut self) {
+        let gone: Vec<u8> = self
+            .channels
+            .iter()
+            .filter(|(_, &hash)| !self.granted(hash))
+            .map(|(&n, _)| n)
+            .collect();
+        for n in gone {
+            self.channels.remove(&n);
+            if let Some(i) = self.instance.as_mut() {
+                i.applet.end_session(ChannelContext::Omapi { channel: n });
+            }
+        }
     }
 
     /// R-RESET: wipe the JPKI applet instance with its keys, certificates and PINs, its access

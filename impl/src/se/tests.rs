@@ -163,7 +163,8 @@ fn personalise(
 }
 
 fn omapi(se: &mut SecureElement, ch: ChannelId, cmd: Command, secrets: &[Vec<u8>]) -> Response {
-    let raw = se.transmit(ch, &cmd.to_bytes());
+    let owner = se.channels.get(&ch.0).copied().unwrap_or_default();
+    let raw = se.transmit(owner, ch, &cmd.to_bytes());
     assert_no_secret(&raw, secrets);
     Response::parse(&raw).unwrap()
 }
@@ -316,7 +317,7 @@ fn personalisation_without_apsd_secure_channel_is_refused() {
     assert_eq!(sp.send(&mut se, gen.clone()).sw.0, 0x6982, "C-MAC only");
     // Over OMAPI, even for the whitelisted app.
     let ch = se.open_channel(app, &JPKI_AID).unwrap();
-    assert_eq!(se.transmit(ch, &gen.to_bytes()), vec![0x69, 0x82]);
+    assert_eq!(se.transmit(app, ch, &gen.to_bytes()), vec![0x69, 0x82]);
     assert_eq!(se.slot(Kind::Auth).unwrap().pin_state, PinState::Empty);
     // The wrong APSD keys cannot open a session.
     let mut fake = Tsm::new(SdId::Apsd);
@@ -365,11 +366,11 @@ fn ara_refuses_non_whitelisted_app() {
         se.open_channel(good, &JPKI_AID),
         Err(SeError::NoChannelAvailable { max: 3 })
     );
-    se.close_channel(c2).unwrap();
-    assert_eq!(se.close_channel(c2), Err(SeError::UnknownChannel(c2)));
-    assert_eq!(se.transmit(c2, &[0, 0xA4, 0, 0]), vec![0x68, 0x81]);
+    se.close_channel(good, c2).unwrap();
+    assert_eq!(se.close_channel(good, c2), Err(SeError::UnknownChannel(c2)));
+    assert_eq!(se.transmit(good, c2, &[0, 0xA4, 0, 0]), vec![0x68, 0x81]);
     assert_eq!(
-        se.transmit(c1, &[0, 0x70, 0, 1]),
+        se.transmit(good, c1, &[0, 0x70, 0, 1]),
         vec![0x6D, 0x00],
         "no MANAGE CHANNEL"
     );
@@ -548,7 +549,7 @@ fn install_delete_get_status_set_status() {
         AppLifeCycle::Locked(0x07)
     );
     assert_eq!(se.installed_applets()[0].life_cycle.byte(), 0x87);
-    assert_eq!(se.transmit(ch, &[0, 0xA4, 0, 0]), vec![0x68, 0x81]);
+    assert_eq!(se.transmit(app, ch, &[0, 0xA4, 0, 0]), vec![0x68, 0x81]);
     assert!(matches!(
         se.open_channel(app, &JPKI_AID),
         Err(SeError::AppletLocked { .. })
@@ -682,7 +683,7 @@ fn factory_reset_wipes_applet_and_data() {
     assert_eq!(se.slot(Kind::Auth), None);
     assert!(se.access_rules().is_empty());
     assert!(se.open_channels().is_empty());
-    assert_eq!(se.transmit(ch, &[0, 0xA4, 0, 0]), vec![0x68, 0x81]);
+    assert_eq!(se.transmit(app, ch, &[0, 0xA4, 0, 0]), vec![0x68, 0x81]);
     assert_eq!(
         sp.sw_raw(&mut se),
         vec![0x69, 0x82],
@@ -797,7 +798,7 @@ proptest! {
         sp.open(&mut se, SecurityLevel::FULL);
         for (target, bytes) in msgs {
             let raw = match target {
-                0 => se.transmit(ch, &bytes),
+                0 => se.transmit(app, ch, &bytes),
                 1 => se.transmit_tsm(SdId::Isd, &bytes),
                 2 => se.transmit_tsm(SdId::Apsd, &bytes),
                 _ => {
@@ -854,7 +855,7 @@ fn contactless_route_needs_select_and_pin_but_no_access_rule() {
         set_user_pin(&mut se, ch, Kind::Auth, b"2468", b"1357"),
         0x9000
     );
-    se.close_channel(ch).unwrap();
+    se.close_channel(app, ch).unwrap();
     // The access rules are removed: OMAPI is closed to the app, the reader route is not.
     assert_eq!(
         sei.sw(&mut se, 0x80, 0xE2, 0x80, 0x00, &[0xF1, 0x00]),
@@ -974,4 +975,67 @@ fn malformed_secured_command_ends_the_session() {
             );
         }
     }
+}
+
+/// A channel with a verified PIN, ready to sign (finding 2 of issue 16).
+fn verified_channel(se: &mut SecureElement, app: [u8; 32]) -> (Tsm, ChannelId) {
+    let sei = install_applet(se, app);
+    let mut sp = Tsm::new(SdId::Apsd);
+    sp.open(se, SecurityLevel::FULL);
+    personalise(se, &mut sp, Kind::Auth, 0xA1, b"2468");
+    let ch = se.open_channel(app, &JPKI_AID).unwrap();
+    assert_eq!(set_user_pin(se, ch, Kind::Auth, b"2468", b"1357"), 0x9000);
+    assert_eq!(verify(se, ch, Kind::Auth, b"1357"), 0x9000);
+    assert_eq!(select_ef(se, ch, fid::AUTH_KEY), 0x9000);
+    (sei, ch)
+}
+
+fn sign_cmd() -> Vec<u8> {
+    Command::new(0x80, 0x2A, 0, 0x80, digest_info(b"login"))
+        .with_le(0)
+        .to_bytes()
+}
+
+/// Finding 2 of issue 16 (THREAT-FAKE-APP): after the ISD removed the app's access rule, a
+/// channel the app opened earlier still signed. Now removing the grant closes the channel.
+#[test]
+fn removed_access_rule_closes_open_channels() {
+    let mut se = new_se();
+    let app = app_hash("app");
+    let (mut sei, ch) = verified_channel(&mut se, app);
+    let never = rule_do(0xF0, &JPKI_AID, &app, Some(0x00));
+    assert_eq!(sei.sw(&mut se, 0x80, 0xE2, 0x90, 0x00, &never), 0x9000);
+    assert_eq!(se.open_channels(), vec![]);
+    assert_eq!(se.transmit(app, ch, &sign_cmd()), vec![0x68, 0x81]);
+    // Granted again, a new channel starts without the verified PIN.
+    let grant = rule_do(0xF0, &JPKI_AID, &app, None);
+    assert_eq!(sei.sw(&mut se, 0x80, 0xE2, 0x90, 0x00, &grant), 0x9000);
+    let ch = se.open_channel(app, &JPKI_AID).unwrap();
+    assert_eq!(select_ef(&mut se, ch, fid::AUTH_KEY), 0x9000);
+    let r = Response::parse(&se.transmit(app, ch, &sign_cmd())).unwrap();
+    assert_eq!(r.sw.0, 0x6982, "the PIN must be verified again");
+    // Deleting every rule has the same effect.
+    assert_eq!(
+        sei.sw(&mut se, 0x80, 0xE2, 0x90, 0x00, &[0xF1, 0x00]),
+        0x9000
+    );
+    assert_eq!(se.open_channels(), vec![]);
+}
+
+/// THREAT-FAKE-APP: a channel answers only the app that opened it; another app, with or
+/// without its own grant, cannot use or close it.
+#[test]
+fn a_channel_answers_only_its_app() {
+    let mut se = new_se();
+    let app = app_hash("app");
+    let (mut sei, ch) = verified_channel(&mut se, app);
+    let evil = app_hash("evil");
+    assert_eq!(se.transmit(evil, ch, &sign_cmd()), vec![0x68, 0x81]);
+    assert_eq!(se.close_channel(evil, ch), Err(SeError::UnknownChannel(ch)));
+    let grant = rule_do(0xF0, &JPKI_AID, &evil, None);
+    assert_eq!(sei.sw(&mut se, 0x80, 0xE2, 0x90, 0x00, &grant), 0x9000);
+    assert_eq!(se.transmit(evil, ch, &sign_cmd()), vec![0x68, 0x81]);
+    // The owner is unaffected.
+    let r = Response::parse(&se.transmit(app, ch, &sign_cmd())).unwrap();
+    assert_eq!(r.sw, StatusWord::OK);
 }
