@@ -75,6 +75,17 @@ pub enum TsmError {
     },
     /// The CA refused or failed.
     Ca(CaError),
+    /// A deletion answered with an error status word (unauthenticated: SCP03 sends error
+    /// status words without R-MAC), and the slot still holds the credential: the deletion is
+    /// pending (THREAT-SKIM).
+    DeletionUnconfirmed {
+        /// The credential still held.
+        serial: crate::ca::Serial,
+        /// The status word answered to the deletion.
+        sw: StatusWord,
+    },
+    /// An answer that must be authenticated came at a level without R-MAC.
+    Unauthenticated(&'static str),
     /// A response or certificate could not be understood.
     Malformed(String),
 }
@@ -91,6 +102,13 @@ impl fmt::Display for TsmError {
             ),
             TsmError::Status { what, sw } => write!(f, "{what} answered {sw:?}"),
             TsmError::Ca(e) => write!(f, "CA: {e}"),
+            TsmError::DeletionUnconfirmed { serial, sw } => write!(
+                f,
+                "deletion of {serial} answered {sw:?} and the SE still holds it: pending"
+            ),
+            TsmError::Unauthenticated(what) => {
+                write!(f, "{what}: the link has no R-MAC, the answer proves nothing")
+            }
             TsmError::Malformed(m) => write!(f, "malformed: {m}"),
         }
     }

@@ -544,6 +544,13 @@ impl SpTsm {
 
     /// DELETE CREDENTIAL BY SERIAL over SCP03: `true` if the applet deleted it, `false` if it
     /// holds no credential with that serial (INV-NO-STALE-DELETE) or has no applet.
+    ///
+    /// Only an authenticated answer counts (THREAT-SKIM): SCP03 sends error status words bare
+    /// (Amd D §6.2.5), so anyone on the wire can forge `6A88` "not found". An error answer is
+    /// therefore checked with GET CREDENTIAL STATE on a new link, whose `9000` answer carries
+    /// an R-MAC: if the slot still holds `serial`, the deletion stays pending and this is
+    /// [`TsmError::DeletionUnconfirmed`] (the caller reports it; the app's next status sync
+    /// retries).
     pub fn delete_by_serial(
         &mut self,
         se: &mut dyn TsmWire,
@@ -554,22 +561,63 @@ impl SpTsm {
         if !se.applet_installed() {
             return Ok(false);
         }
-        let mut link = self.link(se, phone)?;
-        let resp = link.send(&Command::new(
+        let resp = self.link(se, phone)?.send(&Command::new(
             0x80,
             applet::ins::DELETE_BY_SERIAL,
             0,
             applet_kind(kind).p2(),
             serial_bytes(serial),
         ))?;
-        match resp.sw {
-            StatusWord::OK => Ok(true),
-            applet::sw::SERIAL_NOT_FOUND => Ok(false),
-            sw => Err(TsmError::Status {
-                what: "DELETE CREDENTIAL BY SERIAL",
-                sw,
+        if resp.sw == StatusWord::OK {
+            return Ok(true);
+        }
+        match self.held_serial(se, phone, kind)? {
+            Some(held) if held == serial => Err(TsmError::DeletionUnconfirmed {
+                serial,
+                sw: resp.sw,
             }
             .into()),
+            _ if resp.sw == applet::sw::SERIAL_NOT_FOUND => Ok(false),
+            _ => Err(TsmError::Status {
+                what: "DELETE CREDENTIAL BY SERIAL",
+                sw: resp.sw,
+            }
+            .into()),
+        }
+    }
+
+    /// The serial of the certificate in `kind`'s slot, from GET CREDENTIAL STATE over a new
+    /// link at an R-MAC level (an answer without R-MAC proves nothing:
+    /// [`TsmError::Unauthenticated`]).
+    fn held_serial(
+        &mut self,
+        se: &mut dyn TsmWire,
+        phone: PhoneId,
+        kind: CertKind,
+    ) -> Result<Option<Serial>, SpError> {
+        let mut link = self.link(se, phone)?;
+        if !link.level().is_some_and(|l| l.r_mac()) {
+            return Err(TsmError::Unauthenticated("GET CREDENTIAL STATE").into());
+        }
+        let data = link.expect_ok(
+            "GET CREDENTIAL STATE",
+            &Command::new(
+                0x80,
+                applet::ins::GET_STATE,
+                0,
+                applet_kind(kind).p2(),
+                vec![],
+            )
+            .with_le(0),
+        )?;
+        let bad = || TsmError::Malformed("GET CREDENTIAL STATE answer".into());
+        let outer = crate::se::tlv::parse(&data).map_err(|_| bad())?;
+        let slot = crate::se::tlv::find(&outer, u32::from(0xA0 | applet_kind(kind).p2()))
+            .ok_or_else(bad)?;
+        let inner = crate::se::tlv::parse(slot).map_err(|_| bad())?;
+        match crate::se::tlv::find(&inner, 0x83) {
+            None => Ok(None),
+            Some(b) => Ok(Some(serial_from_bytes(b).ok_or_else(bad)?)),
         }
     }
 
