@@ -21,6 +21,7 @@
 //! | `F2` | GET STATUS (P2 `02`, data `4F 00` or `4F` AID prefix) | all | itself + its applet |
 //! | `F0` | SET STATUS: P1 `80` card (ISD only: P2 `7F` lock, `0F` unlock, `FF` terminate); P1 `40` applet (data AID, P2 `80` lock, `00` unlock) | yes | applet only |
 //! | `E2` | STORE DATA of access rules (below) | yes | `6D00` |
+//! | `D8` | PUT KEY: replace the domain's own key set, counter back to 1, session ends after the answer (`crate::scp03::putkey`; personalisation level) | yes | yes |
 //! | other | | `6D00` | forwarded to the JPKI applet with `ChannelContext::SecureChannel`, only in a session at [`SeConfig::personalisation_level`] or above (else `6982`, THREAT-SKIM) |
 //!
 //! INSTALL data is the GP form `Lelf ELF-AID Lmod module-AID Linst instance-AID Lpriv
@@ -391,8 +392,38 @@ impl SecureElement {
                 return Response::status(sw).to_bytes();
             }
         };
+        if plain.cla & 0x80 != 0 && plain.ins == crate::scp03::putkey::INS_PUT_KEY {
+            return self.put_key(sd, &plain, level);
+        }
         let resp = self.handle_sd_command(sd, &plain, level);
         self.endpoint(sd).wrap(&resp)
+    }
+
+    /// PUT KEY: the domain's key set is replaced once the answer is wrapped under the old
+    /// session, which then ends; the sequence counter starts again (see
+    /// `crate::scp03::putkey`). Only at the personalisation level.
+    fn put_key(&mut self, sd: SdId, plain: &Command, level: u8) -> Vec<u8> {
+        let min = self.config.personalisation_level;
+        let outcome = if level & min != min {
+            Err(StatusWord::SECURITY_NOT_SATISFIED)
+        } else {
+            self.endpoint(sd).put_key(plain)
+        };
+        match outcome {
+            Ok((resp, keys)) => {
+                let out = self.endpoint(sd).wrap(&resp);
+                match sd {
+                    SdId::Isd => self.config.isd_keys = keys.clone(),
+                    SdId::Apsd => {
+                        self.end_applet_secure_session();
+                        self.config.apsd_keys = keys.clone();
+                    }
+                }
+                self.endpoint(sd).rotate(keys);
+                out
+            }
+            Err(sw) => self.endpoint(sd).wrap(&Response::status(sw)),
+        }
     }
 
     fn endpoint(&mut self, sd: SdId) -> &mut ScpEndpoint {
@@ -590,6 +621,13 @@ impl SecureElement {
             SdId::Isd => self.isd.level(),
             SdId::Apsd => self.apsd.level(),
         }
+    }
+
+    /// Set the sequence counter `sd`'s next INITIALIZE UPDATE uses (tests of counter
+    /// exhaustion without 16.7 million commands).
+    #[cfg(test)]
+    pub(crate) fn set_sequence_counter(&mut self, sd: SdId, counter: u32) {
+        self.endpoint(sd).set_sequence_counter(counter);
     }
 
     /// The open logical channels.

@@ -138,22 +138,86 @@ impl From<CaError> for TsmError {
 pub struct ScpLink<'a> {
     wire: &'a mut dyn TsmWire,
     sd: SdId,
+    keys: KeysetSpec,
     host: HostSession,
+}
+
+/// A TSM rotates a domain's keys when the card announces this sequence counter or more
+/// (three quarters of the 24-bit range): an attacker who burns counter values with
+/// unauthenticated INITIALIZE UPDATEs must send about 4.2 million between two TSM contacts
+/// to exhaust it (issue 16 finding 6; see `crate::scp03::putkey`).
+pub const ROTATE_AT: u32 = 0x00C0_0000;
+
+/// The key version after `kvn` (never `00`, "first available", nor `FF`, reserved).
+pub fn next_kvn(kvn: u8) -> u8 {
+    match kvn.wrapping_add(1) {
+        0x00 | 0xFF => 0x01,
+        k => k,
+    }
+}
+
+/// INITIALIZE UPDATE with a fresh host challenge from `rng`, card cryptogram check,
+/// EXTERNAL AUTHENTICATE at `level` (see [`ScpLink::open`]).
+fn handshake(
+    wire: &mut dyn TsmWire,
+    sd: SdId,
+    keys: &KeysetSpec,
+    level: SecurityLevel,
+    rng: &mut ChaCha20Rng,
+) -> Result<HostSession, TsmError> {
+    let keys = keys.static_keys()?;
+    let mut challenge = [0u8; 8];
+    rng.fill_bytes(&mut challenge);
+    let iu = HostSession::initialize_update_command(keys.kvn, challenge);
+    let resp = Response::parse(&wire.transmit_tsm(sd, &iu.to_bytes()))?;
+    if !resp.sw.is_ok() {
+        return Err(TsmError::Status {
+            what: "INITIALIZE UPDATE",
+            sw: resp.sw,
+        });
+    }
+    let mut host = HostSession::open(keys, challenge, &resp.data)?;
+    let i_param = host.init_update_response().i_param;
+    if !level.supported_by(i_param) {
+        return Err(TsmError::LevelNotOffered {
+            required: level,
+            i_param,
+        });
+    }
+    let ea = host.external_authenticate_command(level)?;
+    let resp = Response::parse(&wire.transmit_tsm(sd, &ea))?;
+    if !resp.sw.is_ok() {
+        return Err(TsmError::Status {
+            what: "EXTERNAL AUTHENTICATE",
+            sw: resp.sw,
+        });
+    }
+    Ok(host)
 }
 
 impl<'a> ScpLink<'a> {
     /// [`ScpLink::open`] with the key set a TSM holds for `phone`'s SE (`UnknownPhone` if it
-    /// holds none).
+    /// holds none). When the card announces a sequence counter at or past [`ROTATE_AT`], the
+    /// TSM first rotates the domain's keys ([`ScpLink::put_key`]: fresh keys from `rng`, the
+    /// next key version), records them in `keysets` and reopens, so the counter starts again
+    /// long before it runs out.
     pub fn open_for(
         wire: &'a mut dyn TsmWire,
         sd: SdId,
-        keysets: &std::collections::BTreeMap<crate::ca::PhoneId, KeysetSpec>,
+        keysets: &mut std::collections::BTreeMap<crate::ca::PhoneId, KeysetSpec>,
         phone: crate::ca::PhoneId,
         level: SecurityLevel,
         rng: &mut ChaCha20Rng,
     ) -> Result<Self, TsmError> {
         let keys = keysets.get(&phone).ok_or(TsmError::UnknownPhone(phone))?;
-        Self::open(wire, sd, keys, level, rng)
+        let mut link = Self::open(wire, sd, keys, level, rng)?;
+        if link.sequence_counter().is_some_and(|c| c >= ROTATE_AT) {
+            let new = derive_keyset(rng, next_kvn(keys.kvn));
+            link.put_key(&new)?;
+            keysets.insert(phone, new.clone());
+            link.reopen(&new, level, rng)?;
+        }
+        Ok(link)
     }
 
     /// INITIALIZE UPDATE with a fresh host challenge from `rng`, card cryptogram check,
@@ -167,34 +231,45 @@ impl<'a> ScpLink<'a> {
         level: SecurityLevel,
         rng: &mut ChaCha20Rng,
     ) -> Result<Self, TsmError> {
-        let keys = keys.static_keys()?;
-        let mut challenge = [0u8; 8];
-        rng.fill_bytes(&mut challenge);
-        let iu = HostSession::initialize_update_command(keys.kvn, challenge);
-        let resp = Response::parse(&wire.transmit_tsm(sd, &iu.to_bytes()))?;
-        if !resp.sw.is_ok() {
-            return Err(TsmError::Status {
-                what: "INITIALIZE UPDATE",
-                sw: resp.sw,
-            });
+        let host = handshake(wire, sd, keys, level, rng)?;
+        Ok(ScpLink {
+            wire,
+            sd,
+            keys: keys.clone(),
+            host,
+        })
+    }
+
+    /// A new session on the same wire with `keys` (after [`ScpLink::put_key`]).
+    pub fn reopen(
+        &mut self,
+        keys: &KeysetSpec,
+        level: SecurityLevel,
+        rng: &mut ChaCha20Rng,
+    ) -> Result<(), TsmError> {
+        self.host = handshake(self.wire, self.sd, keys, level, rng)?;
+        self.keys = keys.clone();
+        Ok(())
+    }
+
+    /// The sequence counter the card announced for this session (pseudo-random challenges).
+    pub fn sequence_counter(&self) -> Option<u32> {
+        self.host.init_update_response().sequence_counter
+    }
+
+    /// PUT KEY: replace the domain's key set by `new` (`crate::scp03::putkey`). The answer
+    /// must be `9000` with `new`'s version and check values; the card then ends this session,
+    /// so [`ScpLink::reopen`] with `new` follows.
+    pub fn put_key(&mut self, new: &KeysetSpec) -> Result<(), TsmError> {
+        use crate::scp03::putkey::{put_key_answer, put_key_command};
+        let (current, next) = (self.keys.static_keys()?, new.static_keys()?);
+        let answer = self.expect_ok("PUT KEY", &put_key_command(&current, &next)?)?;
+        if answer != put_key_answer(&next)? {
+            return Err(TsmError::Malformed(
+                "PUT KEY answer: check values differ".into(),
+            ));
         }
-        let mut host = HostSession::open(keys, challenge, &resp.data)?;
-        let i_param = host.init_update_response().i_param;
-        if !level.supported_by(i_param) {
-            return Err(TsmError::LevelNotOffered {
-                required: level,
-                i_param,
-            });
-        }
-        let ea = host.external_authenticate_command(level)?;
-        let resp = Response::parse(&wire.transmit_tsm(sd, &ea))?;
-        if !resp.sw.is_ok() {
-            return Err(TsmError::Status {
-                what: "EXTERNAL AUTHENTICATE",
-                sw: resp.sw,
-            });
-        }
-        Ok(ScpLink { wire, sd, host })
+        Ok(())
     }
 
     /// The level the link runs at.
@@ -217,6 +292,59 @@ impl<'a> ScpLink<'a> {
         } else {
             Err(TsmError::Status { what, sw: resp.sw })
         }
+    }
+}
+
+/// What a TSM holds for one kind of security domain: each phone's key set, and the level it
+/// requires (configuration, never the card's answer).
+#[derive(Debug, Clone)]
+pub(crate) struct KeyRing {
+    sd: SdId,
+    keys: std::collections::BTreeMap<crate::ca::PhoneId, KeysetSpec>,
+    pub(crate) level: SecurityLevel,
+}
+
+impl KeyRing {
+    pub(crate) fn new(sd: SdId) -> Self {
+        KeyRing {
+            sd,
+            keys: std::collections::BTreeMap::new(),
+            level: PERSONALISATION_LEVEL,
+        }
+    }
+
+    pub(crate) fn register(&mut self, phone: crate::ca::PhoneId, keys: KeysetSpec) {
+        self.keys.insert(phone, keys);
+    }
+
+    pub(crate) fn get(&self, phone: crate::ca::PhoneId) -> Option<&KeysetSpec> {
+        self.keys.get(&phone)
+    }
+
+    /// [`ScpLink::open_for`] `phone`'s domain (rotating near the counter's end).
+    pub(crate) fn link<'a>(
+        &mut self,
+        wire: &'a mut dyn TsmWire,
+        phone: crate::ca::PhoneId,
+        rng: &mut ChaCha20Rng,
+    ) -> Result<ScpLink<'a>, TsmError> {
+        ScpLink::open_for(wire, self.sd, &mut self.keys, phone, self.level, rng)
+    }
+
+    /// Planned key rotation: PUT KEY with fresh keys from `rng` and the next key version,
+    /// recorded here, and a session under the new keys to confirm them.
+    pub(crate) fn rotate(
+        &mut self,
+        wire: &mut dyn TsmWire,
+        phone: crate::ca::PhoneId,
+        rng: &mut ChaCha20Rng,
+    ) -> Result<(), TsmError> {
+        let keys = self.keys.get(&phone).ok_or(TsmError::UnknownPhone(phone))?;
+        let new = derive_keyset(rng, next_kvn(keys.kvn));
+        let mut link = ScpLink::open(wire, self.sd, keys, self.level, rng)?;
+        link.put_key(&new)?;
+        self.keys.insert(phone, new.clone());
+        link.reopen(&new, self.level, rng)
     }
 }
 

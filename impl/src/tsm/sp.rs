@@ -10,7 +10,7 @@
 //! newer credential of the same kind (INV-NO-STALE-DELETE). A certificate revoked between
 //! its issuance and WRITE CERTIFICATE is never written.
 
-use super::{ScpLink, TsmError, TsmWire, PERSONALISATION_LEVEL};
+use super::{KeyRing, ScpLink, TsmError, TsmWire};
 use crate::apdu::{Command, StatusWord};
 use crate::applet::{self, Kind};
 use crate::ca::{
@@ -212,35 +212,44 @@ const CERT_BLOCK: usize = 200;
 /// The SP-TSM (see the module documentation).
 #[derive(Debug, Clone)]
 pub struct SpTsm {
-    apsd_keys: BTreeMap<PhoneId, KeysetSpec>,
+    ring: KeyRing,
     tokens: BTreeMap<PhoneId, Token>,
     sessions: BTreeMap<PhoneId, Issuance>,
     rng: ChaCha20Rng,
-    level: SecurityLevel,
 }
 
 impl SpTsm {
     /// An SP-TSM with no phones; host challenges and temporary PINs come from `rng`.
     pub fn new(rng: ChaCha20Rng) -> Self {
         SpTsm {
-            apsd_keys: BTreeMap::new(),
+            ring: KeyRing::new(SdId::Apsd),
             tokens: BTreeMap::new(),
             sessions: BTreeMap::new(),
             rng,
-            level: PERSONALISATION_LEVEL,
         }
     }
 
     /// Require `level` instead of [`PERSONALISATION_LEVEL`] on every link (configuration,
     /// never the card's answer).
     pub fn with_level(mut self, level: SecurityLevel) -> Self {
-        self.level = level;
+        self.ring.level = level;
         self
+    }
+
+    /// Planned rotation of `phone`'s APSD keys (PUT KEY; the sequence counter starts
+    /// again). Links also rotate on their own near the counter's end (`super::ROTATE_AT`).
+    pub fn rotate_keys(&mut self, se: &mut dyn TsmWire, phone: PhoneId) -> Result<(), TsmError> {
+        self.ring.rotate(se, phone, &mut self.rng)
+    }
+
+    /// The key set held for `phone`'s domain.
+    pub fn keys(&self, phone: PhoneId) -> Option<&KeysetSpec> {
+        self.ring.get(phone)
     }
 
     /// Record the APSD key set of `phone`'s SE.
     pub fn register_phone(&mut self, phone: PhoneId, keys: KeysetSpec) {
-        self.apsd_keys.insert(phone, keys);
+        self.ring.register(phone, keys);
     }
 
     /// The app registered `token` for its phone (R-TOKEN): it replaces the previous one.
@@ -263,14 +272,7 @@ impl SpTsm {
         se: &'a mut dyn TsmWire,
         phone: PhoneId,
     ) -> Result<ScpLink<'a>, TsmError> {
-        ScpLink::open_for(
-            se,
-            SdId::Apsd,
-            &self.apsd_keys,
-            phone,
-            self.level,
-            &mut self.rng,
-        )
+        self.ring.link(se, phone, &mut self.rng)
     }
 
     /// Check a card-signed application (R-ISSUE): the CA verifies the signature and the card

@@ -158,3 +158,71 @@ fn forged_not_found_is_no_proof_of_deletion() {
         .cert_serial
         .is_none());
 }
+
+/// Finding 6 of issue 16: unauthenticated INITIALIZE UPDATEs burn the 24-bit sequence
+/// counter and there was no way back. Now the TSM rotates the keys (PUT KEY) when the card
+/// announces a counter past `ROTATE_AT`, and the counter starts again.
+#[test]
+fn tsm_rotates_keys_before_the_counter_runs_out() {
+    use crate::applet::AppletConfig;
+    use crate::ca::PhoneId;
+    use crate::scp03::card::MAX_SEQUENCE_COUNTER;
+    let (mut se, _) = se_and_keys();
+    se.set_sequence_counter(SdId::Isd, MAX_SEQUENCE_COUNTER - 1);
+    let phone = PhoneId(0);
+    let mut sei = sei::SeiTsm::new(ChaCha20Rng::seed_from_u64(4));
+    sei.register_phone(phone, isd_keys());
+    for _ in 0..3 {
+        sei.install_applet(&mut se, phone, AppletConfig::default(), [7; 32])
+            .unwrap();
+        sei.delete_applet(&mut se, phone).unwrap();
+    }
+    let new = sei.keys(phone).unwrap().clone();
+    assert_eq!(new.kvn, 0x31);
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let link = ScpLink::open(&mut se, SdId::Isd, &new, PERSONALISATION_LEVEL, &mut rng).unwrap();
+    assert!(
+        link.sequence_counter().unwrap() < 16,
+        "the counter started again"
+    );
+    // The old keys open nothing any more.
+    let old = ScpLink::open(
+        &mut se,
+        SdId::Isd,
+        &isd_keys(),
+        PERSONALISATION_LEVEL,
+        &mut rng,
+    );
+    assert!(old.is_err());
+    // A planned rotation of the APSD keys: personalisation goes on under the new keys.
+    let (mut se, apsd) = personalised(0x61);
+    let mut sp = sp::SpTsm::new(ChaCha20Rng::seed_from_u64(6));
+    sp.register_phone(phone, apsd.clone());
+    sp.rotate_keys(&mut se, phone).unwrap();
+    assert_ne!(sp.keys(phone), Some(&apsd));
+    let r = sp.delete_by_serial(
+        &mut se,
+        phone,
+        crate::ca::CertKind::Auth,
+        crate::ca::Serial(0x61),
+    );
+    assert_eq!(r, Ok(true));
+}
+
+/// An exhausted counter is refused (`6985`): what an attacker reaches if no TSM contact
+/// comes between `ROTATE_AT` and the end (documented residual, docs/ASSUMPTIONS.md).
+#[test]
+fn exhausted_counter_refuses_initialize_update() {
+    use crate::scp03::card::MAX_SEQUENCE_COUNTER;
+    let (mut se, keys) = se_and_keys();
+    se.set_sequence_counter(SdId::Apsd, MAX_SEQUENCE_COUNTER + 1);
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let link = ScpLink::open(&mut se, SdId::Apsd, &keys, PERSONALISATION_LEVEL, &mut rng);
+    assert!(matches!(
+        link.err(),
+        Some(TsmError::Status {
+            sw: StatusWord(0x6985),
+            ..
+        })
+    ));
+}
