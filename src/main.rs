@@ -1,5 +1,7 @@
 //! `phone-jpki`: model checking, exploration, SCP03 vectors and the demo scenario.
 
+mod card_cmd;
+
 use clap::{Parser, Subcommand};
 use phone_jpki_model::check::{check, CheckOptions, CheckReport};
 use phone_jpki_model::explore::JpkiModel;
@@ -160,6 +162,9 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// A phone's SE as a virtual smart card for PC/SC middleware (vsmartcard vpcd).
+    #[command(subcommand)]
+    Card(card_cmd::CardCmd),
 }
 
 #[derive(Subcommand)]
@@ -498,6 +503,7 @@ fn run() -> Result<ExitCode, String> {
                 ExitCode::from(1)
             })
         }
+        Command::Card(cmd) => card_cmd::run(cmd),
         Command::Demo { out } => {
             std::fs::create_dir_all(&out).map_err(|e| format!("--out {}: {e}", out.display()))?;
             let r = phone_jpki_impl::demo::demo(&out).map_err(|e| format!("demo: {e}"))?;
