@@ -289,14 +289,18 @@ impl TraceAction {
     }
 }
 
-/// The outcome a system answered: `"accepted"` or `{"refused": NAME}`.
+/// The outcome a system answered: `"accepted"`, `{"refused": NAME}` or `"not_offered"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Observed {
     /// The action went through.
     Accepted,
-    /// The action was refused for this reason.
+    /// The action was refused for this reason (one the model produces: docs/SEMANTICS.md).
     Refused(Refusal),
+    /// The system declined an action the model does not offer in this state (it cannot
+    /// happen there: no such push, a phone out of reach, ...); the state stays as it was.
+    /// The system's own reason can go in the step's `note`.
+    NotOffered,
 }
 
 impl From<Result<(), Refusal>> for Observed {
@@ -313,6 +317,7 @@ impl fmt::Display for Observed {
         match self {
             Observed::Accepted => f.write_str("accepted"),
             Observed::Refused(r) => write!(f, "refused {r}"),
+            Observed::NotOffered => f.write_str("not offered"),
         }
     }
 }

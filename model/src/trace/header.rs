@@ -1,12 +1,54 @@
 //! The header line: format and configuration.
 
+use super::FORMAT;
 use crate::config::{Config, Variant};
 use crate::ids::Kind;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// The trace format versions this model reads.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+pub enum TraceFormat {
+    /// Version 1: an omitted field, or `null` in a field that is not a bound, takes the
+    /// reference world's value (PIN tries 1). Still read; `phone-jpki upgrade` converts.
+    #[serde(rename = "phone-jpki-trace/1")]
+    V1,
+    /// Version 2 (current): an omitted field takes the reference world's value except
+    /// `pin_tries`, which takes the cards' `[3, 5]`; `null` is allowed only in `max_events`,
+    /// `max_certs` and `max_sessions`, where it means "no bound".
+    #[serde(rename = "phone-jpki-trace/2")]
+    V2,
+}
+
+impl TraceFormat {
+    /// The name in the header.
+    pub fn name(self) -> &'static str {
+        match self {
+            TraceFormat::V1 => "phone-jpki-trace/1",
+            TraceFormat::V2 => FORMAT,
+        }
+    }
+
+    /// The format named `name`, if this model reads it.
+    pub fn from_name(name: &str) -> Option<TraceFormat> {
+        [TraceFormat::V1, TraceFormat::V2]
+            .into_iter()
+            .find(|f| f.name() == name)
+    }
+}
+
+/// PIN tries of a version-2 trace whose header omits `pin_tries`: the cards' 3 (auth) and 5
+/// (sign) (R-PIN-RETRY).
+pub const CARD_PIN_TRIES: [u8; 2] = [3, 5];
+
+/// The fields of [`TraceConfig`] where `null` means "no bound".
+pub const NULLABLE: [&str; 3] = ["max_events", "max_certs", "max_sessions"];
+
 /// The configuration in a header: the model [`Config`]'s fields, each optional (the reference
-/// configuration's value when omitted); `policy` lists non-default variants by CLI name.
+/// configuration's value when omitted, but PIN tries 3/5 in version 2); `policy` lists
+/// non-default variants by CLI name. The initial world is `docs/WORLD.md`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
@@ -87,9 +129,13 @@ impl TraceConfig {
         }
     }
 
-    /// The model configuration: the reference one with the given fields, validated.
-    pub fn to_config(&self) -> Result<Config, String> {
+    /// The model configuration of a trace of format `format`: the reference one with the
+    /// given fields (PIN tries 3/5 when omitted in version 2), validated.
+    pub fn to_config(&self, format: TraceFormat) -> Result<Config, String> {
         let mut c = Config::reference();
+        if format == TraceFormat::V2 {
+            c.pin_tries = CARD_PIN_TRIES;
+        }
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = self.$f.clone() { c.$f = v; } )* };
         }
@@ -126,8 +172,8 @@ impl TraceConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Header {
-    /// Must be `phone-jpki-trace/1`.
-    pub format: String,
+    /// `phone-jpki-trace/2` (current) or `phone-jpki-trace/1`.
+    pub format: TraceFormat,
     /// The model configuration the trace runs in (omitted fields: the reference one's).
     #[serde(default)]
     pub config: TraceConfig,

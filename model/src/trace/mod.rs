@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 mod action;
 mod facts;
 mod header;
+mod json;
 mod parse;
 mod render;
 mod replay;
@@ -26,12 +27,13 @@ mod replay;
 pub use action::*;
 pub use facts::*;
 pub use header::*;
+pub use json::plain;
 pub use parse::*;
 pub use render::*;
 pub use replay::*;
 
 /// The format name and version every trace's header carries.
-pub const FORMAT: &str = "phone-jpki-trace/1";
+pub const FORMAT: &str = "phone-jpki-trace/2";
 
 /// One step: the action, what the system answered, and what it showed afterwards.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -44,6 +46,9 @@ pub struct Step {
     /// Facts observed after the step (only those given are compared).
     #[serde(default, skip_serializing_if = "Facts::is_empty")]
     pub facts: Facts,
+    /// Free text (a seed citation, what the step shows); never compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// The JSON Schema of one trace line: a header or a step (`docs/trace.schema.json`).
@@ -57,8 +62,22 @@ pub enum Line {
 }
 
 /// The JSON Schema of a trace line, pretty-printed (what `docs/trace.schema.json` holds).
+///
+/// The refusal names are those the model produces ([`producible_refusals`]), the only ones
+/// the parser takes.
 pub fn schema_json() -> String {
-    let schema = schemars::schema_for!(Line);
+    let mut schema = serde_json::to_value(schemars::schema_for!(Line)).unwrap_or_default();
+    let producible: Vec<String> = producible_refusals()
+        .iter()
+        .map(|r| r.name().to_string())
+        .collect();
+    if let Some(serde_json::Value::Array(names)) = schema.pointer_mut("/$defs/Refusal/oneOf") {
+        names.retain(|n| {
+            n.get("const")
+                .and_then(|c| c.as_str())
+                .is_some_and(|c| producible.iter().any(|p| p == c))
+        });
+    }
     let mut s = serde_json::to_string_pretty(&schema).unwrap_or_default();
     s.push('\n');
     s

@@ -1,9 +1,11 @@
 //! Reading a trace: JSON Lines to a [`ParsedTrace`], every error naming its line.
 
 use super::*;
-use crate::action::Action;
+use crate::action::{Action, ActionKind, Refusal};
 use crate::config::Config;
+use crate::semantics::describe;
 use serde::Serialize;
+use std::collections::BTreeSet;
 use std::fmt;
 
 /// Why a trace could not be read (exit code 2).
@@ -81,9 +83,10 @@ impl fmt::Display for TraceError {
                 f,
                 "line {line}: missing header {{\"format\": \"{FORMAT}\", \"config\": {{...}}}}: {message}"
             ),
-            TraceError::WrongFormat { line, found } => {
-                write!(f, "line {line}: format {found:?}, expected {FORMAT:?}")
-            }
+            TraceError::WrongFormat { line, found } => write!(
+                f,
+                "line {line}: format {found:?}, expected {FORMAT:?} (or the older \"phone-jpki-trace/1\")"
+            ),
             TraceError::BadConfig { line, message } => {
                 write!(f, "line {line}: bad config: {message}")
             }
@@ -105,11 +108,20 @@ pub struct ParsedTrace {
     pub steps: Vec<(usize, Step, Action)>,
 }
 
+/// The refusals the model produces for some action in some state (docs/SEMANTICS.md): the
+/// only names a step's `{"refused": NAME}` may carry.
+pub fn producible_refusals() -> BTreeSet<Refusal> {
+    ActionKind::ALL
+        .iter()
+        .flat_map(|&k| describe(k).refusals.iter().copied())
+        .collect()
+}
+
 fn json_line(line: usize, text: &str) -> Result<serde_json::Value, TraceError> {
-    serde_json::from_str(text).map_err(|e| TraceError::Syntax {
+    json::parse_line(text).map_err(|e| TraceError::Syntax {
         line,
-        column: e.column(),
-        message: e.to_string(),
+        column: e.column,
+        message: e.message,
     })
 }
 
@@ -117,53 +129,18 @@ fn json_line(line: usize, text: &str) -> Result<serde_json::Value, TraceError> {
 pub fn parse(input: &[u8]) -> Result<ParsedTrace, TraceError> {
     let mut header: Option<(Header, Config)> = None;
     let mut steps = Vec::new();
+    let producible = producible_refusals();
     for (i, raw) in input.split(|&b| b == b'\n').enumerate() {
         let line = i + 1;
         let text = std::str::from_utf8(raw).map_err(|_| TraceError::NotUtf8 { line })?;
-        if text.trim().is_empty() {
+        if text.trim().is_empty() || (line == 1 && text.trim() == "\u{feff}") {
             continue;
         }
         let value = json_line(line, text)?;
         match &header {
-            None => {
-                let obj = value.as_object().ok_or_else(|| TraceError::MissingHeader {
-                    line,
-                    message: "the first line is not a JSON object".into(),
-                })?;
-                let format = match obj.get("format") {
-                    Some(serde_json::Value::String(s)) => s.clone(),
-                    Some(_) => {
-                        return Err(TraceError::MissingHeader {
-                            line,
-                            message: "\"format\" is not a string".into(),
-                        })
-                    }
-                    None => {
-                        return Err(TraceError::MissingHeader {
-                            line,
-                            message: "the first line has no \"format\"".into(),
-                        })
-                    }
-                };
-                if format != FORMAT {
-                    return Err(TraceError::WrongFormat {
-                        line,
-                        found: format,
-                    });
-                }
-                let h: Header =
-                    serde_json::from_value(value).map_err(|e| TraceError::BadConfig {
-                        line,
-                        message: e.to_string(),
-                    })?;
-                let c = h
-                    .config
-                    .to_config()
-                    .map_err(|message| TraceError::BadConfig { line, message })?;
-                header = Some((h, c));
-            }
+            None => header = Some(parse_header(line, value)?),
             Some((_, config)) => {
-                let (st, a) = parse_step(config, value)
+                let (st, a) = parse_step(config, &producible, value)
                     .map_err(|message| TraceError::BadStep { line, message })?;
                 steps.push((line, st, a));
             }
@@ -180,7 +157,64 @@ pub fn parse(input: &[u8]) -> Result<ParsedTrace, TraceError> {
     })
 }
 
-fn parse_step(config: &Config, value: serde_json::Value) -> Result<(Step, Action), String> {
+fn parse_header(line: usize, value: serde_json::Value) -> Result<(Header, Config), TraceError> {
+    let missing = |message: &str| TraceError::MissingHeader {
+        line,
+        message: message.into(),
+    };
+    let obj = value
+        .as_object()
+        .ok_or_else(|| missing("the first line is not a JSON object"))?;
+    let format = match obj.get("format") {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(_) => return Err(missing("\"format\" is not a string")),
+        None => return Err(missing("the first line has no \"format\"")),
+    };
+    let Some(version) = TraceFormat::from_name(&format) else {
+        return Err(TraceError::WrongFormat {
+            line,
+            found: format,
+        });
+    };
+    let bad = |message: String| TraceError::BadConfig { line, message };
+    if version == TraceFormat::V2 {
+        if let Some(serde_json::Value::Object(c)) = obj.get("config") {
+            for (k, v) in c {
+                if v.is_null() && !NULLABLE.contains(&k.as_str()) {
+                    return Err(bad(format!(
+                        "config.{k}: null is not a value here (null means \"no bound\" in {} only); omit the field for its default",
+                        NULLABLE.join(", ")
+                    )));
+                }
+            }
+        }
+    }
+    let h: Header = serde_json::from_value(value.clone()).map_err(|e| {
+        bad(match failing_config_field(&value) {
+            Some(field) => format!("config.{field}: {}", json::plain(&e.to_string())),
+            None => json::plain(&e.to_string()),
+        })
+    })?;
+    let c = h.config.to_config(version).map_err(bad)?;
+    Ok((h, c))
+}
+
+/// The first field of the header's `config` that does not read on its own.
+fn failing_config_field(header: &serde_json::Value) -> Option<String> {
+    let config = header.get("config")?.as_object()?;
+    config.iter().find_map(|(k, v)| {
+        let one = serde_json::json!({ k.clone(): v.clone() });
+        serde_json::from_value::<TraceConfig>(one)
+            .is_err()
+            .then(|| k.clone())
+    })
+}
+
+fn parse_step(
+    config: &Config,
+    producible: &BTreeSet<Refusal>,
+    value: serde_json::Value,
+) -> Result<(Step, Action), String> {
     let obj = value.as_object().ok_or("a step must be a JSON object")?;
     match obj.get("action") {
         None => return Err("no \"action\" field".into()),
@@ -193,24 +227,79 @@ fn parse_step(config: &Config, value: serde_json::Value) -> Result<(Step, Action
         }
         Some(_) => return Err("\"action\" must be a string".into()),
     }
-    let st: Step = serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
+    if !obj.contains_key("outcome") {
+        return Err(
+            "no \"outcome\" field (\"accepted\", {\"refused\": NAME} or \"not_offered\")".into(),
+        );
+    }
+    let st: Step =
+        serde_json::from_value(value.clone()).map_err(|e| json::plain(&e.to_string()))?;
     let allowed = st.action.fields();
     for key in obj.keys() {
-        if !matches!(key.as_str(), "action" | "outcome" | "facts")
+        if !matches!(key.as_str(), "action" | "outcome" | "facts" | "note")
             && !allowed.contains(&key.as_str())
         {
             return Err(format!(
-                "unknown field {key:?} for {} (expected {})",
+                "unknown field {key:?} for {} (expected {}; and outcome, facts, note)",
                 obj["action"],
                 allowed.join(", ")
             ));
         }
     }
-    for f in &st.facts.slots {
-        if f.phone >= config.phones {
-            return Err(format!("facts: slot phone {} out of range", f.phone));
+    if let Observed::Refused(r) = st.outcome {
+        if !producible.contains(&r) {
+            return Err(format!(
+                "outcome: the model never refuses with {r} (docs/SEMANTICS.md lists the refusals of each action); a system that declines an action the model does not offer answers \"not_offered\""
+            ));
         }
     }
+    check_fact_ids(config, &st.facts)?;
     let a = st.action.to_model(config)?;
     Ok((st, a))
+}
+
+/// Every id in the facts is in the world and every slot kind in play.
+fn check_fact_ids(config: &Config, f: &Facts) -> Result<(), String> {
+    let phone = |what: &str, h: u8| {
+        if h < config.phones {
+            Ok(())
+        } else {
+            Err(format!(
+                "facts: {what} phone {h} out of range (the world has {} phones)",
+                config.phones
+            ))
+        }
+    };
+    for s in &f.slots {
+        phone("slot", s.phone)?;
+        if !config.kinds.contains(&s.kind) {
+            return Err(format!(
+                "facts: slot of kind {} on phone {}: the kind is not in play in this configuration",
+                s.kind, s.phone
+            ));
+        }
+    }
+    for p in &f.phones {
+        phone("phones:", p.phone)?;
+        if let Some(HolderFact::Person(q)) = p.holder {
+            if q >= config.persons {
+                return Err(format!(
+                    "facts: phone {} holder: person {q} out of range",
+                    p.phone
+                ));
+            }
+        }
+    }
+    for p in f.pushes.iter().flatten() {
+        if let PushFact::Target { phone: h, .. } = p {
+            phone("push target", *h)?;
+        }
+    }
+    if let Some(&p) = f.cards.keys().find(|&&p| p >= config.persons) {
+        return Err(format!(
+            "facts: card of person {p} out of range (the world has {} persons)",
+            config.persons
+        ));
+    }
+    Ok(())
 }

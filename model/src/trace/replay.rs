@@ -2,7 +2,9 @@
 
 use super::*;
 use crate::rules::{is_offered, step};
+use crate::semantics::describe;
 use crate::state::State;
+use crate::{Action, Config};
 use serde::Serialize;
 use std::fmt;
 
@@ -29,6 +31,9 @@ pub struct Divergence {
     pub state: State,
     /// The actions the model offers there (when `not_offered`).
     pub offered: Vec<String>,
+    /// Why the model does not offer the action (when `not_offered`): the spent bound, or
+    /// the precondition that fails and the state of what the action acts on.
+    pub why_not_offered: Option<String>,
 }
 
 impl fmt::Display for Divergence {
@@ -41,7 +46,17 @@ impl fmt::Display for Divergence {
             self.action
         )?;
         if self.not_offered {
-            writeln!(f, "  the model does not offer this action here; it offers:")?;
+            writeln!(
+                f,
+                "  the model does not offer this action here (trace: {})",
+                self.observed
+            )?;
+            if let Some(why) = &self.why_not_offered {
+                for l in why.lines() {
+                    writeln!(f, "  {l}")?;
+                }
+            }
+            writeln!(f, "  it offers:")?;
             for a in &self.offered {
                 writeln!(f, "    {a}")?;
             }
@@ -79,10 +94,25 @@ pub enum Verdict {
     Diverges(Box<Divergence>),
 }
 
-/// Replay a parsed trace against the model.
+/// Replay a parsed trace against the model; stop at the first divergence.
 pub fn replay(t: &ParsedTrace) -> Verdict {
+    match walk(t, false).pop() {
+        None => Verdict::Conforms(t.steps.len()),
+        Some(d) => Verdict::Diverges(Box::new(d)),
+    }
+}
+
+/// Replay a parsed trace against the model and report every divergence (`--keep-going`):
+/// after a divergence the model goes on from its own next state (unchanged when it did not
+/// offer the action).
+pub fn replay_all(t: &ParsedTrace) -> Vec<Divergence> {
+    walk(t, true)
+}
+
+fn walk(t: &ParsedTrace, keep_going: bool) -> Vec<Divergence> {
     let c = &t.config;
     let mut s = State::initial(c);
+    let mut out = Vec::new();
     for (i, (line, st, a)) in t.steps.iter().enumerate() {
         let diverge = |s: &State, not_offered, expected, facts| {
             let mut offered = Vec::new();
@@ -91,7 +121,7 @@ pub fn replay(t: &ParsedTrace) -> Verdict {
                 crate::rules::candidate_actions(c, s, &mut all);
                 offered = all.iter().map(|a| a.to_string()).collect();
             }
-            Verdict::Diverges(Box::new(Divergence {
+            Divergence {
                 line: *line,
                 step: i,
                 action: a.to_string(),
@@ -102,18 +132,84 @@ pub fn replay(t: &ParsedTrace) -> Verdict {
                 state_text: render_state(c, s),
                 state: s.clone(),
                 offered,
-            }))
+                why_not_offered: not_offered.then(|| why_not_offered(c, s, *a)),
+            }
         };
-        if !is_offered(c, &s, *a) {
-            return diverge(&s, true, None, Vec::new());
+        let d = if !is_offered(c, &s, *a) {
+            // Declining what the model does not offer agrees with it; the state stays.
+            let facts = st.facts.mismatches(c, &s);
+            (st.outcome != Observed::NotOffered || !facts.is_empty())
+                .then(|| diverge(&s, true, None, facts))
+        } else {
+            let o = step(c, &s, *a);
+            let expected = Observed::from(o.result);
+            let facts = st.facts.mismatches(c, &o.next);
+            let d = (expected != st.outcome || !facts.is_empty())
+                .then(|| diverge(&s, false, Some(expected), facts));
+            s = o.next;
+            d
+        };
+        if let Some(d) = d {
+            out.push(d);
+            if !keep_going {
+                break;
+            }
         }
-        let o = step(c, &s, *a);
-        let expected = Observed::from(o.result);
-        let facts = st.facts.mismatches(c, &o.next);
-        if expected != st.outcome || !facts.is_empty() {
-            return diverge(&s, false, Some(expected), facts);
-        }
-        s = o.next;
     }
-    Verdict::Conforms(t.steps.len())
+    out
+}
+
+/// Why `a` is not offered in `s`: a bound of the configuration that is spent (the action is
+/// offered once that bound is lifted), or else the precondition of its kind
+/// (docs/SEMANTICS.md) with the state of the phone, person or push it acts on.
+pub fn why_not_offered(c: &Config, s: &State, a: Action) -> String {
+    type Lift = fn(&mut Config);
+    let bounds: [(&str, Lift); 7] = [
+        ("max_events", |c| c.max_events = None),
+        ("max_app_installs", |c| c.max_app_installs = u8::MAX),
+        ("max_handovers", |c| c.max_handovers = u8::MAX),
+        ("max_issuances", |c| c.max_issuances = u8::MAX),
+        ("max_certs", |c| c.max_certs = None),
+        ("max_sessions", |c| c.max_sessions = None),
+        ("max_card_generations", |c| c.max_card_generations = u8::MAX),
+    ];
+    for (name, lift) in bounds {
+        let mut relaxed = c.clone();
+        lift(&mut relaxed);
+        if is_offered(&relaxed, s, a) {
+            let value = serde_json::to_value(TraceConfig::of(c))
+                .ok()
+                .and_then(|v| v.get(name).cloned())
+                .unwrap_or_default();
+            return format!(
+                "why: the bound {name} = {value} of the configuration is spent (docs/WORLD.md)"
+            );
+        }
+    }
+    let label = a.to_string();
+    let subject = label
+        .split(['(', ',', ')'])
+        .nth(1)
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let state = render_state(c, s);
+    let about: Vec<&str> = state
+        .lines()
+        .filter(|l| {
+            l.starts_with(&format!("{subject}:")) || l.starts_with(&format!("push for {subject} "))
+        })
+        .collect();
+    let mut why = format!(
+        "why: the precondition of {} fails: {}",
+        a.kind().name(),
+        describe(a.kind()).pre
+    );
+    if about.is_empty() && subject.starts_with('#') {
+        why.push_str(&format!("\nno deletion push is pending for {subject}"));
+    }
+    for l in about {
+        why.push_str(&format!("\nnow {l}"));
+    }
+    why
 }
