@@ -24,9 +24,11 @@ pub fn serve(addr: &str, c: &Config, path: &[Action]) -> Result<(), String> {
         .local_addr()
         .map_err(|e| format!("--addr {addr}: {e}"))?;
     let bound = bound.to_string();
-    println!("Explorer on http://{bound}/ (Ctrl-C to stop)");
-    println!("{}", explorer_link(&bound, c, path)?);
-    let _ = std::io::stdout().flush();
+    // A closed stdout (a reader that went away) must not stop the server.
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "Explorer on http://{bound}/ (Ctrl-C to stop)");
+    let _ = writeln!(out, "{}", explorer_link(&bound, c, path)?);
+    let _ = out.flush();
     let runs = Arc::new(Runs::default());
     let landing = Arc::new(format!(
         "/path{}?{}",

@@ -14,7 +14,7 @@ use std::path::Path;
 
 const STYLE: &str = "body{font-family:sans-serif;max-width:1100px;margin:auto;padding:16px;color:#1f2328}\
 table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #d0d7de;padding:3px 6px;text-align:left}\
-td.meant{background:#fff1c2;font-weight:bold}td.collateral{background:#ffd7d5}td.reached{color:#b42318}\
+td.meant{background:#fff1c2;font-weight:bold}td.missed{background:#eaeef2;font-style:italic}td.what{min-width:260px}td.collateral{background:#ffd7d5}td.reached{color:#b42318}\
 td.holds,td.closed{color:#1a7f37}.fails{color:#b42318;font-weight:bold}ol li{font-family:monospace}\
 .changes{color:#57606a;font-family:sans-serif;font-size:12px}";
 
@@ -97,8 +97,10 @@ fn broken_cells(rows: &[Row]) -> Vec<(&Row, &str, &[Action])> {
 
 fn cell_class(row: &Row, baseline: &BTreeSet<String>, id: &str, text: &str) -> &'static str {
     let meant = row.meant().contains(id);
-    if meant {
+    if meant && row.broke(baseline).contains(id) {
         "meant"
+    } else if meant {
+        "missed"
     } else if row.broke(baseline).contains(id) {
         "collateral"
     } else if text.starts_with("reached") && id.starts_with("RISK") {
@@ -133,7 +135,7 @@ pub fn build(base: &Config, rows: &[Row]) -> (String, String, Vec<(String, Strin
     let intro = "Rows: the seeds' design and each variant (one design answer changed). Cells: \
                  holds; broken (n) = a counterexample of n steps; for a RISK, reached (n) = the risk \
                  exists, closed = it cannot happen. Marked: the cell the variant is meant to break \
-                 (yellow, ◆) and collateral breaks (red, ✗).";
+                 (yellow, ◆; grey when this world is too small for it) and collateral breaks (red, ✗).";
     h += &format!("<h2>Design alternatives × properties</h2>\n<p>{}</p>\n<table><tr><th>variant</th><th>kind</th><th>what it changes</th>", esc(intro));
     m += &format!(
         "## Design alternatives × properties\n\n{intro}\n\n| variant | kind | what it changes |"
@@ -154,7 +156,7 @@ pub fn build(base: &Config, rows: &[Row]) -> (String, String, Vec<(String, Strin
             "default"
         };
         h += &format!(
-            "<tr><td>{}</td><td>{kind}</td><td>{}</td>",
+            "<tr><td>{}</td><td>{kind}</td><td class='what'>{}</td>",
             esc(row.name()),
             esc(sentence)
         );
@@ -164,6 +166,7 @@ pub fn build(base: &Config, rows: &[Row]) -> (String, String, Vec<(String, Strin
             let class = cell_class(row, &baseline, id, &t);
             let mark = match class {
                 "meant" => "◆ ",
+                "missed" => "◆ not broken in this world: ",
                 "collateral" => "✗ ",
                 _ => "",
             };
