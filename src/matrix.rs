@@ -7,7 +7,6 @@ use phone_jpki_model::check::{check, CheckOptions, CheckReport, Verdict};
 use phone_jpki_model::{Config, Variant};
 use serde_json::json;
 use std::collections::BTreeSet;
-use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -60,7 +59,7 @@ pub fn run(base: &Config, threads: usize, progress: bool) -> Vec<Row> {
     let next = Mutex::new(0usize);
     let done: Mutex<Vec<Option<Row>>> = Mutex::new(todo.iter().map(|_| None).collect());
     let start = Instant::now();
-    let show = progress && std::io::stderr().is_terminal();
+    let line = Mutex::new(phone_jpki_checks::progress::Line::new("matrix"));
     let workers = threads.clamp(1, todo.len());
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -85,22 +84,21 @@ pub fn run(base: &Config, threads: usize, progress: bool) -> Vec<Row> {
                 let report = check(&c, &opts, &mut |_| {});
                 let mut d = done.lock().unwrap_or_else(|e| e.into_inner());
                 d[i] = Some(Row { variant: v, report });
-                if show {
+                if progress {
                     let n = d.iter().filter(|r| r.is_some()).count();
                     let name = v.map_or("default", |v| v.name());
-                    eprint!(
-                        "\r\x1b[Kmatrix: {n}/{} checked ({name} done), {:.0} s",
-                        todo.len(),
-                        start.elapsed().as_secs_f64()
-                    );
-                    let _ = std::io::stderr().flush();
+                    line.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .show(&format!(
+                            "{n}/{} checked ({name} done), {:.0} s",
+                            todo.len(),
+                            start.elapsed().as_secs_f64()
+                        ));
                 }
             });
         }
     });
-    if show {
-        eprintln!();
-    }
+    line.into_inner().unwrap_or_else(|e| e.into_inner()).done();
     done.into_inner()
         .unwrap_or_else(|e| e.into_inner())
         .into_iter()
