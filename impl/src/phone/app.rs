@@ -69,8 +69,14 @@ pub struct SlotState {
 /// How the session reaches the applet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Route {
-    /// An OMAPI logical channel opened by the app (R-ACL checked by the SE).
-    Omapi(ChannelId),
+    /// An OMAPI logical channel opened by the app (R-ACL checked by the SE), bound to the
+    /// app that opened it.
+    Omapi {
+        /// The channel.
+        channel: ChannelId,
+        /// The opening app's signing-certificate hash.
+        app_cert_hash: [u8; 32],
+    },
     /// A card reader over the SE's contactless interface (THREAT-READER: no app, no OMAPI,
     /// no access rule; see `crate::se::contactless` for the status words that differ).
     Contactless,
@@ -87,8 +93,11 @@ pub struct AppChannel<'a> {
 impl Drop for AppChannel<'_> {
     fn drop(&mut self) {
         match self.route {
-            Route::Omapi(channel) => {
-                let _ = self.se.close_channel(channel);
+            Route::Omapi {
+                channel,
+                app_cert_hash,
+            } => {
+                let _ = self.se.close_channel(app_cert_hash, channel);
             }
             Route::Contactless => self.se.contactless_field_off(),
         }
@@ -104,7 +113,10 @@ impl<'a> AppChannel<'a> {
             .map_err(AppError::Se)?;
         let mut ch = AppChannel {
             se,
-            route: Route::Omapi(channel),
+            route: Route::Omapi {
+                channel,
+                app_cert_hash,
+            },
         };
         ch.select_applet()?;
         Ok(ch)
@@ -141,7 +153,10 @@ impl<'a> AppChannel<'a> {
     fn send(&mut self, cmd: &Command) -> Result<Response, AppError> {
         let raw = cmd.to_bytes();
         let answer = match self.route {
-            Route::Omapi(channel) => self.se.transmit(channel, &raw),
+            Route::Omapi {
+                channel,
+                app_cert_hash,
+            } => self.se.transmit(app_cert_hash, channel, &raw),
             Route::Contactless => self.se.transmit_contactless(&raw),
         };
         Ok(Response::parse(&answer)?)
@@ -183,9 +198,8 @@ impl<'a> AppChannel<'a> {
         .map(|_| ())
     }
 
-    /// Query the PIN counter of `kind` with an empty VERIFY (no try used): the tries left, or
-    /// the refusal a VERIFY would meet first (`6A88` no credential, `6985` temporary PIN,
-    /// `6983` blocked).
+    /// Query the PIN counter of `kind` with an empty VERIFY (no try used): the tries left
+    /// (`63Cx`, `x` = 0 when blocked), as a card reader reads it before asking for the PIN.
     pub fn pin_status(&mut self, kind: Kind) -> Result<u8, AppError> {
         let p2 = match kind {
             Kind::Auth => 0x81,

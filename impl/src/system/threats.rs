@@ -35,15 +35,18 @@ pub struct OfflineSignature {
     pub made_at: LogicalTime,
 }
 
-/// The PIN check both routes make: the counter first (a blocked or temporary PIN, or no
-/// credential, costs no try), then VERIFY. The wrong try that reaches zero answers `6983`: it
-/// was still counted, so it is a wrong PIN with no tries left, not a refusal of a blocked PIN.
+/// The PIN check both routes make: the counter first (a blocked PIN costs no try and is
+/// `PinBlocked`), then VERIFY (no credential `6A88` and a temporary PIN `6985` are refused
+/// before any try is counted). The wrong try that reaches zero answers `6983`: it was still
+/// counted, so it is a wrong PIN with no tries left, not a refusal of a blocked PIN.
 pub(super) fn verify_counted(
     ch: &mut AppChannel<'_>,
     kind: Kind,
     entered: &str,
 ) -> Result<(), Refusal> {
-    ch.pin_status(kind).map_err(app_refusal)?;
+    if ch.pin_status(kind).map_err(app_refusal)? == 0 {
+        return Err(Refusal::PinBlocked);
+    }
     ch.verify(kind, entered).map_err(|e| match app_refusal(e) {
         Refusal::PinBlocked => Refusal::WrongPin { tries_left: 0 },
         r => r,
