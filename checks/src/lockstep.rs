@@ -216,6 +216,8 @@ pub fn system_config(config: &Config, seed: u64) -> SystemConfig {
         policy: phone_jpki_impl::system::Policy {
             reset: phone_jpki_impl::system::ResetPolicy::OsWipe,
             revoke_auth: phone_jpki_impl::system::RevokeAuth::Card,
+            // The model keeps an emptied applet.
+            applet_deletion: phone_jpki_impl::system::AppletDeletion::Never,
             ..Default::default()
         },
     }

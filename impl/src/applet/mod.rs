@@ -40,6 +40,7 @@
 //! | `80 34 00 kk PIN` | SET TEMPORARY PIN | SCP03 |
 //! | `80 36 P1 kk PIN` | RESET PIN (R-PIN-INIT): P1 `00` new user PIN, `01` new temporary PIN | SCP03 |
 //! | `80 38 00 kk serial` | DELETE CREDENTIAL BY SERIAL | SCP03 |
+//! | `80 38 01 kk SHA-256(SPKI)` | DELETE a key-only slot (no certificate written) holding exactly that key | SCP03 |
 //! | `80 3A 00 kk L‖temp‖new` | SET USER PIN from the Temporary state | any |
 //! | `80 3C 00 kk` | GET CREDENTIAL STATE (`kk` = `00` for both kinds) | any |
 //!
@@ -94,6 +95,7 @@ use crate::apdu::{Command, Response, StatusWord};
 use crate::crypto::KeySource;
 use rsa::{Pkcs1v15Sign, RsaPublicKey};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// The JPKI AP's AID (public: OpenSC `jpki.h`).
@@ -878,6 +880,22 @@ impl JpkiApplet {
                     }
                     _ => return Err(StatusWord::CONDITIONS_NOT_SATISFIED),
                 }
+                self.forget_verification(kind);
+                Ok(Response::ok(Vec::new()))
+            }
+            ins::DELETE_BY_SERIAL if cmd.p1 == 0x01 => {
+                // R-DELETE before the certificate was written: the key certified for the
+                // revoked serial, named by the SHA-256 of its SubjectPublicKeyInfo; only a
+                // key-only slot with exactly that key goes (INV-NO-STALE-DELETE).
+                let certified = match self.slot(kind) {
+                    Slot::KeyGenerated { key, cert: None } => slot::spki_der(&key.public())
+                        .is_some_and(|d| Sha256::digest(d).as_slice() == cmd.data.as_slice()),
+                    _ => false,
+                };
+                if !certified {
+                    return Err(sw::SERIAL_NOT_FOUND);
+                }
+                *self.slot_mut(kind) = Slot::Empty;
                 self.forget_verification(kind);
                 Ok(Response::ok(Vec::new()))
             }
