@@ -235,3 +235,43 @@ fn alt_suspend_none_refuses_suspension() {
     t.suspend(P0, AUTH).unwrap();
     t.resume(H0, AUTH, Pin::Right).unwrap();
 }
+
+/// ALT-APPLET-STATUS: the signing key signs only with a grant the SP-TSM gives when the app,
+/// online, finds the certificate active: no signature over the card reader, none offline, none
+/// with a revoked key even before the deletion push arrives; the auth key is not gated.
+#[test]
+fn alt_applet_status_stops_a_revoked_key_from_signing() {
+    let mut s = system_with(|c| c.policy.applet_status = true);
+    ready(&mut s, H0);
+    s.r#use(H0, SIGN, Pin::Right).unwrap();
+    let serial = s.sign_offline(H0, Pin::Right).unwrap();
+    s.present_signature(serial).unwrap();
+    assert_eq!(
+        s.reader_use(H0, SIGN, Pin::Right),
+        Err(Refusal::StatusUnknown)
+    );
+    s.reader_use(H0, AUTH, Pin::Right).unwrap();
+    s.go_offline(H0).unwrap();
+    assert_eq!(s.sign_offline(H0, Pin::Right), Err(Refusal::StatusUnknown));
+    // Revoked while the phone is away from the network; the push cannot arrive. Back online
+    // with the push lost, the app's grant request meets the revocation.
+    s.revoke_with_card(P0, SIGN).unwrap();
+    assert_eq!(
+        s.reader_use(H0, SIGN, Pin::Right),
+        Err(Refusal::StatusUnknown)
+    );
+    s.drop_push(0).unwrap();
+    let mut t = s.clone();
+    t.go_online(H0).unwrap(); // the status sync deletes it
+    assert_eq!(t.sign_offline(H0, Pin::Right), Err(Refusal::NoCredential));
+    // Without the sync (the app removed), the grant is refused: the SE never signs.
+    s.uninstall_app(H0).unwrap();
+    assert_eq!(s.sign_offline(H0, Pin::Right), Err(Refusal::StatusUnknown));
+    // A suspended key can still prove possession for resumption.
+    let mut u = system_with(|c| c.policy.applet_status = true);
+    ready(&mut u, H0);
+    u.suspend(P0, SIGN).unwrap();
+    assert_eq!(u.r#use(H0, SIGN, Pin::Right), Err(Refusal::CertRevoked));
+    u.resume(H0, SIGN, Pin::Right).unwrap();
+    u.r#use(H0, SIGN, Pin::Right).unwrap();
+}

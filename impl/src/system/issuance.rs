@@ -138,8 +138,12 @@ impl System {
     pub fn write_cert(&mut self, h: PhoneId) -> Result<(), Refusal> {
         self.tick();
         self.session_step(h)?;
+        let kind = self.sp.session(h).map(|s| s.kind);
         let phone = self.phones.get_mut(&h).ok_or(Refusal::UnknownPhone(h))?;
         self.sp.write_cert(&self.ca, &mut phone.se, h)?;
+        if self.config.policy.applet_status && kind == Some(CertKind::Sign) {
+            self.sp.gate_signing(&mut phone.se, h, CertKind::Sign)?;
+        }
         Ok(())
     }
 

@@ -73,4 +73,10 @@ pub struct Policy {
     pub status_check: StatusCheck,
     /// Revocation deletes the applet.
     pub applet_deletion: AppletDeletion,
+    /// ALT-APPLET-STATUS: `true`, the phone stops a revoked key from signing: the signing key
+    /// is gated at personalisation and signs once per grant the SP-TSM sends when the app,
+    /// online, finds the certificate active (`tsm::status_gate`); the card-reader route and
+    /// an offline phone make no signature with it (`StatusUnknown`). `false` (default): only
+    /// relying parties check status.
+    pub applet_status: bool,
 }

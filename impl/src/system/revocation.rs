@@ -139,6 +139,7 @@ impl System {
                     kind
                 };
                 let challenge = revocation_challenge(serial, self.rng.next_u64());
+                self.grant_if_gated(h, key_kind, true)?;
                 let (cert_der, signature) = self.prove(h, key_kind, Pin::Right, &challenge)?;
                 RevocationProof::Key {
                     cert_der,
@@ -211,6 +212,7 @@ impl System {
             _ => return Err(Refusal::CertRevoked),
         }
         let challenge = self.rng.next_u64().to_be_bytes();
+        self.grant_if_gated(h, kind, true)?;
         let (cert, sig) = self.prove(h, kind, pin, &challenge)?;
         super::relying::signature_ok(&cert, &challenge, &sig)?;
         let serial = crate::ca::cert::parse_certificate(&cert)

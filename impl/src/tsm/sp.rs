@@ -268,7 +268,7 @@ impl SpTsm {
         self.sessions.get(&phone)
     }
 
-    fn link<'a>(
+    pub(crate) fn link<'a>(
         &mut self,
         se: &'a mut dyn TsmWire,
         phone: PhoneId,
