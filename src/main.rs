@@ -431,7 +431,9 @@ fn run() -> Result<ExitCode, String> {
         Command::Vectors {
             which: VectorsCmd::Scp03 { files },
         } => {
-            let mut ok = true;
+            // A vector that fails: exit 1 (stdout); a file that is not a vector file: exit 2
+            // (stderr), whatever the other files gave.
+            let (mut ok, mut malformed) = (true, false);
             for f in &files {
                 match phone_jpki_impl::scp03::vectors::run_vector_file(f) {
                     Ok(r) => {
@@ -439,12 +441,14 @@ fn run() -> Result<ExitCode, String> {
                         println!("{}: {r}", f.display());
                     }
                     Err(e) => {
-                        ok = false;
-                        println!("{}: ERROR {e}", f.display());
+                        malformed = true;
+                        eprintln!("phone-jpki: {}: {e}", f.display());
                     }
                 }
             }
-            Ok(if ok {
+            Ok(if malformed {
+                ExitCode::from(2)
+            } else if ok {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
