@@ -522,14 +522,12 @@ fn run() -> Result<ExitCode, String> {
 
 /// `phone-jpki replay`: 0 conforms, 1 diverges, 2 malformed.
 fn replay_cmd(path: &std::path::Path, json: bool) -> Result<ExitCode, String> {
+    use phone_jpki_impl::fsio::{read_capped, read_capped_from, MAX_INPUT_BYTES};
     use phone_jpki_model::trace::{parse, replay, Verdict};
     let bytes = if path.as_os_str() == "-" {
-        let mut b = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)
-            .map_err(|e| format!("stdin: {e}"))?;
-        b
+        read_capped_from(std::io::stdin(), MAX_INPUT_BYTES, "stdin")?
     } else {
-        std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?
+        read_capped(path)?
     };
     let t = match parse(&bytes) {
         Ok(t) => t,
