@@ -584,12 +584,14 @@ fn export_cmd(dir: &std::path::Path, world: &str, all_edges: bool) -> Result<Exi
     } else {
         Coverage::EdgeClasses
     };
+    // The output location is checked before the (possibly long) export; files are
+    // written atomically, so a full disk leaves no partial file.
+    phone_jpki_impl::fsio::prepare_output_dir(dir)?;
     let x = phone_jpki_model::vectors::export(&c, cov);
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut bytes = 0usize;
     for (name, text) in &x.files {
         let p = dir.join(name);
-        std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
+        phone_jpki_impl::fsio::write_atomic(&p, text.as_bytes())?;
         bytes += text.len();
     }
     let m = &x.manifest;

@@ -55,3 +55,30 @@ fn oversized_input_is_refused() {
     assert!(err.contains("limit"), "{err}");
 }
 
+/// Finding 12: `vectors export` computed everything (deep world: minutes, gigabytes) before
+/// finding that the output directory was unusable. Run under a CPU-time limit of 20 s (the
+/// deep export needs far more): the location must be refused before the work starts.
+#[test]
+fn export_checks_the_output_location_before_the_work() {
+    let file = temp_path("a-file");
+    std::fs::write(&file, b"").unwrap();
+    let target = file.join("vectors");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -t 20; exec \"$0\" vectors export \"$1\" --world deep")
+        .arg(env!("CARGO_BIN_EXE_phone-jpki"))
+        .arg(&target)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{:?} {err}", out.status);
+    assert!(err.contains(&*file.to_string_lossy()), "{err}");
+    let out = bin()
+        .arg("demo")
+        .arg("--out")
+        .arg(&target)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&file).ok();
+    assert_eq!(out.status.code(), Some(2));
+}
