@@ -60,7 +60,14 @@ pub fn read_actions_for(path: &std::path::Path, config: &Config) -> Result<Vec<A
 /// the model's own checker run with no properties (its count of generated states includes
 /// the initial one).
 pub fn model_graph(config: &Config) -> (usize, usize) {
-    let r = check_properties(config, &CheckOptions::default(), Vec::new(), &mut |_| {});
+    let mut line = crate::progress::Line::new("conform: counting the model graph");
+    let r = check_properties(config, &CheckOptions::default(), Vec::new(), &mut |p| {
+        line.show(&format!(
+            "depth {}, {} states, {:.0} s",
+            p.depth, p.unique_states, p.seconds
+        ))
+    });
+    line.done();
     (r.unique_states, r.states - 1)
 }
 
@@ -127,7 +134,9 @@ pub fn conform(config: &Config, opts: &ConformOptions) -> Result<(String, bool),
         }
     }
 
-    let ok = divergence.is_none();
+    // A cut-short exhaustive run decides nothing about the edges it did not take.
+    let complete = json_out["exhaustive"]["complete"] != json!(false);
+    let ok = divergence.is_none() && complete;
     if let Some(d) = &divergence {
         text += &format!("\n{d}");
         json_out["divergence"] = json!(d.to_string());
@@ -181,6 +190,10 @@ fn coverage_line(c: &Coverage, model_states: usize, model_edges: usize) -> Strin
         c.actions,
         c.seconds,
         c.rate(),
-        if c.complete { "complete" } else { "INCOMPLETE" }
+        if c.complete {
+            "complete"
+        } else {
+            "UNDECIDED: cut short (--max-states or --timeout), no divergence in the part covered"
+        }
     )
 }

@@ -5,6 +5,7 @@ pub mod conform;
 pub mod exhaustive;
 pub mod lockstep;
 pub mod map;
+pub mod progress;
 pub mod random;
 pub mod record;
 pub mod refusal;

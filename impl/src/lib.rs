@@ -12,6 +12,7 @@ pub mod demo;
 pub mod fsio;
 pub mod phone;
 pub mod push;
+pub mod reader;
 pub mod scp03;
 pub mod se;
 pub mod system;
