@@ -1,5 +1,6 @@
 //! `phone-jpki`: model checking, exploration, SCP03 vectors and the demo scenario.
 
+mod card_cmd;
 mod check_cmd;
 mod explorer;
 mod explorer_api;
@@ -199,6 +200,9 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// A phone's SE as a virtual smart card for PC/SC middleware (vsmartcard vpcd).
+    #[command(subcommand)]
+    Card(card_cmd::CardCmd),
 }
 
 #[derive(Subcommand)]
@@ -456,6 +460,7 @@ fn run() -> Result<ExitCode, String> {
                 ExitCode::from(1)
             })
         }
+        Command::Card(cmd) => card_cmd::run(cmd),
         Command::Demo { out } => {
             std::fs::create_dir_all(&out).map_err(|e| format!("--out {}: {e}", out.display()))?;
             let r = phone_jpki_impl::demo::demo(&out).map_err(|e| format!("demo: {e}"))?;

@@ -498,6 +498,24 @@ impl Lockstep {
         }
     }
 
+    /// Run `action` on the implementation only; the model is not consulted and stays where
+    /// it is. The ghost follows what the implementation did, so [`Lockstep::mapped`] reads
+    /// the implementation's state afterwards. `None`: a push action names a serial with no
+    /// pending push.
+    pub fn drive(&mut self, action: Action) -> Option<Result<(), ImplRefusal>> {
+        let pre = Pre::observe(&self.sys, action);
+        let result = call(&mut self.sys, action)?;
+        self.observe(action, &pre, result.is_ok());
+        self.actions.push(action);
+        Some(result)
+    }
+
+    /// The implementation's state mapped to the model's terms (what [`Lockstep::step`]
+    /// compares with the model).
+    pub fn mapped(&self) -> Result<State, MapError> {
+        abstract_state(&self.config, &self.sys, &self.ghost)
+    }
+
     /// Apply a sequence from the current state; stop at the first divergence.
     pub fn run(&mut self, actions: &[Action]) -> Result<(), Box<Divergence>> {
         for &a in actions {

@@ -1,6 +1,6 @@
 //! Read-only inspection: configuration, CA, sessions, pushes and phone views (no keys).
 
-use super::{System, SystemConfig};
+use super::{Pin, System, SystemConfig};
 use crate::applet::PinState;
 use crate::ca::{
     Ca, CaError, CertKind, CertSubject, Crl, LogicalTime, PersonId, PhoneId, Serial, StatusAnswer,
@@ -184,5 +184,16 @@ impl System {
     /// The phones, in id order.
     pub fn phone_ids(&self) -> Vec<PhoneId> {
         self.phones.keys().copied().collect()
+    }
+
+    /// Phone `h`'s secure element, for a card reader's view of it (THREAT-READER: the
+    /// contactless interface, `phone-jpki card serve`).
+    pub fn secure_element(&self, h: PhoneId) -> Option<&crate::se::SecureElement> {
+        self.phones.get(&h).map(|p| &p.se)
+    }
+
+    /// The PIN or password the holder of `h` types for `kind` (the user PIN they set).
+    pub fn holder_pin(&self, h: PhoneId, kind: CertKind) -> Option<String> {
+        self.entered_pin(h, kind, Pin::Right).ok()
     }
 }
