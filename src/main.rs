@@ -506,12 +506,18 @@ fn replay_cmd(path: &std::path::Path, json: bool) -> Result<ExitCode, String> {
             return Ok(ExitCode::from(2));
         }
     };
+    let actions: Vec<_> = t.steps.iter().map(|(_, _, a)| *a).collect();
     match replay(&t) {
         Verdict::Conforms(n) => {
             if json {
-                println!("{}", serde_json::json!({"verdict": "conforms", "steps": n}));
+                println!(
+                    "{}",
+                    serde_json::json!({"verdict": "conforms", "steps": n,
+                        "link": links::explorer_link(links::DEFAULT_ADDR, &t.config, &actions).ok()})
+                );
             } else {
                 println!("{}: conforms ({n} steps)", path.display());
+                println!("{}", check_cmd::link_line(&t.config, &actions));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -523,6 +529,7 @@ fn replay_cmd(path: &std::path::Path, json: bool) -> Result<ExitCode, String> {
                 );
             } else {
                 print!("{}: {d}", path.display());
+                println!("{}", check_cmd::link_line(&t.config, &actions));
             }
             Ok(ExitCode::FAILURE)
         }
