@@ -1,8 +1,20 @@
 //! `phone-jpki`: model checking, exploration, SCP03 vectors and the demo scenario.
 
+mod card_cmd;
+mod check_cmd;
+mod explorer;
+mod explorer_api;
+mod links;
+mod matrix;
+mod pathfile;
+mod pathview;
+mod picture;
+mod report;
+mod variants;
+mod whynot;
+
 use clap::{Parser, Subcommand};
-use phone_jpki_model::check::{check, CheckOptions, CheckReport};
-use phone_jpki_model::explore::JpkiModel;
+use phone_jpki_model::check::{check, CheckOptions};
 use phone_jpki_model::{Config, Kind, Variant};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -88,6 +100,13 @@ enum Command {
         /// One JSON object instead of the table.
         #[arg(long)]
         json: bool,
+        /// With --policy: exit 1 on any broken property, even the ones the variant is meant
+        /// to break (by default a variant that breaks exactly those exits 0).
+        #[arg(long)]
+        strict: bool,
+        /// Also write an HTML page with every path as pictures.
+        #[arg(long)]
+        html: Option<PathBuf>,
     },
     /// Every policy variant against every property: the design-space table.
     Matrix {
@@ -95,13 +114,34 @@ enum Command {
         world: WorldArgs,
         #[arg(long)]
         json: bool,
+        /// Variants checked at once (default: the machine's cores).
+        #[arg(long)]
+        threads: Option<usize>,
     },
-    /// Serve the Stateright Explorer on the model.
+    /// Serve the Explorer on the model: paths by action labels, properties on the shown
+    /// state, refusals and their reasons, pictures (see README).
     Explore {
         #[command(flatten)]
         world: WorldArgs,
-        #[arg(long, default_value = "127.0.0.1:3000")]
+        /// A non-default policy variant (repeatable).
+        #[arg(long)]
+        policy: Vec<String>,
+        #[arg(long, default_value = links::DEFAULT_ADDR)]
         addr: String,
+        /// Open this path first: a trace, a JSON action list, or action labels one a line.
+        #[arg(long)]
+        path: Option<PathBuf>,
+    },
+    /// Write the design report (report.html, report.md, img/) for a study group.
+    Report {
+        #[command(flatten)]
+        world: WorldArgs,
+        /// Output directory (created).
+        #[arg(long)]
+        out: PathBuf,
+        /// Variants checked at once (default: the machine's cores).
+        #[arg(long)]
+        threads: Option<usize>,
     },
     /// Test vectors.
     Vectors {
@@ -205,6 +245,9 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// A phone's SE as a virtual smart card for PC/SC middleware (vsmartcard vpcd).
+    #[command(subcommand)]
+    Card(card_cmd::CardCmd),
 }
 
 #[derive(Subcommand)]
@@ -294,32 +337,6 @@ fn config(w: &WorldArgs, policies: &[String]) -> Result<Config, String> {
     Ok(c)
 }
 
-fn print_table(r: &CheckReport) {
-    println!(
-        "{} unique states, {} generated, depth {}, {:.1} s, {}",
-        r.unique_states,
-        r.states,
-        r.max_depth,
-        r.seconds,
-        if r.complete {
-            "complete".to_string()
-        } else {
-            format!("INCOMPLETE ({:?})", r.cut)
-        }
-    );
-    for p in &r.properties {
-        let verdict = if p.holds { "ok" } else { "FAILED" };
-        println!("{verdict:6} {:9?} {}", p.expectation, p.name);
-        if let Some(path) = &p.path {
-            if !p.holds || p.name.starts_with("SCN") || p.name.starts_with("RISK") {
-                for (i, a) in path.iter().enumerate() {
-                    println!("         {}. {a}", i + 1);
-                }
-            }
-        }
-    }
-}
-
 fn run() -> Result<ExitCode, String> {
     let cli = Cli::parse();
     match cli.command {
@@ -331,11 +348,11 @@ fn run() -> Result<ExitCode, String> {
             max_states,
             timeout,
             json,
+            strict,
+            html,
         } => {
             if policy.iter().any(|p| p == "list") {
-                for v in Variant::ALL {
-                    println!("{:28} breaks {}", v.name(), v.breaks());
-                }
+                print!("{}", variants::list());
                 return Ok(ExitCode::SUCCESS);
             }
             let c = config(&world, &policy)?;
@@ -354,115 +371,60 @@ fn run() -> Result<ExitCode, String> {
                     p.depth, p.unique_states, p.seconds
                 )
             });
-            if json {
-                let props: Vec<_> = r
-                    .properties
-                    .iter()
-                    .map(|p| {
-                        serde_json::json!({
-                            "name": p.name,
-                            "expectation": p.expectation,
-                            "holds": p.holds,
-                            "path": p.path.as_ref().map(|v| v.iter().map(|a| a.to_string()).collect::<Vec<_>>()),
-                        })
-                    })
-                    .collect();
-                let out = serde_json::json!({
-                    "complete": r.complete,
-                    "unique_states": r.unique_states,
-                    "states": r.states,
-                    "max_depth": r.max_depth,
-                    "seconds": r.seconds,
-                    "properties": props,
-                });
-                println!("{out}");
-            } else {
-                print_table(&r);
+            if let Some(file) = html {
+                report::write_atomic(&file, report::check_html(&c, &r).as_bytes())?;
             }
-            Ok(if r.passed() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            Ok(check_cmd::finish(
+                &c,
+                &r,
+                &check_cmd::variants(&policy),
+                json,
+                strict,
+            ))
         }
-        Command::Matrix { world, json } => {
+        Command::Matrix {
+            world,
+            json,
+            threads,
+        } => {
             let base = config(&world, &[])?;
-            let mut rows = Vec::new();
-            let mut all_complete = true;
-            let variants: Vec<Option<Variant>> = std::iter::once(None)
-                .chain(Variant::ALL.map(Some))
-                .collect();
-            for v in &variants {
-                let c = match v {
-                    Some(v) => base.clone().with_variant(*v),
-                    None => base.clone(),
-                };
-                let r = check(&c, &CheckOptions::default(), &mut |_| {});
-                all_complete &= r.complete;
-                rows.push((v.map_or("default", |v| v.name()), r));
-            }
+            let rows = matrix::run(&base, threads.unwrap_or_else(cores), true);
             if json {
-                let out: Vec<_> = rows
-                    .iter()
-                    .map(|(name, r)| {
-                        serde_json::json!({
-                            "policy": name,
-                            "complete": r.complete,
-                            "properties": r.properties.iter().map(|p| serde_json::json!({
-                                "name": p.name, "holds": p.holds,
-                                "path_len": p.path.as_ref().map(|x| x.len()),
-                            })).collect::<Vec<_>>(),
-                        })
-                    })
-                    .collect();
-                println!("{}", serde_json::Value::Array(out));
+                println!("{}", matrix::json(&rows));
             } else {
-                let ids: Vec<String> = rows[0]
-                    .1
-                    .properties
-                    .iter()
-                    .filter(|p| !p.name.starts_with("ACT-"))
-                    .map(|p| p.name.split(':').next().unwrap_or("").to_string())
-                    .collect();
-                println!(
-                    "policy \\ property: holds (ok) / broken (len of shortest counterexample)"
-                );
-                for (name, r) in &rows {
-                    let cells: Vec<String> = r
-                        .properties
-                        .iter()
-                        .filter(|p| !p.name.starts_with("ACT-"))
-                        .zip(&ids)
-                        .map(|(p, id)| match (&p.holds, &p.path) {
-                            (true, _) => format!("{id}=ok"),
-                            (false, Some(path)) => format!("{id}=BROKEN({})", path.len()),
-                            (false, None) => format!("{id}=UNREACHED"),
-                        })
-                        .collect();
-                    println!("{name:26} {}", cells.join(" "));
-                }
+                print!("{}", matrix::text(&rows));
             }
-            Ok(if all_complete {
+            Ok(if rows.iter().all(|r| r.report.complete) {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
             })
         }
-        Command::Explore { world, addr } => {
-            let c = config(&world, &[])?;
-            use stateright::Model;
-            // stateright's serve() panics on an address it cannot bind: check it first so a
-            // bad or busy --addr is a plain error.
-            match std::net::TcpListener::bind(addr.as_str()) {
-                Ok(probe) => drop(probe),
-                Err(e) => return Err(format!("--addr {addr}: cannot listen there: {e}")),
-            }
-            println!("Stateright Explorer on http://{addr} (Ctrl-C to stop)");
-            // serve() answers requests until the process is stopped.
-            let _checker = JpkiModel { config: c }.checker().serve(addr.as_str());
-            loop {
-                std::thread::sleep(Duration::from_secs(3600));
-            }
+        Command::Explore {
+            world,
+            policy,
+            addr,
+            path,
+        } => {
+            let c = config(&world, &policy)?;
+            let (c, actions) = match path {
+                Some(p) => pathfile::read(&p, &c)?,
+                None => (c, Vec::new()),
+            };
+            explorer::serve(&addr, &c, &actions)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report {
+            world,
+            out,
+            threads,
+        } => {
+            let base = config(&world, &[])?;
+            println!(
+                "{}",
+                report::run(&base, &out, threads.unwrap_or_else(cores))?
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Replay {
             trace,
@@ -561,6 +523,7 @@ fn run() -> Result<ExitCode, String> {
                 ExitCode::from(1)
             })
         }
+        Command::Card(cmd) => card_cmd::run(cmd),
         Command::Demo { out } => {
             std::fs::create_dir_all(&out).map_err(|e| format!("--out {}: {e}", out.display()))?;
             let r = phone_jpki_impl::demo::demo(&out).map_err(|e| format!("demo: {e}"))?;
@@ -621,6 +584,10 @@ fn export_cmd(dir: &std::path::Path, world: &str, all_edges: bool) -> Result<Exi
         m.edges.covered
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn main() -> ExitCode {

@@ -54,7 +54,14 @@ pub fn read_actions(path: &std::path::Path) -> Result<Vec<Action>, String> {
 /// the model's own checker run with no properties (its count of generated states includes
 /// the initial one).
 pub fn model_graph(config: &Config) -> (usize, usize) {
-    let r = check_properties(config, &CheckOptions::default(), Vec::new(), &mut |_| {});
+    let mut line = crate::progress::Line::new("conform: counting the model graph");
+    let r = check_properties(config, &CheckOptions::default(), Vec::new(), &mut |p| {
+        line.show(&format!(
+            "depth {}, {} states, {:.0} s",
+            p.depth, p.unique_states, p.seconds
+        ))
+    });
+    line.done();
     (r.unique_states, r.states - 1)
 }
 
@@ -168,7 +175,9 @@ pub fn conform_json(
         }
     }
 
-    let ok = divergence.is_none();
+    // A cut-short exhaustive run decides nothing about the edges it did not take.
+    let complete = json_out["exhaustive"]["complete"] != json!(false);
+    let ok = divergence.is_none() && complete;
     json_out["seconds"] = json!(started.elapsed().as_secs_f64());
     if let Some(d) = &divergence {
         text += &format!("\n{d}");
@@ -288,6 +297,10 @@ pub fn coverage_line(c: &Coverage, model_states: usize, model_edges: usize) -> S
         c.actions,
         c.seconds,
         c.rate(),
-        if c.complete { "complete" } else { "INCOMPLETE" }
+        if c.complete {
+            "complete"
+        } else {
+            "UNDECIDED: cut short (--max-states or --timeout), no divergence in the part covered"
+        }
     )
 }

@@ -41,14 +41,21 @@ pub struct DemoReport {
 
 /// Run the demo into `out_dir` with the logical clock anchored one hour before now.
 pub fn demo(out_dir: &Path) -> Result<DemoReport, SystemError> {
+    demo_at(out_dir, one_hour_ago()?)
+}
+
+/// The logical time one hour before the real current time (certificates issued then are
+/// valid now without `openssl -attime`).
+pub fn one_hour_ago() -> Result<LogicalTime, SystemError> {
     let now_unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_err(|e| SystemError::Config(format!("system clock before 1970: {e}")))?
         .as_secs();
-    let start = now_unix
-        .saturating_sub(3600)
-        .saturating_sub(LogicalTime::BASE_UNIX_SECS);
-    demo_at(out_dir, LogicalTime(start))
+    Ok(LogicalTime(
+        now_unix
+            .saturating_sub(3600)
+            .saturating_sub(LogicalTime::BASE_UNIX_SECS),
+    ))
 }
 
 /// Run the demo into `out_dir` with the logical clock starting at `start`.

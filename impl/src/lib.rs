@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod demo;
 pub mod phone;
 pub mod push;
+pub mod reader;
 pub mod scp03;
 pub mod se;
 pub mod system;

@@ -69,12 +69,13 @@ pub struct SlotState {
 /// An open logical channel to the JPKI applet; closed on drop.
 pub struct AppChannel<'a> {
     se: &'a mut SecureElement,
+    app_cert_hash: [u8; 32],
     channel: ChannelId,
 }
 
 impl Drop for AppChannel<'_> {
     fn drop(&mut self) {
-        let _ = self.se.close_channel(self.channel);
+        let _ = self.se.close_channel(self.app_cert_hash, self.channel);
     }
 }
 
@@ -85,7 +86,11 @@ impl<'a> AppChannel<'a> {
         let channel = se
             .open_channel(app_cert_hash, &JPKI_AID)
             .map_err(AppError::Se)?;
-        let mut ch = AppChannel { se, channel };
+        let mut ch = AppChannel {
+            se,
+            app_cert_hash,
+            channel,
+        };
         ch.ok(
             "SELECT",
             &Command::new(0x00, applet::ins::SELECT, 0x04, 0x0C, JPKI_AID.to_vec()),
@@ -94,9 +99,11 @@ impl<'a> AppChannel<'a> {
     }
 
     fn send(&mut self, cmd: &Command) -> Result<Response, AppError> {
-        Ok(Response::parse(
-            &self.se.transmit(self.channel, &cmd.to_bytes()),
-        )?)
+        Ok(Response::parse(&self.se.transmit(
+            self.app_cert_hash,
+            self.channel,
+            &cmd.to_bytes(),
+        ))?)
     }
 
     fn ok(&mut self, what: &'static str, cmd: &Command) -> Result<Vec<u8>, AppError> {

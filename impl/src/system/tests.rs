@@ -1,0 +1,94 @@
+//! Unit tests of the facade's maps and helpers.
+
+use super::pin_use::{pin_value, stranger_pin, wrong_pin};
+use super::refusal::app_refusal;
+use super::*;
+use crate::apdu::StatusWord;
+use crate::phone::AppError;
+use crate::se::SeError;
+
+fn status(sw: StatusWord) -> AppError {
+    AppError::Status { what: "VERIFY", sw }
+}
+
+/// The applet's PIN status words become the refusals the model names (R-PIN-RETRY,
+/// R-PIN-SETUP); channel refusals become R-ACL / missing-applet refusals; anything else
+/// is a defect, never a business refusal.
+#[test]
+fn applet_answers_map_to_refusals() {
+    assert_eq!(
+        app_refusal(status(StatusWord::tries_left(2))),
+        Refusal::WrongPin { tries_left: 2 }
+    );
+    assert_eq!(
+        app_refusal(status(StatusWord::tries_left(0))),
+        Refusal::WrongPin { tries_left: 0 }
+    );
+    assert_eq!(
+        app_refusal(status(StatusWord::AUTH_BLOCKED)),
+        Refusal::PinBlocked
+    );
+    assert_eq!(
+        app_refusal(status(StatusWord::CONDITIONS_NOT_SATISFIED)),
+        Refusal::TemporaryPin
+    );
+    assert_eq!(
+        app_refusal(status(StatusWord::REF_DATA_NOT_FOUND)),
+        Refusal::NoCredential
+    );
+    assert_eq!(
+        app_refusal(AppError::Se(SeError::NoSuchApplet { aid: vec![0xD3] })),
+        Refusal::NoApplet
+    );
+    assert!(matches!(
+        app_refusal(status(StatusWord(0x6F00))),
+        Refusal::Failure(m) if m.contains("VERIFY")
+    ));
+    assert!(matches!(
+        app_refusal(AppError::Malformed("short".into())),
+        Refusal::Failure(_)
+    ));
+}
+
+/// A configuration out of range is refused before any key is made, naming what is wrong.
+#[test]
+fn bad_configurations_are_named() {
+    let bad = |f: &dyn Fn(&mut SystemConfig)| {
+        let mut c = SystemConfig::new(2, 3);
+        f(&mut c);
+        match System::new(c) {
+            Err(SystemError::Config(m)) => m,
+            Err(other) => panic!("expected a configuration error, got {other}"),
+            Ok(_) => panic!("accepted a bad configuration"),
+        }
+    };
+    assert!(bad(&|c| c.persons = 0).contains("persons"));
+    assert!(bad(&|c| c.persons = 10).contains("persons"));
+    assert!(bad(&|c| c.phones = 11).contains("phones"));
+    assert!(System::new(SystemConfig::new(1, 10)).is_ok());
+    assert!(bad(&|c| c.auth_tries = 0).contains("retry"));
+    assert!(bad(&|c| c.sign_tries = 16).contains("retry"));
+    // The edges of the ranges are fine.
+    let mut c = SystemConfig::new(9, 0);
+    c.auth_tries = 15;
+    c.sign_tries = 1;
+    assert!(System::new(c).is_ok());
+}
+
+#[test]
+fn strangers_never_know_a_holders_pin() {
+    // ALPHABET: only the person who set the PIN can enter it right. A stranger's
+    // attempt is a fixed value no holder's PIN can equal.
+    for p in 0..9 {
+        for h in 0..10 {
+            for kind in CertKind::ALL {
+                for version in [0, 1, 57, 99] {
+                    let pin = pin_value(PersonId(p), PhoneId(h), kind, version);
+                    assert_ne!(pin, stranger_pin(kind));
+                    assert_ne!(pin, wrong_pin(kind));
+                }
+            }
+        }
+    }
+    assert_ne!(stranger_pin(CertKind::Auth), wrong_pin(CertKind::Auth));
+}
