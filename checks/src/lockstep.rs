@@ -33,9 +33,13 @@ pub enum SetupError {
 impl fmt::Display for SetupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SetupError::Policy => {
-                f.write_str("the implementation realises the default policy only")
-            }
+            SetupError::Policy => f.write_str(
+                "the implementation realises the model's default policy only: the model's fault \
+                 variants exist only in the model; the implementation's own design choices \
+                 (ALT-REVOKE-AUTH, ALT-RESET, ALT-APPLET-STATUS, ALT-SUSPEND) are its \
+                 configuration (impl/src/system/policy.rs) and are conformance-checked once the \
+                 model names them",
+            ),
             SetupError::Config(e) => write!(f, "invalid configuration: {e}"),
             SetupError::System(e) => write!(f, "implementation setup failed: {e}"),
         }
