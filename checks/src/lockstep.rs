@@ -220,8 +220,10 @@ pub fn system_config(config: &Config, seed: u64) -> SystemConfig {
         policy: phone_jpki_impl::system::Policy {
             reset: phone_jpki_impl::system::ResetPolicy::OsWipe,
             revoke_auth: phone_jpki_impl::system::RevokeAuth::Card,
-            // The model keeps an emptied applet.
+            // The model keeps an emptied applet, and the key of a certificate revoked before
+            // it was written.
             applet_deletion: phone_jpki_impl::system::AppletDeletion::Never,
+            keep_unwritten_keys: true,
             ..Default::default()
         },
     }

@@ -18,8 +18,9 @@ const H1: PhoneId = PhoneId(1);
 const H2: PhoneId = PhoneId(2);
 
 /// Two persons, three phones: h0 and h2 held by p0, h1 by p1. These scenarios pin the
-/// behaviour the model checks today: a reset wipes the SE locally and an emptied applet stays
-/// (tests/policies.rs covers the defaults: reset through the server, applet deleted).
+/// behaviour the model checks today: a reset wipes the SE locally, an emptied applet stays and
+/// a push for a certificate never written leaves its key (tests/policies.rs covers the
+/// defaults: reset through the server, applet deleted, that key deleted).
 fn system() -> System {
     System::new(config()).expect("system")
 }
@@ -29,6 +30,7 @@ fn config() -> SystemConfig {
     c.seed = 7;
     c.policy.reset = ResetPolicy::OsWipe;
     c.policy.applet_deletion = AppletDeletion::Never;
+    c.policy.keep_unwritten_keys = true;
     c
 }
 
@@ -644,4 +646,27 @@ fn a_broken_phone_can_be_disposed_of() {
     assert_eq!(v.app, None);
     assert!(!v.applet);
     assert_eq!(s.dispose(H0, true), Err(Refusal::NotInHand));
+}
+
+#[test]
+fn model_change_before_write_leaves_the_key_as_the_model_does() {
+    // Found by `conform --exhaustive` on the reference world: h0's session issued a cert that
+    // was never written; issuing on h2 revokes it (R-MODEL-CHANGE) and the push reaches h0.
+    // The model (before issue 9) keeps the key; so does this configuration
+    // (`keep_unwritten_keys`), while the default deletes it (policies.rs).
+    let mut s = system();
+    s.install_app(H1).unwrap();
+    setup_phone(&mut s, H0);
+    s.apply(H0, AUTH).unwrap();
+    s.generate_key(H0).unwrap();
+    s.ca_issue(H0).unwrap();
+    s.lose(H0).unwrap();
+    s.find(H0).unwrap();
+    setup_phone(&mut s, H2);
+    s.apply(H2, AUTH).unwrap();
+    s.generate_key(H2).unwrap();
+    s.ca_issue(H2).unwrap();
+    assert_eq!(s.pending_pushes().len(), 1);
+    s.deliver_push(0).unwrap();
+    assert!(s.slot(H0, AUTH).unwrap().has_key);
 }

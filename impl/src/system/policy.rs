@@ -73,6 +73,11 @@ pub struct Policy {
     pub status_check: StatusCheck,
     /// Revocation deletes the applet.
     pub applet_deletion: AppletDeletion,
+    /// `false` (default): a deletion push for a certificate never written deletes the key that
+    /// certificate certifies (R-DELETE). `true`: only a written certificate's credential goes,
+    /// the key stays (the model before it deleted such keys; kept for conformance until the
+    /// model does).
+    pub keep_unwritten_keys: bool,
     /// ALT-APPLET-STATUS: `true`, the phone stops a revoked key from signing: the signing key
     /// is gated at personalisation and signs once per grant the SP-TSM sends when the app,
     /// online, finds the certificate active (`tsm::status_gate`); the card-reader route and

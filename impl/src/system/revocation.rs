@@ -256,13 +256,13 @@ impl System {
             })?;
         let h = msg.token.phone;
         let phone = self.phones.get_mut(&h).ok_or(Refusal::UnknownPhone(h))?;
-        self.sp.delete_revoked(
-            &self.ca,
-            &mut phone.se,
-            h,
-            msg.notice.kind,
-            msg.notice.serial,
-        )?;
+        let (kind, serial) = (msg.notice.kind, msg.notice.serial);
+        if self.config.policy.keep_unwritten_keys {
+            self.sp.delete_by_serial(&mut phone.se, h, kind, serial)?;
+        } else {
+            self.sp
+                .delete_revoked(&self.ca, &mut phone.se, h, kind, serial)?;
+        }
         self.drop_applet_if_empty(h)
     }
 
