@@ -114,6 +114,12 @@ enum Command {
         /// Variants checked at once (default: the machine's cores).
         #[arg(long)]
         threads: Option<usize>,
+        /// Give up (UNDECIDED) on a variant after this many unique states.
+        #[arg(long)]
+        max_states: Option<usize>,
+        /// Give up (UNDECIDED) on what is left after this many seconds for the whole matrix.
+        #[arg(long)]
+        timeout: Option<u64>,
     },
     /// Serve the Explorer on the model: paths by action labels, properties on the shown
     /// state, refusals and their reasons, pictures (see README).
@@ -341,9 +347,12 @@ fn run() -> Result<ExitCode, String> {
             world,
             json,
             threads,
+            max_states,
+            timeout,
         } => {
             let base = config(&world, &[])?;
-            let rows = matrix::run(&base, threads.unwrap_or_else(cores), true);
+            let limits = (max_states, timeout.map(Duration::from_secs));
+            let rows = matrix::run_within(&base, threads.unwrap_or_else(cores), true, limits);
             if json {
                 println!("{}", matrix::json(&rows));
             } else {

@@ -102,3 +102,21 @@ fn conform_exhaustive_counts_the_model_graph_within_the_limits() {
         assert!(text.contains("at least"), "{limit:?}: {text}");
     }
 }
+
+/// Finding 11: `matrix` had no bound at all. Under a 30 s CPU limit, the deep world without
+/// a detour bound must come back UNDECIDED with either limit.
+#[test]
+fn matrix_is_bounded() {
+    for limit in [["--max-states", "200"], ["--timeout", "1"]] {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -t 30; exec \"$0\" matrix --world deep --max-events none \"$1\" \"$2\"")
+            .arg(env!("CARGO_BIN_EXE_phone-jpki"))
+            .args(limit)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{limit:?}: {:?}", out.status);
+        assert!(text.contains("UNDECIDED"), "{limit:?}: {text}");
+    }
+}
