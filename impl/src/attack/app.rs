@@ -67,8 +67,8 @@ fn personalised(seed: u64) -> Result<Bench, String> {
     Ok(b)
 }
 
-fn apdu(rng: &mut ChaCha20Rng) -> (Command, bool) {
-    let sign = Command::new(
+fn sign_command() -> Command {
+    Command::new(
         0x80,
         ins::COMPUTE_SIGNATURE,
         0,
@@ -79,7 +79,10 @@ fn apdu(rng: &mut ChaCha20Rng) -> (Command, bool) {
             .chain([7; 32])
             .collect::<Vec<u8>>(),
     )
-    .with_le(0);
+    .with_le(0)
+}
+
+fn apdu(rng: &mut ChaCha20Rng) -> (Command, bool) {
     match rng.next_u32() % 8 {
         0 => (
             Command::new(0x00, ins::SELECT, 0x04, 0x0C, JPKI_AID.to_vec()),
@@ -113,7 +116,7 @@ fn apdu(rng: &mut ChaCha20Rng) -> (Command, bool) {
                 right,
             )
         }
-        4 | 5 => (sign, false),
+        4 | 5 => (sign_command(), false),
         6 => (
             Command::new(0x80, ins::GET_STATE, 0, 0, vec![]).with_le(0),
             false,
@@ -171,14 +174,33 @@ pub fn app_run(seed: u64, steps: u32, report: &mut Report) -> Result<(), String>
                     verified.remove(&(app, ch));
                 }
             }
+            3 | 4 if app == GENUINE => {
+                // The genuine app as it works: a channel, the PIN verified, the key selected.
+                let Ok(ch) = b.se.open_channel(GENUINE, &JPKI_AID) else {
+                    continue;
+                };
+                verified.insert((GENUINE, ch.0), false);
+                let pin_ef = Kind::Auth.pin_fid().to_be_bytes().to_vec();
+                let key_ef = Kind::Auth.key_fid().to_be_bytes().to_vec();
+                let script = [
+                    Command::new(0x00, ins::SELECT, 0x04, 0x0C, JPKI_AID.to_vec()),
+                    Command::new(0x00, ins::SELECT, 0x02, 0x0C, pin_ef),
+                    Command::new(0x00, ins::VERIFY, 0, 0x80, PIN.as_bytes().to_vec()),
+                    Command::new(0x00, ins::SELECT, 0x02, 0x0C, key_ef),
+                ];
+                let mut all_ok = true;
+                for cmd in script {
+                    report.app_apdus += 1;
+                    let raw = b.se.transmit(GENUINE, ch, &cmd.to_bytes());
+                    all_ok &= Response::parse(&raw).is_ok_and(|r| r.sw.is_ok());
+                }
+                verified.insert((GENUINE, ch.0), all_ok);
+            }
             _ => {
                 // Any channel number: its own, another app's (stolen) or none.
                 let ch = (rng.next_u32() % 5) as u8;
-                let (cmd, right_pin) = if app == GENUINE && rng.next_u32() % 2 == 0 {
-                    (
-                        Command::new(0x00, ins::VERIFY, 0, 0x80, PIN.as_bytes().to_vec()),
-                        true,
-                    )
+                let (cmd, right_pin) = if app == GENUINE {
+                    (sign_command(), false)
                 } else {
                     apdu(&mut rng)
                 };

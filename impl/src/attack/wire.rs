@@ -58,6 +58,10 @@ const FORGED: [[u8; 2]; 6] = [
 pub struct NetAttacker {
     rng: ChaCha20Rng,
     rate: u32,
+    /// Per mille of INITIALIZE UPDATE answers downgraded.
+    downgrade: u32,
+    /// Percentage of GENERATE KEY PAIR answers replaced by the attacker's key.
+    substitute: u32,
     /// The attacker's own public key (SubjectPublicKeyInfo DER) for key substitution.
     pub own_spki: Vec<u8>,
     commands: Vec<(SdId, Vec<u8>)>,
@@ -76,6 +80,8 @@ impl NetAttacker {
         NetAttacker {
             rng: rand_chacha::rand_core::SeedableRng::seed_from_u64(seed),
             rate,
+            downgrade: rate.max(1) * 5,
+            substitute: rate,
             own_spki,
             commands: Vec::new(),
             answers: Vec::new(),
@@ -83,6 +89,18 @@ impl NetAttacker {
             delivered: std::collections::BTreeSet::new(),
             moves: BTreeMap::new(),
             open_after_tamper: Vec::new(),
+        }
+    }
+
+    /// The downgrade attack of issue 16 finding 1 alone: every command passes, every
+    /// INITIALIZE UPDATE answer is downgraded and every GENERATE KEY PAIR answer carries the
+    /// attacker's key.
+    pub fn downgrade_only(seed: u64, own_spki: Vec<u8>) -> Self {
+        NetAttacker {
+            rate: 0,
+            downgrade: 1000,
+            substitute: 100,
+            ..NetAttacker::new(seed, 0, own_spki)
         }
     }
 
@@ -179,15 +197,15 @@ impl NetAttacker {
         self.answers.push(answer.clone());
         let is_iu = raw.get(1) == Some(&INS_INITIALIZE_UPDATE);
         let is_gen = raw.get(1) == Some(&crate::applet::ins::GENERATE_KEY_PAIR);
-        if is_iu && answer.len() > 12 && self.pick(200) < self.rate.max(1) {
+        if is_iu && answer.len() > 12 && self.pick(1000) < self.downgrade {
             self.count(Move::Downgrade);
             answer[12] &= !(I_R_MAC | I_R_ENC);
             return answer;
         }
-        if is_gen && self.attacks() {
+        if is_gen && self.pick(100) < self.substitute {
             self.count(Move::SubstituteKey);
             let mut fake = self.own_spki.clone();
-            if self.pick(2) == 0 {
+            if self.rate > 0 && self.pick(2) == 0 {
                 fake.extend_from_slice(
                     &answer[answer.len().saturating_sub(10)..][..8.min(answer.len())],
                 );
