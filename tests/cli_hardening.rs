@@ -100,6 +100,14 @@ fn conform_exhaustive_counts_the_model_graph_within_the_limits() {
         assert!(out.status.code().is_some(), "{limit:?}: {:?}", out.status);
         assert!(text.contains("UNDECIDED"), "{limit:?}: {text}");
         assert!(text.contains("at least"), "{limit:?}: {text}");
+        if limit[0] == "--max-states" {
+            // The lockstep's own budget holds at every new state too.
+            let covered = text
+                .split("exhaustive: ")
+                .nth(1)
+                .and_then(|t| t.split('/').next());
+            assert_eq!(covered, Some("300"), "{text}");
+        }
     }
 }
 
