@@ -20,6 +20,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+mod interop;
+mod itf;
+
 #[derive(Parser)]
 #[command(
     name = "phone-jpki",
@@ -160,9 +163,41 @@ enum Command {
     Replay {
         /// The trace, JSON Lines (`-` for standard input).
         trace: PathBuf,
-        /// One JSON object instead of text.
+        /// One JSON object instead of text (errors too).
         #[arg(long)]
         json: bool,
+        /// Report every divergence, not only the first (the model goes on from its own state).
+        #[arg(long)]
+        keep_going: bool,
+    },
+    /// Drive our implementation along a trace's actions (in the trace's configuration) and
+    /// write the trace it answers: outcomes and facts as the implementation showed them.
+    Record {
+        /// The trace whose actions to drive (`-` for standard input).
+        trace: PathBuf,
+        /// Write here (atomically) instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Seed of the implementation's keys.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Convert a trace to the current format version (phone-jpki-trace/2), every
+    /// configuration field spelled out.
+    Upgrade {
+        /// The trace (`-` for standard input).
+        trace: PathBuf,
+        /// Write here (atomically) instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Our implementation as a driver process: the driver protocol (docs/DRIVER.md) on
+    /// standard input and output.
+    Driver,
+    /// Check that a conformance report (`conform --report`) was made against this model.
+    VerifyReport {
+        /// The report's JSON file.
+        file: PathBuf,
     },
     /// Drive the implementation against the model in lockstep (replay, random, every edge);
     /// exit 1 on any divergence, with its report.
@@ -200,6 +235,16 @@ enum Command {
         /// One JSON object instead of text.
         #[arg(long)]
         json: bool,
+        /// Drive this command (run by `sh -c`) over the driver protocol (docs/DRIVER.md)
+        /// instead of our implementation in process.
+        #[arg(long)]
+        driver: Option<String>,
+        /// Run one golden-vector case per edge class.
+        #[arg(long)]
+        classes: bool,
+        /// Write a conformance report: FILE (JSON) and FILE with .md (Markdown).
+        #[arg(long)]
+        report: Option<PathBuf>,
     },
     /// Run the demo scenario and write PEM files (see README).
     Demo {
@@ -390,7 +435,17 @@ fn run() -> Result<ExitCode, String> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Replay { trace, json } => replay_cmd(&trace, json),
+        Command::Replay {
+            trace,
+            json,
+            keep_going,
+        } => Ok(interop::replay_cmd(&trace, json, keep_going)),
+        Command::Record { trace, out, seed } => {
+            Ok(interop::record_cmd(&trace, out.as_deref(), seed))
+        }
+        Command::Upgrade { trace, out } => Ok(interop::upgrade_cmd(&trace, out.as_deref())),
+        Command::Driver => Ok(interop::driver_cmd()),
+        Command::VerifyReport { file } => Ok(interop::verify_report_cmd(&file)),
         Command::Vectors {
             which:
                 VectorsCmd::Export {
@@ -437,6 +492,9 @@ fn run() -> Result<ExitCode, String> {
             timeout,
             replay,
             json,
+            driver,
+            classes,
+            report,
         } => {
             let w = WorldArgs {
                 world: world.clone(),
@@ -464,9 +522,14 @@ fn run() -> Result<ExitCode, String> {
                 max_states,
                 timeout: timeout.map(Duration::from_secs),
                 json,
+                driver,
+                classes,
             };
-            let (text, ok) = phone_jpki_checks::conform::conform(&c, &opts)?;
+            let (text, ok, figures) = phone_jpki_checks::conform::conform_json(&c, &opts)?;
             print!("{text}");
+            if let Some(file) = report {
+                interop::write_report(&file, &figures, ok)?;
+            }
             Ok(if ok {
                 ExitCode::SUCCESS
             } else {
@@ -488,52 +551,6 @@ fn run() -> Result<ExitCode, String> {
                 );
             }
             Ok(ExitCode::SUCCESS)
-        }
-    }
-}
-
-/// `phone-jpki replay`: 0 conforms, 1 diverges, 2 malformed.
-fn replay_cmd(path: &std::path::Path, json: bool) -> Result<ExitCode, String> {
-    use phone_jpki_impl::fsio::{read_capped, read_capped_from, MAX_INPUT_BYTES};
-    use phone_jpki_model::trace::{parse, replay, Verdict};
-    let bytes = if path.as_os_str() == "-" {
-        read_capped_from(std::io::stdin(), MAX_INPUT_BYTES, "stdin")?
-    } else {
-        read_capped(path)?
-    };
-    let t = match parse(&bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"verdict": "malformed", "line": e.line(), "message": e.to_string(), "error": e})
-                );
-            } else {
-                eprintln!("phone-jpki: {}: {e}", path.display());
-            }
-            return Ok(ExitCode::from(2));
-        }
-    };
-    match replay(&t) {
-        Verdict::Conforms(n) => {
-            if json {
-                println!("{}", serde_json::json!({"verdict": "conforms", "steps": n}));
-            } else {
-                println!("{}: conforms ({n} steps)", path.display());
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Verdict::Diverges(d) => {
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"verdict": "diverges", "divergence": d})
-                );
-            } else {
-                print!("{}: {d}", path.display());
-            }
-            Ok(ExitCode::FAILURE)
         }
     }
 }

@@ -203,7 +203,13 @@ fn replay(text: &str, json: bool) -> std::process::Output {
 fn replay_exit_codes_conforms_diverges_malformed() {
     let out = replay(TRACE, false);
     assert_eq!(out.status.code(), Some(0), "{:?}", out);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("conforms (9 steps)"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("conforms (9 steps)"));
+    // The trace's path opens in the Explorer, its world in the link.
+    assert!(
+        text.contains("open in the Explorer (run `phone-jpki explore`): http://127.0.0.1:3000/path/InstallApp(h0)/"),
+        "{text}"
+    );
     let out = replay(TRACE, true);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
