@@ -183,13 +183,19 @@ pub struct Report {
 
 /// One network campaign run: issuance, revocation with deletion and key rotation, each TSM
 /// operation over the attacked wire and retried up to three times.
-pub fn network_run(seed: u64, rate: u32, report: &mut Report) -> Result<(), String> {
+/// `rate`: the percentage of messages attacked at random, or `None` for the downgrade
+/// attack alone ([`NetAttacker::downgrade_only`]).
+pub fn network_run(seed: u64, rate: Option<u32>, report: &mut Report) -> Result<(), String> {
     let mut b = Bench::new(seed)?;
     let own = attacker_key()
         .to_public_key()
         .to_public_key_der()
         .map_err(|e| e.to_string())?;
-    let mut attacker = NetAttacker::new(seed ^ 0xA77A, rate, own.as_bytes().to_vec());
+    let own = own.as_bytes().to_vec();
+    let mut attacker = match rate {
+        Some(rate) => NetAttacker::new(seed ^ 0xA77A, rate, own),
+        None => NetAttacker::downgrade_only(seed ^ 0xA77A, own),
+    };
     let mut seen = Vec::new();
     let kind = if seed.is_multiple_of(2) {
         CertKind::Auth

@@ -21,8 +21,9 @@ fn campaign(seed: u64, runs: u64) -> Report {
     let mut report = Report::default();
     for i in 0..runs {
         let s = seed.wrapping_add(i);
-        // Attack rates from light (most operations complete) to heavy.
-        network_run(s, [3, 10, 30][(i % 3) as usize], &mut report).unwrap();
+        // Attack rates from light (most operations complete) to heavy, and the downgrade.
+        let rate = [Some(3), Some(10), Some(30), None][(i % 4) as usize];
+        network_run(s, rate, &mut report).unwrap();
         app_run(s, 150, &mut report).unwrap();
     }
     report
