@@ -40,8 +40,7 @@ impl fmt::Display for PublishError {
 impl std::error::Error for PublishError {}
 
 fn pem_file(path: &Path, label: &str) -> Result<Vec<u8>, PublishError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| PublishError(format!("{}: {e}", path.display())))?;
+    let text = crate::fsio::read_capped_text(path).map_err(PublishError)?;
     let (found, der) = der::pem::decode_vec(text.as_bytes())
         .map_err(|e| PublishError(format!("{}: not PEM: {e}", path.display())))?;
     if found != label {
