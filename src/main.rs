@@ -1,5 +1,6 @@
 //! `phone-jpki`: model checking, exploration, SCP03 vectors and the demo scenario.
 
+mod ca_cmd;
 mod card_cmd;
 mod check_cmd;
 mod explorer;
@@ -254,6 +255,9 @@ enum Command {
     /// A phone's SE as a virtual smart card for PC/SC middleware (vsmartcard vpcd).
     #[command(subcommand)]
     Card(card_cmd::CardCmd),
+    /// The CA's publication point (CRL and CA certificate over HTTP on loopback).
+    #[command(subcommand)]
+    Ca(ca_cmd::CaCmd),
 }
 
 #[derive(Subcommand)]
@@ -537,9 +541,11 @@ fn run() -> Result<ExitCode, String> {
             })
         }
         Command::Card(cmd) => card_cmd::run(cmd),
+        Command::Ca(cmd) => ca_cmd::run(cmd),
         Command::Demo { out } => {
             std::fs::create_dir_all(&out).map_err(|e| format!("--out {}: {e}", out.display()))?;
             let r = phone_jpki_impl::demo::demo(&out).map_err(|e| format!("demo: {e}"))?;
+            println!("{}", phone_jpki_impl::demo::KEY_WARNING);
             println!("CA:  {}", r.ca.display());
             println!("CRL: {}", r.crl.display());
             for f in &r.certs {
