@@ -8,7 +8,9 @@ use phone_jpki_checks::driver::protocol::{
 use std::path::PathBuf;
 
 fn repo_file(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(rel)
 }
 
 #[test]
@@ -42,13 +44,14 @@ fn the_worked_example_in_driver_md_follows_the_protocol() {
                 Request::Reset { .. } => decode::<ResetAnswer>("reset", ans).is_ok(),
                 Request::Step { .. } => decode::<StepAnswer>("step", ans).is_ok(),
                 Request::Snapshot => decode::<SnapshotAnswer>("snapshot", ans).is_ok(),
-                Request::Restore { .. } | Request::Bye => {
-                    decode::<OkAnswer>("ok", ans).is_ok()
-                }
+                Request::Restore { .. } | Request::Bye => decode::<OkAnswer>("ok", ans).is_ok(),
             };
             assert!(ok, "{ans}");
             answered += 1;
         }
     }
-    assert!(sent >= 6 && sent == answered, "{sent} requests, {answered} answers");
+    assert!(
+        sent >= 6 && sent == answered,
+        "{sent} requests, {answered} answers"
+    );
 }
