@@ -2,21 +2,18 @@
 //! `record`, `upgrade`, `driver`, and the conformance report (`conform --report`,
 //! `verify-report`). Errors with `--json` are JSON too.
 
+use phone_jpki_impl::fsio::{read_capped, read_capped_from, MAX_INPUT_BYTES};
 use phone_jpki_model::trace::{self, parse, replay, replay_all, TraceError, Verdict};
 use serde_json::json;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Read a file, or standard input for `-`.
+/// Read a file, or standard input for `-`, capped at [`MAX_INPUT_BYTES`].
 fn read_input(path: &Path) -> Result<Vec<u8>, String> {
     if path.as_os_str() == "-" {
-        let mut b = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)
-            .map_err(|e| format!("stdin: {e}"))?;
-        Ok(b)
+        read_capped_from(std::io::stdin(), MAX_INPUT_BYTES, "stdin")
     } else {
-        std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+        read_capped(path)
     }
 }
 
@@ -65,19 +62,25 @@ pub fn replay_cmd(path: &Path, json: bool, keep_going: bool) -> ExitCode {
         }
     };
     let n = t.steps.len();
+    let actions: Vec<_> = t.steps.iter().map(|s| s.2).collect();
+    let link = crate::links::explorer_link(crate::links::DEFAULT_ADDR, &t.config, &actions).ok();
     if divergences.is_empty() {
         if json {
-            println!("{}", json!({"verdict": "conforms", "steps": n}));
+            println!(
+                "{}",
+                json!({"verdict": "conforms", "steps": n, "link": link})
+            );
         } else {
             println!("{}: conforms ({n} steps)", path.display());
+            println!("{}", crate::check_cmd::link_line(&t.config, &actions));
         }
         return ExitCode::SUCCESS;
     }
     if json {
         let out = if keep_going {
-            json!({"verdict": "diverges", "steps": n, "divergences": divergences})
+            json!({"verdict": "diverges", "steps": n, "divergences": divergences, "link": link})
         } else {
-            json!({"verdict": "diverges", "divergence": divergences[0]})
+            json!({"verdict": "diverges", "divergence": divergences[0], "link": link})
         };
         println!("{out}");
     } else {
@@ -91,31 +94,14 @@ pub fn replay_cmd(path: &Path, json: bool, keep_going: bool) -> ExitCode {
                 divergences.len()
             );
         }
+        println!("{}", crate::check_cmd::link_line(&t.config, &actions));
     }
     ExitCode::FAILURE
 }
 
 /// Write `text` to `out` atomically (a temporary file beside it, then a rename).
-pub fn write_atomic(out: &Path, text: &str) -> Result<(), String> {
-    let dir = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = out
-        .file_name()
-        .ok_or_else(|| format!("{}: not a file name", out.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let written = std::fs::File::create(&tmp)
-        .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|_| f.sync_all()))
-        .and_then(|_| std::fs::rename(&tmp, out));
-    written.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("{}: {e}", out.display())
-    })
+fn write_atomic(out: &Path, text: &str) -> Result<(), String> {
+    phone_jpki_impl::fsio::write_atomic(out, text.as_bytes())
 }
 
 /// `phone-jpki record TRACE [--out FILE]`: drive our implementation along the trace's actions
@@ -258,10 +244,10 @@ fn markdown(r: &serde_json::Value) -> String {
 /// `phone-jpki verify-report FILE`: 0 when the report was made against this binary's model
 /// (same hash), 1 when against another model, 2 when it is not a report.
 pub fn verify_report_cmd(file: &Path) -> ExitCode {
-    let text = match std::fs::read(file) {
+    let text = match read_capped(file) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("phone-jpki: {}: {e}", file.display());
+            eprintln!("phone-jpki: {e}");
             return ExitCode::from(2);
         }
     };

@@ -2,7 +2,7 @@
 //! examples and golden-vector cases as `*.itf.json` files (model/src/itf.rs), written
 //! atomically.
 
-use crate::interop::write_atomic;
+use phone_jpki_impl::fsio::write_atomic;
 use phone_jpki_model::check::CheckReport;
 use phone_jpki_model::{itf, trace, Config};
 use std::path::Path;
@@ -31,7 +31,7 @@ pub fn write_check(config: &Config, r: &CheckReport, dir: &Path) -> Result<usize
             let what = if p.holds { "example" } else { "counterexample" };
             let v = itf::trace(config, path, &format!("{what} for {}", p.name));
             let text = serde_json::to_string_pretty(&v).map_err(|e| e.to_string())? + "\n";
-            write_atomic(&dir.join(file_name(&p.name)), &text)?;
+            write_atomic(&dir.join(file_name(&p.name)), text.as_bytes())?;
             n += 1;
         }
     }

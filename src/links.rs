@@ -139,9 +139,18 @@ pub fn parse_query(q: &str) -> Result<Vec<(String, String)>, String> {
 
 /// Percent-encode all but unreserved characters and those that keep labels legible.
 pub fn encode(s: &str) -> String {
+    encode_keeping(s, b"-_.~(),")
+}
+
+/// Encode an action label for a URL path segment (`=` is plain there).
+pub fn encode_label(s: &str) -> String {
+    encode_keeping(s, b"-_.~(),=")
+}
+
+fn encode_keeping(s: &str, keep: &[u8]) -> String {
     let mut out = String::new();
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~(),".contains(&b) {
+        if b.is_ascii_alphanumeric() || keep.contains(&b) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -183,7 +192,7 @@ pub fn explorer_link(addr: &str, c: &Config, path: &[Action]) -> Result<String, 
     let flags = config_flags(c)?;
     let steps: String = path
         .iter()
-        .map(|a| format!("/{}", encode(&a.to_string())))
+        .map(|a| format!("/{}", encode_label(&a.to_string())))
         .collect();
     Ok(format!("http://{addr}/path{steps}?{}", query(&flags)))
 }

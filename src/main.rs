@@ -463,7 +463,9 @@ fn run() -> Result<ExitCode, String> {
         Command::Vectors {
             which: VectorsCmd::Scp03 { files },
         } => {
-            let mut ok = true;
+            // A vector that fails: exit 1 (stdout); a file that is not a vector file: exit 2
+            // (stderr), whatever the other files gave.
+            let (mut ok, mut malformed) = (true, false);
             for f in &files {
                 match phone_jpki_impl::scp03::vectors::run_vector_file(f) {
                     Ok(r) => {
@@ -471,12 +473,14 @@ fn run() -> Result<ExitCode, String> {
                         println!("{}: {r}", f.display());
                     }
                     Err(e) => {
-                        ok = false;
-                        println!("{}: ERROR {e}", f.display());
+                        malformed = true;
+                        eprintln!("phone-jpki: {}: {e}", f.display());
                     }
                 }
             }
-            Ok(if ok {
+            Ok(if malformed {
+                ExitCode::from(2)
+            } else if ok {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
@@ -591,15 +595,17 @@ fn export_cmd(
     } else {
         Coverage::EdgeClasses
     };
+    // The output location is checked before the (possibly long) export; files are
+    // written atomically, so a full disk leaves no partial file.
+    phone_jpki_impl::fsio::prepare_output_dir(dir)?;
     let mut x = phone_jpki_model::vectors::export(&c, cov);
     if format == "itf" {
         x.files = itf::vector_files(&x.files)?;
     }
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut bytes = 0usize;
     for (name, text) in &x.files {
         let p = dir.join(name);
-        std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
+        phone_jpki_impl::fsio::write_atomic(&p, text.as_bytes())?;
         bytes += text.len();
     }
     let m = &x.manifest;

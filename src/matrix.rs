@@ -12,11 +12,20 @@ use std::time::Instant;
 
 /// One row: the seeds' design (`variant: None`) or a variant, and its check.
 pub struct Row {
+    pub base: Config,
     pub variant: Option<Variant>,
     pub report: CheckReport,
 }
 
 impl Row {
+    /// The world this row checked.
+    pub fn config(&self) -> Config {
+        match self.variant {
+            Some(v) => self.base.clone().with_variant(v),
+            None => self.base.clone(),
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         self.variant.map_or("default", |v| v.name())
     }
@@ -83,7 +92,11 @@ pub fn run(base: &Config, threads: usize, progress: bool) -> Vec<Row> {
                 };
                 let report = check(&c, &opts, &mut |_| {});
                 let mut d = done.lock().unwrap_or_else(|e| e.into_inner());
-                d[i] = Some(Row { variant: v, report });
+                d[i] = Some(Row {
+                    base: base.clone(),
+                    variant: v,
+                    report,
+                });
                 if progress {
                     let n = d.iter().filter(|r| r.is_some()).count();
                     let name = v.map_or("default", |v| v.name());
@@ -213,6 +226,9 @@ pub fn json(rows: &[Row]) -> serde_json::Value {
                         "holds": (v != Verdict::Undecided).then_some(p.holds),
                         "meant": meant.contains(id),
                         "path_len": p.path.as_ref().map(|x| x.len()),
+                        "link": p.path.as_ref().and_then(|x| {
+                            crate::links::explorer_link(crate::links::DEFAULT_ADDR, &row.config(), x).ok()
+                        }),
                     })
                 }).collect::<Vec<_>>(),
             })

@@ -234,33 +234,37 @@ pub fn state_svg(c: &Config, s: &State) -> String {
             },
         );
         for (row, &k) in phone_jpki_model::Kind::ALL.iter().enumerate() {
-            let ty = top + 70 + row * 20;
+            let ty = top + 68 + row * 30;
             let in_play = c.kinds.contains(&k);
-            let (t, colour) = match ph.slot(k) {
-                _ if !in_play => ("not in this world".to_string(), GREY),
-                Slot::Empty => ("empty".to_string(), GREY),
-                Slot::Key { person } => (format!("key of {person}, no cert"), AMBER),
+            let (t, pin, colour) = match ph.slot(k) {
+                _ if !in_play => ("not in this world".to_string(), String::new(), GREY),
+                Slot::Empty => ("empty".to_string(), String::new(), GREY),
+                Slot::Key { person } => (format!("key of {person}, no cert"), String::new(), AMBER),
                 Slot::Cert { serial, pin } => {
                     let pin = match pin {
                         Pin::Temporary => "temporary PIN".to_string(),
-                        Pin::User { tries_left } => format!("PIN set, {tries_left} tries left"),
+                        Pin::User { tries_left } => {
+                            format!("user PIN set, {tries_left} tries left")
+                        }
                         Pin::Blocked => "PIN BLOCKED".to_string(),
                     };
                     let st = s.cert(serial).status;
                     (
-                        format!("cert #{} ({st:?}), {pin}", serial.0),
+                        format!("cert #{}: {st:?}", serial.0),
+                        pin,
                         status_colour(st),
                     )
                 }
             };
             body += &format!(
-                "<rect x='{}' y='{}' width='{}' height='17' rx='3' fill='#f6f8fa'/>",
+                "<rect x='{}' y='{}' width='{}' height='28' rx='3' fill='#f6f8fa'/>",
                 x + 6,
                 ty - 12,
                 card_w - 12
             );
             body += &text(x + 10, ty, "#000", "bold", &format!("{k}"));
             body += &text(x + 46, ty, colour, "normal", &t);
+            body += &text(x + 46, ty + 13, colour, "normal", &pin);
         }
         if let Some(sess) = ph.session {
             body += &text(
@@ -456,7 +460,7 @@ mod tests {
         let st = state_svg(&c, &last);
         assert!(st.contains("held by a STRANGER"));
         assert!(
-            st.contains("cert #0 (Active), PIN set, 1 tries left") || st.contains("PIN BLOCKED"),
+            st.contains("cert #0: Active") && st.contains("PIN BLOCKED"),
             "{st}"
         );
         assert!(st.contains("#0  p0 auth on h0, card gen 0, Active"));

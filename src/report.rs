@@ -75,13 +75,6 @@ pub fn world_text(c: &Config) -> String {
     )
 }
 
-fn row_config(base: &Config, row: &Row) -> Config {
-    match row.variant {
-        Some(v) => base.clone().with_variant(v),
-        None => base.clone(),
-    }
-}
-
 /// The broken cells: (row, property name, path), in table order.
 fn broken_cells(rows: &[Row]) -> Vec<(&Row, &str, &[Action])> {
     let mut v = Vec::new();
@@ -183,7 +176,7 @@ pub fn build(base: &Config, rows: &[Row]) -> (String, String, Vec<(String, Strin
     m += "## Counterexamples\n\n";
     let mut pictures = Vec::new();
     for (n, (row, name, path)) in broken_cells(rows).into_iter().enumerate() {
-        let c = row_config(base, row);
+        let c = row.config();
         let id = name.split(':').next().unwrap_or(name);
         let title = format!(
             "{}: {id} broken in {} steps{}",

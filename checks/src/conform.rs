@@ -43,11 +43,25 @@ pub struct ConformOptions {
     pub classes: bool,
 }
 
-/// Read an action list (a JSON array of model actions).
+/// Read an action list (a JSON array of model actions; at most
+/// [`phone_jpki_impl::fsio::MAX_INPUT_BYTES`]).
 pub fn read_actions(path: &std::path::Path) -> Result<Vec<Action>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = phone_jpki_impl::fsio::read_capped_text(path)?;
     serde_json::from_str(&text)
         .map_err(|e| format!("{}: not a JSON list of actions: {e}", path.display()))
+}
+
+/// [`read_actions`], with every id checked against `config`: an id out of range or a kind
+/// not in play is malformed input (an error naming the file and the action), never a
+/// divergence.
+pub fn read_actions_for(path: &std::path::Path, config: &Config) -> Result<Vec<Action>, String> {
+    let actions = read_actions(path)?;
+    for (i, &a) in actions.iter().enumerate() {
+        phone_jpki_model::trace::TraceAction::from(a)
+            .to_model(config)
+            .map_err(|e| format!("{}: action {i} ({a}): {e}", path.display()))?;
+    }
+    Ok(actions)
 }
 
 /// Size of the reachable model graph: states and state-changing edges (model only), from
@@ -86,7 +100,7 @@ pub fn conform_json(
 
     let mut replays = Vec::new();
     for path in &opts.replay {
-        let actions = read_actions(path)?;
+        let actions = read_actions_for(path, config)?;
         let r = replay(config, opts.seed, &actions);
         let ok = r.is_ok();
         text += &format!(
