@@ -3,9 +3,10 @@
 //! (`report.md`, pictures in `img/`). Same bytes on every run: no times, no dates.
 //! Also the HTML of `check --html FILE`.
 
-use crate::links::{explorer_link, policy_names, DEFAULT_ADDR};
+use crate::links::{explorer_link, DEFAULT_ADDR};
 use crate::matrix::{cell, columns, Row};
 use crate::picture::{esc, state_svg, steps, timeline_svg, words};
+use crate::variants::policy_names;
 use phone_jpki_model::check::{CheckReport, Verdict};
 use phone_jpki_model::properties::{self, Expectation};
 use phone_jpki_model::{Action, Config};
