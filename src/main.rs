@@ -20,6 +20,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+mod interop;
+mod itf;
+
 #[derive(Parser)]
 #[command(
     name = "phone-jpki",
@@ -154,9 +157,41 @@ enum Command {
     Replay {
         /// The trace, JSON Lines (`-` for standard input).
         trace: PathBuf,
-        /// One JSON object instead of text.
+        /// One JSON object instead of text (errors too).
         #[arg(long)]
         json: bool,
+        /// Report every divergence, not only the first (the model goes on from its own state).
+        #[arg(long)]
+        keep_going: bool,
+    },
+    /// Drive our implementation along a trace's actions (in the trace's configuration) and
+    /// write the trace it answers: outcomes and facts as the implementation showed them.
+    Record {
+        /// The trace whose actions to drive (`-` for standard input).
+        trace: PathBuf,
+        /// Write here (atomically) instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Seed of the implementation's keys.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Convert a trace to the current format version (phone-jpki-trace/2), every
+    /// configuration field spelled out.
+    Upgrade {
+        /// The trace (`-` for standard input).
+        trace: PathBuf,
+        /// Write here (atomically) instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Our implementation as a driver process: the driver protocol (docs/DRIVER.md) on
+    /// standard input and output.
+    Driver,
+    /// Check that a conformance report (`conform --report`) was made against this model.
+    VerifyReport {
+        /// The report's JSON file.
+        file: PathBuf,
     },
     /// Drive the implementation against the model in lockstep (replay, random, every edge);
     /// exit 1 on any divergence, with its report.
@@ -194,6 +229,16 @@ enum Command {
         /// One JSON object instead of text.
         #[arg(long)]
         json: bool,
+        /// Drive this command (run by `sh -c`) over the driver protocol (docs/DRIVER.md)
+        /// instead of our implementation in process.
+        #[arg(long)]
+        driver: Option<String>,
+        /// Run one golden-vector case per edge class.
+        #[arg(long)]
+        classes: bool,
+        /// Write a conformance report: FILE (JSON) and FILE with .md (Markdown).
+        #[arg(long)]
+        report: Option<PathBuf>,
     },
     /// Run the demo scenario and write PEM files (see README).
     Demo {
@@ -381,7 +426,17 @@ fn run() -> Result<ExitCode, String> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Replay { trace, json } => replay_cmd(&trace, json),
+        Command::Replay {
+            trace,
+            json,
+            keep_going,
+        } => Ok(interop::replay_cmd(&trace, json, keep_going)),
+        Command::Record { trace, out, seed } => {
+            Ok(interop::record_cmd(&trace, out.as_deref(), seed))
+        }
+        Command::Upgrade { trace, out } => Ok(interop::upgrade_cmd(&trace, out.as_deref())),
+        Command::Driver => Ok(interop::driver_cmd()),
+        Command::VerifyReport { file } => Ok(interop::verify_report_cmd(&file)),
         Command::Vectors {
             which:
                 VectorsCmd::Export {
@@ -393,7 +448,9 @@ fn run() -> Result<ExitCode, String> {
         Command::Vectors {
             which: VectorsCmd::Scp03 { files },
         } => {
-            let mut ok = true;
+            // A vector that fails: exit 1 (stdout); a file that is not a vector file: exit 2
+            // (stderr), whatever the other files gave.
+            let (mut ok, mut malformed) = (true, false);
             for f in &files {
                 match phone_jpki_impl::scp03::vectors::run_vector_file(f) {
                     Ok(r) => {
@@ -401,12 +458,14 @@ fn run() -> Result<ExitCode, String> {
                         println!("{}: {r}", f.display());
                     }
                     Err(e) => {
-                        ok = false;
-                        println!("{}: ERROR {e}", f.display());
+                        malformed = true;
+                        eprintln!("phone-jpki: {}: {e}", f.display());
                     }
                 }
             }
-            Ok(if ok {
+            Ok(if malformed {
+                ExitCode::from(2)
+            } else if ok {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
@@ -424,6 +483,9 @@ fn run() -> Result<ExitCode, String> {
             timeout,
             replay,
             json,
+            driver,
+            classes,
+            report,
         } => {
             let w = WorldArgs {
                 world: world.clone(),
@@ -451,9 +513,14 @@ fn run() -> Result<ExitCode, String> {
                 max_states,
                 timeout: timeout.map(Duration::from_secs),
                 json,
+                driver,
+                classes,
             };
-            let (text, ok) = phone_jpki_checks::conform::conform(&c, &opts)?;
+            let (text, ok, figures) = phone_jpki_checks::conform::conform_json(&c, &opts)?;
             print!("{text}");
+            if let Some(file) = report {
+                interop::write_report(&file, &figures, ok)?;
+            }
             Ok(if ok {
                 ExitCode::SUCCESS
             } else {
@@ -479,61 +546,6 @@ fn run() -> Result<ExitCode, String> {
     }
 }
 
-/// `phone-jpki replay`: 0 conforms, 1 diverges, 2 malformed.
-fn replay_cmd(path: &std::path::Path, json: bool) -> Result<ExitCode, String> {
-    use phone_jpki_model::trace::{parse, replay, Verdict};
-    let bytes = if path.as_os_str() == "-" {
-        let mut b = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)
-            .map_err(|e| format!("stdin: {e}"))?;
-        b
-    } else {
-        std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?
-    };
-    let t = match parse(&bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"verdict": "malformed", "line": e.line(), "message": e.to_string(), "error": e})
-                );
-            } else {
-                eprintln!("phone-jpki: {}: {e}", path.display());
-            }
-            return Ok(ExitCode::from(2));
-        }
-    };
-    let actions: Vec<_> = t.steps.iter().map(|(_, _, a)| *a).collect();
-    match replay(&t) {
-        Verdict::Conforms(n) => {
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"verdict": "conforms", "steps": n,
-                        "link": links::explorer_link(links::DEFAULT_ADDR, &t.config, &actions).ok()})
-                );
-            } else {
-                println!("{}: conforms ({n} steps)", path.display());
-                println!("{}", check_cmd::link_line(&t.config, &actions));
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Verdict::Diverges(d) => {
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"verdict": "diverges", "divergence": d})
-                );
-            } else {
-                print!("{}: {d}", path.display());
-                println!("{}", check_cmd::link_line(&t.config, &actions));
-            }
-            Ok(ExitCode::FAILURE)
-        }
-    }
-}
-
 /// `phone-jpki vectors export`.
 fn export_cmd(dir: &std::path::Path, world: &str, all_edges: bool) -> Result<ExitCode, String> {
     use phone_jpki_model::vectors::Coverage;
@@ -552,12 +564,14 @@ fn export_cmd(dir: &std::path::Path, world: &str, all_edges: bool) -> Result<Exi
     } else {
         Coverage::EdgeClasses
     };
+    // The output location is checked before the (possibly long) export; files are
+    // written atomically, so a full disk leaves no partial file.
+    phone_jpki_impl::fsio::prepare_output_dir(dir)?;
     let x = phone_jpki_model::vectors::export(&c, cov);
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut bytes = 0usize;
     for (name, text) in &x.files {
         let p = dir.join(name);
-        std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
+        phone_jpki_impl::fsio::write_atomic(&p, text.as_bytes())?;
         bytes += text.len();
     }
     let m = &x.manifest;

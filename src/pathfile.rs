@@ -9,7 +9,8 @@ use std::path::Path;
 /// Read a path file; a trace's own world replaces `c`. Errors name the file and the line.
 pub fn read(file: &Path, c: &Config) -> Result<(Config, Vec<Action>), String> {
     let name = file.display();
-    let bytes = std::fs::read(file).map_err(|e| format!("--path {name}: {e}"))?;
+    let bytes =
+        phone_jpki_impl::fsio::read_capped(file).map_err(|e| format!("--path {name}: {e}"))?;
     let text =
         String::from_utf8(bytes.clone()).map_err(|_| format!("--path {name}: not UTF-8 text"))?;
     let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");

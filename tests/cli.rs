@@ -163,8 +163,9 @@ fn scp03_vectors_pass_and_a_broken_file_fails() {
         .output()
         .unwrap();
     std::fs::remove_file(&bad).ok();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("ERROR"));
+    // Malformed input (issue 16 finding 9): exit 2, the error on stderr.
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&*bad.to_string_lossy()));
 }
 
 // ----- replay and golden vectors (issue 5) -----

@@ -210,6 +210,14 @@ pub fn system_config(config: &Config, seed: u64) -> SystemConfig {
         sign_tries: config.pin_tries[1],
         seed,
         start: LogicalTime::BASE,
+        pin_known: false,
+        // The model's reset wipes the SE itself, online or not; its revocation from the
+        // phone is the owner's (the holder's card signature is the impl's nearest proof).
+        policy: phone_jpki_impl::system::Policy {
+            reset: phone_jpki_impl::system::ResetPolicy::OsWipe,
+            revoke_auth: phone_jpki_impl::system::RevokeAuth::Card,
+            ..Default::default()
+        },
     }
 }
 

@@ -60,6 +60,8 @@ pub fn one_hour_ago() -> Result<LogicalTime, SystemError> {
 
 /// Run the demo into `out_dir` with the logical clock starting at `start`.
 pub fn demo_at(out_dir: &Path, start: LogicalTime) -> Result<DemoReport, SystemError> {
+    // The output location is checked before the work; each file is written atomically.
+    crate::fsio::prepare_output_dir(out_dir).map_err(SystemError::Io)?;
     let mut config = SystemConfig::new(1, 2);
     config.seed = 2026;
     config.start = start;
@@ -103,10 +105,9 @@ pub fn demo_at(out_dir: &Path, start: LogicalTime) -> Result<DemoReport, SystemE
     })?;
     step(&mut s, "deliver_push(0) to h1", &|s| s.deliver_push(0))?;
 
-    std::fs::create_dir_all(out_dir).map_err(|e| SystemError::Io(e.to_string()))?;
     let write = |name: &str, text: &str| -> Result<PathBuf, SystemError> {
         let path = out_dir.join(name);
-        std::fs::write(&path, text).map_err(|e| SystemError::Io(format!("{name}: {e}")))?;
+        crate::fsio::write_atomic(&path, text.as_bytes()).map_err(SystemError::Io)?;
         Ok(path)
     };
     let ca = write("ca.pem", &s.ca().root_pem().map_err(SystemError::Ca)?)?;

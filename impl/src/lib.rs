@@ -9,6 +9,7 @@ pub mod ca;
 pub mod card;
 pub mod crypto;
 pub mod demo;
+pub mod fsio;
 pub mod phone;
 pub mod push;
 pub mod reader;

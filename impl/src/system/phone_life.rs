@@ -7,29 +7,26 @@ use crate::phone::{Condition, Holder};
 
 impl System {
     /// The hand-over / disposal procedure (R-TRANSFER, R-DISPOSE, INV-DELETE-ON-TRANSFER):
-    /// online, revoke the holder's live certificates from the phone (with local deletion)
-    /// and have the SEI-TSM delete the applet; in any case, factory reset.
+    /// online, the holder revokes from the phone every live credential in the applet, each
+    /// authenticated as configured (ALT-REVOKE-AUTH; one the holder cannot authenticate, such
+    /// as someone else's, stays live), and the SEI-TSM deletes the applet; in any case,
+    /// factory reset.
     fn procedure(&mut self, h: PhoneId) -> Result<(), Refusal> {
         let phone = self.phone(h)?;
-        let holder = phone.holder;
         if phone.online {
             if phone.app.is_some() && phone.has_applet() {
                 let held = self.read_held(h).unwrap_or_default();
                 for (kind, serial) in held {
-                    let live = matches!(self.ca.registry().get(serial),
-                        Some(r) if r.status.is_live() && Holder::Person(r.person) == holder);
-                    if let (true, Holder::Person(p)) = (live, holder) {
-                        let now = self.now;
-                        let phone = self.phones.get_mut(&h).ok_or(Refusal::UnknownPhone(h))?;
-                        self.sp.revoke_from_phone(
-                            &mut self.ca,
-                            &mut phone.se,
-                            h,
-                            p,
-                            kind,
-                            serial,
-                            now,
-                        )?;
+                    if self
+                        .ca
+                        .registry()
+                        .get(serial)
+                        .is_some_and(|r| r.status.is_live())
+                    {
+                        // A defect stops the procedure; a refused authentication does not.
+                        if let Err(Refusal::Failure(m)) = self.revoke_held(h, kind, serial) {
+                            return Err(Refusal::Failure(m));
+                        }
                     }
                 }
             }
@@ -45,6 +42,7 @@ impl System {
         self.phone_mut(h)?.factory_reset();
         self.sp.drop_session(h);
         self.pin_memory.retain(|(ph, _), _| *ph != h);
+        self.found.remove(&h);
         Ok(())
     }
 

@@ -22,6 +22,17 @@ pub enum Refusal {
     KindNotEnabled(CertKind),
     /// Nobody operates the phone: lost, or nobody holds it.
     NotInHand,
+    /// A finder holds the phone: its screen lock keeps the app and settings closed
+    /// (THREAT-FINDER).
+    ScreenLocked,
+    /// ALT-SUSPEND=none: there is no suspension to ask for or resume from.
+    NoSuspension,
+    /// No signature made with this certificate's key is waiting to be presented.
+    NoSuchSignature,
+    /// The applet wants the PIN verified first (`6982`: the sign certificate, as on the card).
+    PinRequired,
+    /// The signature does not verify under the certificate's key (a relying party refuses).
+    BadSignature,
     /// The phone is broken (R-FAILURE).
     PhoneBroken,
     /// The phone has no network (R-CONTINUE).

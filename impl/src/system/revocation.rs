@@ -2,13 +2,14 @@
 //! resumption, deletion pushes and the app's status sync (R-REVOKE, R-LINK, R-SUSPEND,
 //! R-DELETE).
 
-use super::{Pin, Refusal, System};
+use super::{Pin, Refusal, RevokeAuth, System};
 use crate::ca::{
     Ca, CaError, CardEnded, CertKind, CertStatus, LogicalTime, PersonId, PhoneId, RevokedPhoneCert,
     Serial, StatusAnswer,
 };
-use crate::phone::{Condition, Holder};
+use crate::phone::Condition;
 use crate::push::{PushError, Undeliverable};
+use crate::tsm::revoke_auth::{revocation_challenge, RevocationProof};
 use crate::tsm::sp::{serial_from_bytes, Purpose};
 use rand_chacha::rand_core::RngCore;
 
@@ -84,8 +85,11 @@ impl System {
 
     // ----- revocation, suspension -----
 
-    /// `RevokeFromPhone(h, k)`: the holder revokes the credential in this phone's applet;
-    /// it is deleted locally (R-REVOKE(a), R-DELETE).
+    /// `RevokeFromPhone(h, k)`: whoever holds the phone asks, through the app, to revoke the
+    /// credential in this phone's applet; the SP-TSM authenticates the request as configured
+    /// (ALT-REVOKE-AUTH, [`super::RevokeAuth`]: the holder types the PIN they know where one
+    /// is asked) and has it deleted locally (R-REVOKE(a), R-DELETE). Nothing here asks who
+    /// the holder is.
     pub fn revoke_from_phone(&mut self, h: PhoneId, kind: CertKind) -> Result<(), Refusal> {
         self.tick();
         self.check_kind(kind)?;
@@ -96,14 +100,45 @@ impl System {
             .as_deref()
             .and_then(serial_from_bytes)
             .ok_or(Refusal::NoCredential)?;
-        let p = match self.phone(h)?.holder {
-            Holder::Person(p) => p,
-            _ => return Err(Refusal::NotCredentialOwner),
+        self.revoke_held(h, kind, serial)
+    }
+
+    /// Revoke the credential `serial` held in slot `kind` of `h` with the proof the policy
+    /// asks for, and delete it locally.
+    pub(super) fn revoke_held(
+        &mut self,
+        h: PhoneId,
+        kind: CertKind,
+        serial: Serial,
+    ) -> Result<(), Refusal> {
+        let proof = match self.config.policy.revoke_auth {
+            RevokeAuth::Nothing => RevocationProof::Nothing,
+            RevokeAuth::Pin | RevokeAuth::PhoneSignature => {
+                let phone_signing_key =
+                    self.config.policy.revoke_auth == RevokeAuth::PhoneSignature;
+                let key_kind = if phone_signing_key {
+                    CertKind::Sign
+                } else {
+                    kind
+                };
+                let challenge = revocation_challenge(serial, self.rng.next_u64());
+                let (cert_der, signature) = self.prove(h, key_kind, Pin::Right, &challenge)?;
+                RevocationProof::Key {
+                    cert_der,
+                    challenge,
+                    signature,
+                    phone_signing_key,
+                }
+            }
+            RevokeAuth::Card => {
+                let p = self.holder_person(h)?;
+                RevocationProof::Card(self.sign_application(Purpose::Revoke, p, Some(h), kind)?)
+            }
         };
         let now = self.now;
         let phone = self.phones.get_mut(&h).ok_or(Refusal::UnknownPhone(h))?;
         self.sp
-            .revoke_from_phone(&mut self.ca, &mut phone.se, h, p, kind, serial, now)?;
+            .revoke_from_phone(&mut self.ca, &mut phone.se, h, &proof, kind, serial, now)?;
         Ok(())
     }
 
@@ -154,7 +189,7 @@ impl System {
         }
         let challenge = self.rng.next_u64().to_be_bytes();
         let (cert, sig) = self.prove(h, kind, pin, &challenge)?;
-        Self::signature_ok(&cert, &challenge, &sig)?;
+        super::relying::signature_ok(&cert, &challenge, &sig)?;
         let serial = crate::ca::cert::parse_certificate(&cert)
             .and_then(|c| crate::ca::cert::serial_of(&c))
             .map_err(|e| Refusal::Failure(e.to_string()))?;

@@ -277,7 +277,7 @@ impl SpTsm {
 
     /// Check a card-signed application (R-ISSUE): the CA verifies the signature and the card
     /// certificate; the application must be for `purpose`, `person`, `phone`, `kind`.
-    fn check_card(
+    pub(crate) fn check_card(
         ca: &Ca,
         signed: &SignedApplication,
         expected: (Purpose, PersonId, Option<PhoneId>, CertKind),
@@ -624,14 +624,14 @@ impl SpTsm {
     }
 
     /// R-REVOKE(a): revocation requested by the app on the phone holding the credential,
-    /// then local deletion over SCP03 (R-DELETE). `holder` must be the certificate's person.
+    /// then local deletion over SCP03 (R-DELETE). `proof` authenticates it (ALT-REVOKE-AUTH).
     #[allow(clippy::too_many_arguments)]
     pub fn revoke_from_phone(
         &mut self,
         ca: &mut Ca,
         se: &mut dyn TsmWire,
         phone: PhoneId,
-        holder: PersonId,
+        proof: &super::revoke_auth::RevocationProof,
         kind: CertKind,
         serial: Serial,
         now: LogicalTime,
@@ -640,9 +640,8 @@ impl SpTsm {
             .registry()
             .get(serial)
             .ok_or(SpError::CertRevoked(serial))?;
-        if record.person != holder {
-            return Err(SpError::NotCredentialOwner);
-        }
+        // ALT-REVOKE-AUTH: authenticated by what the request carries (tsm::revoke_auth).
+        proof.check(ca, phone, record, now)?;
         // A certificate already revoked elsewhere (model change, card, ...) is just deleted.
         if record.status.is_live() {
             ca.revoke_phone_cert(serial, RevocationCause::UserRequestFromPhone, now)
