@@ -16,7 +16,7 @@ use std::path::Path;
 const STYLE: &str = "body{font-family:sans-serif;max-width:1100px;margin:auto;padding:16px;color:#1f2328}\
 table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #d0d7de;padding:3px 6px;text-align:left}\
 td.meant{background:#fff1c2;font-weight:bold}td.missed{background:#eaeef2;font-style:italic}td.what{min-width:260px}td.collateral{background:#ffd7d5}td.reached{color:#b42318}\
-td.holds,td.closed{color:#1a7f37}.fails{color:#b42318;font-weight:bold}ol li{font-family:monospace}\
+td.holds,td.closed,td.risk-closed{color:#1a7f37}.fails{color:#b42318;font-weight:bold}ol li{font-family:monospace}\
 .changes{color:#57606a;font-family:sans-serif;font-size:12px}";
 
 /// A path as HTML: numbered steps in words, its timeline, the final state and what fails.
@@ -95,6 +95,9 @@ fn cell_class(row: &Row, baseline: &BTreeSet<String>, id: &str, text: &str) -> &
         "meant"
     } else if meant {
         "missed"
+    } else if id.starts_with("RISK") && text == "closed" && row.broke(baseline).contains(id) {
+        // A risk the variant closes is a changed verdict, not a break.
+        "risk-closed"
     } else if row.broke(baseline).contains(id) {
         "collateral"
     } else if text.starts_with("reached") && id.starts_with("RISK") {
@@ -129,7 +132,7 @@ pub fn build(base: &Config, rows: &[Row]) -> (String, String, Vec<(String, Strin
     let intro = "Rows: the seeds' design and each variant (one design answer changed). Cells: \
                  holds; broken (n) = a counterexample of n steps; for a RISK, reached (n) = the risk \
                  exists, closed = it cannot happen. Marked: the cell the variant is meant to break \
-                 (yellow, ◆; grey when this world is too small for it) and collateral breaks (red, ✗).";
+                 (yellow, ◆; grey when this world is too small for it) collateral breaks (red, ✗), and a risk this variant closes though the seeds' design leaves it open (△).";
     h += &format!("<h2>Design alternatives × properties</h2>\n<p>{}</p>\n<table><tr><th>variant</th><th>kind</th><th>what it changes</th>", esc(intro));
     m += &format!(
         "## Design alternatives × properties\n\n{intro}\n\n| variant | kind | what it changes |"
@@ -162,6 +165,7 @@ pub fn build(base: &Config, rows: &[Row]) -> (String, String, Vec<(String, Strin
                 "meant" => "◆ ",
                 "missed" => "◆ not broken in this world: ",
                 "collateral" => "✗ ",
+                "risk-closed" => "△ ",
                 _ => "",
             };
             h += &format!("<td class='{class}'>{mark}{}</td>", esc(&t));
