@@ -149,3 +149,27 @@ fn replay_json_errors_are_json_and_keep_going_reports_every_divergence() {
     assert_eq!(lines, [3, 9]);
     std::fs::remove_file(&path).ok();
 }
+
+#[test]
+fn the_readme_trace_example_conforms() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme
+        .find("{\"format\": \"phone-jpki-trace/2\"")
+        .expect("example");
+    let end = start + readme[start..].find("```").unwrap();
+    let text: String = readme[start..end]
+        .lines()
+        .map(|l| l.trim().to_string() + "\n")
+        .collect();
+    let path = std::env::temp_dir().join(format!("phone-jpki-readme-{}.jsonl", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    let o = replay(&path);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    std::fs::remove_file(&path).ok();
+}
