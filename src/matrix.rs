@@ -9,7 +9,7 @@ use phone_jpki_model::Config;
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// One row: the seeds' design (`variant: None`) or a variant, and its check.
 pub struct Row {
@@ -63,6 +63,17 @@ pub fn columns(r: &CheckReport) -> Vec<String> {
 
 /// Check the default and every variant of `base`, `threads` at a time, in matrix order.
 pub fn run(base: &Config, threads: usize, progress: bool) -> Vec<Row> {
+    run_within(base, threads, progress, (None, None))
+}
+
+/// [`run`] with limits (issue 16 finding 11): at most `max_states` unique states per check,
+/// and one `timeout` for the whole matrix (each check gets what is left of it).
+pub fn run_within(
+    base: &Config,
+    threads: usize,
+    progress: bool,
+    (max_states, timeout): (Option<usize>, Option<Duration>),
+) -> Vec<Row> {
     let todo: Vec<Option<Choice>> = std::iter::once(None)
         .chain(crate::variants::all().into_iter().map(Some))
         .collect();
@@ -89,6 +100,8 @@ pub fn run(base: &Config, threads: usize, progress: bool) -> Vec<Row> {
                 };
                 let opts = CheckOptions {
                     threads: if workers > 1 { 1 } else { threads.max(1) },
+                    max_states,
+                    timeout: timeout.map(|t| t.saturating_sub(start.elapsed())),
                     ..CheckOptions::default()
                 };
                 let report = check(&c, &opts, &mut |_| {});
