@@ -1,5 +1,6 @@
 //! `phone-jpki`: model checking, exploration, SCP03 vectors and the demo scenario.
 
+mod ca_cmd;
 mod card_cmd;
 mod check_cmd;
 mod explorer;
@@ -120,6 +121,12 @@ enum Command {
         /// Variants checked at once (default: the machine's cores).
         #[arg(long)]
         threads: Option<usize>,
+        /// Give up (UNDECIDED) on a variant after this many unique states.
+        #[arg(long)]
+        max_states: Option<usize>,
+        /// Give up (UNDECIDED) on what is left after this many seconds for the whole matrix.
+        #[arg(long)]
+        timeout: Option<u64>,
     },
     /// Serve the Explorer on the model: paths by action labels, properties on the shown
     /// state, refusals and their reasons, pictures (see README).
@@ -251,6 +258,9 @@ enum Command {
     /// A phone's SE as a virtual smart card for PC/SC middleware (vsmartcard vpcd).
     #[command(subcommand)]
     Card(card_cmd::CardCmd),
+    /// The CA's publication point (CRL and CA certificate over HTTP on loopback).
+    #[command(subcommand)]
+    Ca(ca_cmd::CaCmd),
 }
 
 #[derive(Subcommand)]
@@ -399,9 +409,12 @@ fn run() -> Result<ExitCode, String> {
             world,
             json,
             threads,
+            max_states,
+            timeout,
         } => {
             let base = config(&world, &[])?;
-            let rows = matrix::run(&base, threads.unwrap_or_else(cores), true);
+            let limits = (max_states, timeout.map(Duration::from_secs));
+            let rows = matrix::run_within(&base, threads.unwrap_or_else(cores), true, limits);
             if json {
                 println!("{}", matrix::json(&rows));
             } else {
@@ -543,9 +556,11 @@ fn run() -> Result<ExitCode, String> {
             })
         }
         Command::Card(cmd) => card_cmd::run(cmd),
+        Command::Ca(cmd) => ca_cmd::run(cmd),
         Command::Demo { out } => {
             std::fs::create_dir_all(&out).map_err(|e| format!("--out {}: {e}", out.display()))?;
             let r = phone_jpki_impl::demo::demo(&out).map_err(|e| format!("demo: {e}"))?;
+            println!("{}", phone_jpki_impl::demo::KEY_WARNING);
             println!("CA:  {}", r.ca.display());
             println!("CRL: {}", r.crl.display());
             for f in &r.certs {

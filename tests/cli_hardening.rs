@@ -82,3 +82,49 @@ fn export_checks_the_output_location_before_the_work() {
     std::fs::remove_file(&file).ok();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Finding 3: `conform --exhaustive` ignored `--timeout` and `--max-states` while it counted
+/// the model graph (deep world without a detour bound: gigabytes, no output). Under a 30 s
+/// CPU limit, both flags must bring an UNDECIDED answer.
+#[test]
+fn conform_exhaustive_counts_the_model_graph_within_the_limits() {
+    for limit in [["--timeout", "2"], ["--max-states", "300"]] {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -t 30; exec \"$0\" conform --world deep --max-events none --exhaustive --threads 30000 \"$1\" \"$2\"")
+            .arg(env!("CARGO_BIN_EXE_phone-jpki"))
+            .args(limit)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.code().is_some(), "{limit:?}: {:?}", out.status);
+        assert!(text.contains("UNDECIDED"), "{limit:?}: {text}");
+        assert!(text.contains("at least"), "{limit:?}: {text}");
+        if limit[0] == "--max-states" {
+            // The lockstep's own budget holds at every new state too.
+            let covered = text
+                .split("exhaustive: ")
+                .nth(1)
+                .and_then(|t| t.split('/').next());
+            assert_eq!(covered, Some("300"), "{text}");
+        }
+    }
+}
+
+/// Finding 11: `matrix` had no bound at all. Under a 30 s CPU limit, the deep world without
+/// a detour bound must come back UNDECIDED with either limit.
+#[test]
+fn matrix_is_bounded() {
+    for limit in [["--max-states", "200"], ["--timeout", "1"]] {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -t 30; exec \"$0\" matrix --world deep --max-events none \"$1\" \"$2\"")
+            .arg(env!("CARGO_BIN_EXE_phone-jpki"))
+            .args(limit)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{limit:?}: {:?}", out.status);
+        assert!(text.contains("UNDECIDED"), "{limit:?}: {text}");
+    }
+}

@@ -68,15 +68,44 @@ pub fn read_actions_for(path: &std::path::Path, config: &Config) -> Result<Vec<A
 /// the model's own checker run with no properties (its count of generated states includes
 /// the initial one).
 pub fn model_graph(config: &Config) -> (usize, usize) {
+    let g = model_graph_within(config, None, None);
+    (g.states, g.edges)
+}
+
+/// What [`model_graph_within`] counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModelGraph {
+    pub states: usize,
+    pub edges: usize,
+    /// Every reachable state was counted (no limit hit).
+    pub complete: bool,
+}
+
+/// [`model_graph`] within `--max-states` and `--timeout` (issue 16 finding 3: the count
+/// used to ignore both); a cut-short count is a lower bound.
+pub fn model_graph_within(
+    config: &Config,
+    max_states: Option<usize>,
+    timeout: Option<Duration>,
+) -> ModelGraph {
     let mut line = crate::progress::Line::new("conform: counting the model graph");
-    let r = check_properties(config, &CheckOptions::default(), Vec::new(), &mut |p| {
+    let opts = CheckOptions {
+        max_states,
+        timeout,
+        ..CheckOptions::default()
+    };
+    let r = check_properties(config, &opts, Vec::new(), &mut |p| {
         line.show(&format!(
             "depth {}, {} states, {:.0} s",
             p.depth, p.unique_states, p.seconds
         ))
     });
     line.done();
-    (r.unique_states, r.states - 1)
+    ModelGraph {
+        states: r.unique_states,
+        edges: r.states - 1,
+        complete: r.complete,
+    }
 }
 
 /// Run; returns the text to print and whether everything agreed. `Err` for a setup problem.
@@ -157,18 +186,21 @@ pub fn conform_json(
 
     if divergence.is_none() && opts.exhaustive {
         let t = Instant::now();
-        let (model_states, model_edges) = model_graph(config);
+        let graph = model_graph_within(config, opts.max_states, opts.timeout);
         let graph_seconds = t.elapsed().as_secs_f64();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let eo = exhaustive::Options {
-            threads: opts.threads.max(1),
+            threads: opts.threads.clamp(1, cores),
             max_states: opts.max_states,
-            timeout: opts.timeout,
+            // One budget for the whole exhaustive run, the count included.
+            timeout: opts.timeout.map(|d| d.saturating_sub(t.elapsed())),
             seed: opts.seed,
         };
         let (c, d) = exhaustive::cover(config, &eo).map_err(|e| e.to_string())?;
-        text += &coverage_line(&c, model_states, model_edges);
+        text += &coverage_line(&c, &graph);
         json_out["exhaustive"] = json!({
-            "model_states": model_states, "model_edges": model_edges,
+            "model_states": graph.states, "model_edges": graph.edges,
+            "model_graph_complete": graph.complete,
             "model_graph_seconds": graph_seconds,
             "states": c.states, "edges": c.edges, "refused_unchanged": c.refused_unchanged,
             "actions": c.actions, "seconds": c.seconds, "actions_per_second": c.rate(),
@@ -290,23 +322,18 @@ pub fn random_line(r: &RandomReport, ok: bool) -> String {
 }
 
 /// The text line of an exhaustive run.
-pub fn coverage_line(c: &Coverage, model_states: usize, model_edges: usize) -> String {
-    let pct = |a: usize, b: usize| {
-        if b == 0 {
-            100.0
-        } else {
-            100.0 * a as f64 / b as f64
-        }
+pub fn coverage_line(c: &Coverage, g: &ModelGraph) -> String {
+    // Against a cut-short count (a lower bound) a share means nothing.
+    let share = |a: usize, b: usize, what: &str| match (g.complete, b) {
+        (false, _) => format!("{a}/at least {b} {what} (model count cut short)"),
+        (true, 0) => format!("{a}/{b} {what} (100.0%)"),
+        (true, b) => format!("{a}/{b} {what} ({:.1}%)", 100.0 * a as f64 / b as f64),
     };
     format!(
-        "exhaustive: {}/{} states ({:.1}%), {}/{} edges ({:.1}%), {} refused-unchanged, \
+        "exhaustive: {}, {}, {} refused-unchanged, \
          {} actions, {:.1} s, {:.0} actions/s, {}\n",
-        c.states,
-        model_states,
-        pct(c.states, model_states),
-        c.edges,
-        model_edges,
-        pct(c.edges, model_edges),
+        share(c.states, g.states, "states"),
+        share(c.edges, g.edges, "edges"),
         c.refused_unchanged,
         c.actions,
         c.seconds,

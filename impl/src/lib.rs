@@ -5,6 +5,8 @@
 
 pub mod apdu;
 pub mod applet;
+#[cfg(any(test, feature = "attack"))]
+pub mod attack;
 pub mod ca;
 pub mod card;
 pub mod crypto;

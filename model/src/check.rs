@@ -257,7 +257,13 @@ pub fn check_properties(
     progress: &mut dyn FnMut(Progress),
 ) -> CheckReport {
     let start = Instant::now();
-    let threads = opts.threads.max(1);
+    // More workers than cores only add overhead (issue 16: `--threads 30000`).
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = opts.threads.clamp(1, cores);
+    // Limits hold within a level too: workers stop at the deadline (the batch is then
+    // dropped, the search incomplete) and the state budget is checked at every new state.
+    let deadline = opts.timeout.map(|t| start + t);
+    let late = move || deadline.is_some_and(|d| Instant::now() > d);
     let init = {
         let s = State::initial(config);
         if opts.symmetry {
@@ -277,7 +283,7 @@ pub fn check_properties(
     let mut states = 1usize;
     let mut cut = None;
 
-    while !frontier.is_empty() {
+    'levels: while !frontier.is_empty() {
         if opts.max_depth.is_some_and(|d| depth > d) {
             cut = Some(Cut::Depth);
             break;
@@ -299,7 +305,9 @@ pub fn check_properties(
                         let (props, open) = (&props, &open);
                         scope.spawn(move || {
                             part.iter()
-                                .map(|(_, s)| expand(config, props, open, opts.symmetry, s))
+                                .map_while(|(_, s)| {
+                                    (!late()).then(|| expand(config, props, open, opts.symmetry, s))
+                                })
                                 .collect::<Vec<_>>()
                         })
                     })
@@ -309,6 +317,10 @@ pub fn check_properties(
                     .map(|h| h.join().expect("checker worker panicked"))
                     .collect()
             });
+            if expansions.iter().map(Vec::len).sum::<usize>() < batch.len() {
+                cut = Some(Cut::Timeout);
+                break 'levels;
+            }
             for ((id, _), exp) in batch.iter().zip(expansions.into_iter().flatten()) {
                 for i in exp.state_hits {
                     found[i].get_or_insert((*id, None));
@@ -322,6 +334,10 @@ pub fn check_properties(
                 for (a, s, fp) in exp.next {
                     states += 1;
                     if let std::collections::hash_map::Entry::Vacant(e) = seen.entry(fp) {
+                        if opts.max_states.is_some_and(|m| parent.len() >= m) {
+                            cut = Some(Cut::StateBudget);
+                            break 'levels;
+                        }
                         let nid = parent.len() as u32;
                         e.insert(nid);
                         parent.push((*id, Some(a)));

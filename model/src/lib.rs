@@ -1,7 +1,9 @@
 //! Reference model of JPKI certificates on smartphones (公的個人認証のスマートフォン搭載).
 //!
 //! Pure and deterministic: no crypto, no I/O, no hash-map iteration in the rules. Requirement
-//! and invariant IDs (R-*, INV-*) refer to `shared/DOMAIN.md`.
+//! and invariant IDs (R-*, INV-*) refer to `shared/DOMAIN.md`. The guarantees the model assumes
+//! of SCP03 and of the SE's access control (THREAT-SKIM, THREAT-FAKE-APP), with the tests in
+//! `impl/` that establish them: `docs/ASSUMPTIONS.md`.
 
 pub mod action;
 pub mod config;

@@ -4,7 +4,7 @@
 use super::client::{DriverError, Process, Sut};
 use super::run::Driven;
 use crate::conform::{
-    class_cases, classes_line, coverage_line, model_graph, random_line, rate, read_actions,
+    class_cases, classes_line, coverage_line, model_graph_within, random_line, rate, read_actions,
     report_head, ConformOptions,
 };
 use crate::lockstep::Divergence;
@@ -105,17 +105,19 @@ pub fn conform_driver(
     }
 
     if divergence.is_none() && opts.exhaustive {
-        let (model_states, model_edges) = model_graph(config);
+        let t = std::time::Instant::now();
+        let graph = model_graph_within(config, opts.max_states, opts.timeout);
+        // One budget for the whole exhaustive run, the count included.
+        let left = opts.timeout.map(|x| x.saturating_sub(t.elapsed()));
         let before = d.actions;
-        let r = d
-            .exhaustive(opts.max_states, opts.timeout)
-            .map_err(driver_error)?;
+        let r = d.exhaustive(opts.max_states, left).map_err(driver_error)?;
         match r {
             Ok(c) => {
-                text += &coverage_line(&c, model_states, model_edges);
+                text += &coverage_line(&c, &graph);
                 let sent = d.actions - before;
                 json_out["exhaustive"] = json!({
-                    "model_states": model_states, "model_edges": model_edges,
+                    "model_states": graph.states, "model_edges": graph.edges,
+                    "model_graph_complete": graph.complete,
                     "states": c.states, "edges": c.edges, "refused_unchanged": c.refused_unchanged,
                     "actions": c.actions, "seconds": c.seconds, "actions_per_second": c.rate(),
                     "actions_sent": sent, "sent_per_second": rate(sent, c.seconds),
