@@ -100,7 +100,7 @@ pub fn replay_cmd(path: &Path, json: bool, keep_going: bool) -> ExitCode {
 }
 
 /// Write `text` to `out` atomically (a temporary file beside it, then a rename).
-pub fn write_atomic(out: &Path, text: &str) -> Result<(), String> {
+fn write_atomic(out: &Path, text: &str) -> Result<(), String> {
     phone_jpki_impl::fsio::write_atomic(out, text.as_bytes())
 }
 

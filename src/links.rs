@@ -4,9 +4,12 @@
 //! it carries its world; when it cannot (a label not offered where it stands), the error
 //! says which step and why.
 
+use crate::variants::policy_names;
 use crate::WorldArgs;
 use clap::Parser;
-use phone_jpki_model::{candidate_actions, step, Action, Config, Kind, Policy, State, Variant};
+#[cfg(test)]
+use phone_jpki_model::Variant;
+use phone_jpki_model::{candidate_actions, step, Action, Config, Kind, State};
 
 /// Where `phone-jpki explore` listens unless told otherwise.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
@@ -84,20 +87,6 @@ pub fn config_flags(c: &Config) -> Result<Vec<(String, String)>, String> {
         Ok(back) if &back == c => Ok(flags),
         _ => Err("this world has settings no command-line flag expresses".into()),
     }
-}
-
-/// The variants whose switch is set in `p`.
-pub fn policy_names(p: &Policy) -> Vec<&'static str> {
-    Variant::ALL
-        .into_iter()
-        .filter(|v| {
-            let (mut on_default, mut on_p) = (Policy::default(), *p);
-            v.apply(&mut on_default);
-            v.apply(&mut on_p);
-            on_default != Policy::default() && on_p == *p
-        })
-        .map(|v| v.name())
-        .collect()
 }
 
 /// Build a world from flags (name without `--`, value), with the CLI's checks.

@@ -1,5 +1,6 @@
 //! `phone-jpki`: model checking, exploration, SCP03 vectors and the demo scenario.
 
+mod ca_cmd;
 mod card_cmd;
 mod check_cmd;
 mod explorer;
@@ -107,6 +108,9 @@ enum Command {
         /// Also write an HTML page with every path as pictures.
         #[arg(long)]
         html: Option<PathBuf>,
+        /// Also write every counterexample and example as ITF (`DIR/<property>.itf.json`).
+        #[arg(long)]
+        itf: Option<PathBuf>,
     },
     /// Every policy variant against every property: the design-space table.
     Matrix {
@@ -254,6 +258,9 @@ enum Command {
     /// A phone's SE as a virtual smart card for PC/SC middleware (vsmartcard vpcd).
     #[command(subcommand)]
     Card(card_cmd::CardCmd),
+    /// The CA's publication point (CRL and CA certificate over HTTP on loopback).
+    #[command(subcommand)]
+    Ca(ca_cmd::CaCmd),
 }
 
 #[derive(Subcommand)]
@@ -269,6 +276,12 @@ enum VectorsCmd {
         /// Take every edge, not one per edge class (reference: ~76,000 files, ~220 MB).
         #[arg(long)]
         all_edges: bool,
+        /// `jsonl` (traces, default) or `itf` (Informal Trace Format, `*.itf.json`).
+        #[arg(long, default_value = "jsonl")]
+        format: String,
+        /// Detours in the whole world, or `none` (overrides the world's).
+        #[arg(long)]
+        max_events: Option<String>,
     },
     /// Run SCP03 vector files (shared/vectors/scp03 format), host and card side.
     Scp03 {
@@ -356,6 +369,7 @@ fn run() -> Result<ExitCode, String> {
             json,
             strict,
             html,
+            itf,
         } => {
             if policy.iter().any(|p| p == "list") {
                 print!("{}", variants::list());
@@ -379,6 +393,9 @@ fn run() -> Result<ExitCode, String> {
             });
             if let Some(file) = html {
                 report::write_atomic(&file, report::check_html(&c, &r).as_bytes())?;
+            }
+            if let Some(dir) = itf {
+                itf::write_check(&c, &r, &dir)?;
             }
             Ok(check_cmd::finish(
                 &c,
@@ -452,8 +469,10 @@ fn run() -> Result<ExitCode, String> {
                     dir,
                     world,
                     all_edges,
+                    format,
+                    max_events,
                 },
-        } => export_cmd(&dir, &world, all_edges),
+        } => export_cmd(&dir, &world, all_edges, &format, max_events),
         Command::Vectors {
             which: VectorsCmd::Scp03 { files },
         } => {
@@ -537,9 +556,11 @@ fn run() -> Result<ExitCode, String> {
             })
         }
         Command::Card(cmd) => card_cmd::run(cmd),
+        Command::Ca(cmd) => ca_cmd::run(cmd),
         Command::Demo { out } => {
             std::fs::create_dir_all(&out).map_err(|e| format!("--out {}: {e}", out.display()))?;
             let r = phone_jpki_impl::demo::demo(&out).map_err(|e| format!("demo: {e}"))?;
+            println!("{}", phone_jpki_impl::demo::KEY_WARNING);
             println!("CA:  {}", r.ca.display());
             println!("CRL: {}", r.crl.display());
             for f in &r.certs {
@@ -556,18 +577,34 @@ fn run() -> Result<ExitCode, String> {
 }
 
 /// `phone-jpki vectors export`.
-fn export_cmd(dir: &std::path::Path, world: &str, all_edges: bool) -> Result<ExitCode, String> {
+fn export_cmd(
+    dir: &std::path::Path,
+    world: &str,
+    all_edges: bool,
+    format: &str,
+    max_events: Option<String>,
+) -> Result<ExitCode, String> {
+    if !matches!(format, "jsonl" | "itf") {
+        return Err(format!("--format: expected jsonl or itf, got {format:?}"));
+    }
     use phone_jpki_model::vectors::Coverage;
-    let c = match world {
-        "reference" => Config::reference(),
-        "single" => Config::single(),
-        "deep" => Config::deep(),
-        other => {
-            return Err(format!(
-                "--world: expected reference, single or deep, got {other:?}"
-            ))
-        }
-    };
+    let c = config(
+        &WorldArgs {
+            world: world.to_string(),
+            persons: None,
+            phones: None,
+            kinds: None,
+            pin_tries: None,
+            max_issuances: None,
+            max_card_generations: None,
+            max_app_installs: None,
+            max_handovers: None,
+            max_events,
+            max_sessions: None,
+            max_certs: None,
+        },
+        &[],
+    )?;
     let cov = if all_edges {
         Coverage::AllEdges
     } else {
@@ -576,7 +613,10 @@ fn export_cmd(dir: &std::path::Path, world: &str, all_edges: bool) -> Result<Exi
     // The output location is checked before the (possibly long) export; files are
     // written atomically, so a full disk leaves no partial file.
     phone_jpki_impl::fsio::prepare_output_dir(dir)?;
-    let x = phone_jpki_model::vectors::export(&c, cov);
+    let mut x = phone_jpki_model::vectors::export(&c, cov);
+    if format == "itf" {
+        x.files = itf::vector_files(&x.files)?;
+    }
     let mut bytes = 0usize;
     for (name, text) in &x.files {
         let p = dir.join(name);

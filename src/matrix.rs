@@ -2,9 +2,10 @@
 //! property, variants in parallel (`--threads`), progress on one updating line, and a table
 //! that tells the cell a variant is meant to break from collateral ones.
 
+use crate::variants::Choice;
 use crate::variants::{broken, expected};
 use phone_jpki_model::check::{check, CheckOptions, CheckReport, Verdict};
-use phone_jpki_model::{Config, Variant};
+use phone_jpki_model::Config;
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 /// One row: the seeds' design (`variant: None`) or a variant, and its check.
 pub struct Row {
     pub base: Config,
-    pub variant: Option<Variant>,
+    pub variant: Option<Choice>,
     pub report: CheckReport,
 }
 
@@ -21,7 +22,7 @@ impl Row {
     /// The world this row checked.
     pub fn config(&self) -> Config {
         match self.variant {
-            Some(v) => self.base.clone().with_variant(v),
+            Some(v) => crate::variants::with(&self.base, v),
             None => self.base.clone(),
         }
     }
@@ -73,8 +74,8 @@ pub fn run_within(
     progress: bool,
     (max_states, timeout): (Option<usize>, Option<Duration>),
 ) -> Vec<Row> {
-    let todo: Vec<Option<Variant>> = std::iter::once(None)
-        .chain(Variant::ALL.map(Some))
+    let todo: Vec<Option<Choice>> = std::iter::once(None)
+        .chain(crate::variants::all().into_iter().map(Some))
         .collect();
     let next = Mutex::new(0usize);
     let done: Mutex<Vec<Option<Row>>> = Mutex::new(todo.iter().map(|_| None).collect());
@@ -94,7 +95,7 @@ pub fn run_within(
                     return;
                 };
                 let c = match v {
-                    Some(v) => base.clone().with_variant(v),
+                    Some(v) => crate::variants::with(base, v),
                     None => base.clone(),
                 };
                 let opts = CheckOptions {
@@ -225,7 +226,7 @@ pub fn json(rows: &[Row]) -> serde_json::Value {
             let meant = row.meant();
             json!({
                 "policy": row.name(),
-                "kind": if row.variant.is_some() { "fault" } else { "default" },
+                "kind": row.variant.map_or("default", crate::variants::kind),
                 "sentence": row.variant.map(crate::variants::sentence),
                 "meant_to_break": meant,
                 "as_meant": row.as_meant(&baseline),
@@ -260,7 +261,7 @@ mod tests {
         base.max_events = Some(1);
         let one = run(&base, 1, false);
         let three = run(&base, 3, false);
-        assert_eq!(one.len(), Variant::ALL.len() + 1);
+        assert_eq!(one.len(), crate::variants::all().len() + 1);
         let names = |rs: &[Row]| rs.iter().map(|r| r.name()).collect::<Vec<_>>();
         assert_eq!(names(&one), names(&three));
         assert_eq!(text(&one), text(&three));

@@ -78,9 +78,44 @@ fn history_lines(s: &State) -> Vec<String> {
     .collect()
 }
 
+/// A cert status in words.
+pub fn status_words(st: CertStatus) -> String {
+    humanize(&format!("{st:?}"))
+}
+
+/// Rust's spelling of statuses and session steps, in words: `Issued(Serial(0))` becomes
+/// `cert #0 issued`, `Revoked(ModelChange)` becomes `revoked (model change)`.
+pub fn humanize(line: &str) -> String {
+    let mut out = line.to_string();
+    for (rust, words) in [
+        ("Revoked(FromPhone)", "revoked (from the phone)"),
+        ("Revoked(WithCard)", "revoked (with the card)"),
+        ("Revoked(Linked)", "revoked (with the card cert)"),
+        ("Revoked(ModelChange)", "revoked (model change)"),
+        ("Active", "active"),
+        ("Suspended", "suspended"),
+        ("Applied", "applied"),
+        ("KeyGenerated", "key generated"),
+    ] {
+        out = out.replace(rust, words);
+    }
+    for (rust, words) in [
+        ("Issued(Serial(", "issued"),
+        ("CertWritten(Serial(", "written with a temporary PIN"),
+    ] {
+        while let Some(i) = out.find(rust) {
+            let rest = &out[i + rust.len()..];
+            let Some(end) = rest.find("))") else { break };
+            let n = rest[..end].to_string();
+            out = format!("{}cert #{n} {words}{}", &out[..i], &rest[end + 2..]);
+        }
+    }
+    out
+}
+
 /// The state in words, one fact a line (replay's rendering plus the history facts).
 pub fn words(c: &Config, s: &State) -> Vec<String> {
-    let mut v: Vec<String> = render_state(c, s).lines().map(str::to_string).collect();
+    let mut v: Vec<String> = render_state(c, s).lines().map(humanize).collect();
     v.extend(history_lines(s));
     v
 }
@@ -250,7 +285,7 @@ pub fn state_svg(c: &Config, s: &State) -> String {
                     };
                     let st = s.cert(serial).status;
                     (
-                        format!("cert #{}: {st:?}", serial.0),
+                        format!("cert #{}: {}", serial.0, status_words(st)),
                         pin,
                         status_colour(st),
                     )
@@ -272,7 +307,12 @@ pub fn state_svg(c: &Config, s: &State) -> String {
                 top + 130,
                 AMBER,
                 "normal",
-                &format!("issuance of {} {}: {:?}", sess.person, sess.kind, sess.step),
+                &format!(
+                    "issuance of {} {}: {}",
+                    sess.person,
+                    sess.kind,
+                    humanize(&format!("{:?}", sess.step))
+                ),
             );
         }
         if ph.handovers > 0 {
@@ -297,12 +337,12 @@ pub fn state_svg(c: &Config, s: &State) -> String {
             status_colour(cert.status),
             "normal",
             &format!(
-                "#{i}  {} {} on {}, card gen {}, {:?}{}",
+                "#{i}  {} {} on {}, card gen {}, {}{}",
                 cert.person,
                 cert.kind,
                 cert.phone,
                 cert.card_generation,
-                cert.status,
+                status_words(cert.status),
                 if cert.signature_valid_at_issue && cert.signer == cert.person {
                     String::new()
                 } else {
@@ -436,8 +476,8 @@ mod tests {
         assert_eq!(
             v[4].changes,
             vec![
-                "h0: issuance session of p0 auth at KeyGenerated → issuance session of p0 auth at Issued(Serial(0))",
-                "+ cert #0: p0 auth on h0, card generation 0, Active"
+                "h0: issuance session of p0 auth at key generated → issuance session of p0 auth at cert #0 issued",
+                "+ cert #0: p0 auth on h0, card generation 0, active"
             ]
         );
         // An accepted use changes nothing, and is still accepted.
@@ -460,10 +500,14 @@ mod tests {
         let st = state_svg(&c, &last);
         assert!(st.contains("held by a STRANGER"));
         assert!(
-            st.contains("cert #0: Active") && st.contains("PIN BLOCKED"),
+            st.contains("cert #0: active") && st.contains("PIN BLOCKED"),
             "{st}"
         );
-        assert!(st.contains("#0  p0 auth on h0, card gen 0, Active"));
+        assert!(st.contains("#0  p0 auth on h0, card gen 0, active"));
+        assert_eq!(
+            humanize("x at CertWritten(Serial(12)); Revoked(ModelChange)"),
+            "x at cert #12 written with a temporary PIN; revoked (model change)"
+        );
         assert!(st.contains("person p1"));
     }
 

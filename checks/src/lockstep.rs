@@ -33,9 +33,13 @@ pub enum SetupError {
 impl fmt::Display for SetupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SetupError::Policy => {
-                f.write_str("the implementation realises the default policy only")
-            }
+            SetupError::Policy => f.write_str(
+                "the implementation realises the model's default policy only: the model's fault \
+                 variants exist only in the model; the implementation's own design choices \
+                 (ALT-REVOKE-AUTH, ALT-RESET, ALT-APPLET-STATUS, ALT-SUSPEND) are its \
+                 configuration (impl/src/system/policy.rs) and are conformance-checked once the \
+                 model names them",
+            ),
             SetupError::Config(e) => write!(f, "invalid configuration: {e}"),
             SetupError::System(e) => write!(f, "implementation setup failed: {e}"),
         }
@@ -216,6 +220,8 @@ pub fn system_config(config: &Config, seed: u64) -> SystemConfig {
         policy: phone_jpki_impl::system::Policy {
             reset: phone_jpki_impl::system::ResetPolicy::OsWipe,
             revoke_auth: phone_jpki_impl::system::RevokeAuth::Card,
+            // The model keeps an emptied applet.
+            applet_deletion: phone_jpki_impl::system::AppletDeletion::Never,
             ..Default::default()
         },
     }

@@ -77,6 +77,7 @@ pub fn class(r: &ImplRefusal) -> Class {
         // sign cert; a signature that does not verify is a defect.
         I::ScreenLocked => return Class::Outside("ScreenLocked"),
         I::NoSuspension => return Class::Outside("NoSuspension"),
+        I::StatusUnknown => return Class::Outside("StatusUnknown"),
         I::NoSuchSignature => return Class::Outside("NoSuchSignature"),
         I::PinRequired => return Class::Outside("PinRequired"),
         I::BadSignature => return Class::Outside("BadSignature"),

@@ -7,7 +7,7 @@ use phone_jpki_impl::ca::{
 };
 use phone_jpki_impl::phone::{Condition, Holder};
 use phone_jpki_impl::push::Undeliverable;
-use phone_jpki_impl::system::{Pin, Refusal, System, SystemConfig};
+use phone_jpki_impl::system::{AppletDeletion, Pin, Refusal, ResetPolicy, System, SystemConfig};
 
 const AUTH: CertKind = CertKind::Auth;
 const SIGN: CertKind = CertKind::Sign;
@@ -17,11 +17,19 @@ const H0: PhoneId = PhoneId(0);
 const H1: PhoneId = PhoneId(1);
 const H2: PhoneId = PhoneId(2);
 
-/// Two persons, three phones: h0 and h2 held by p0, h1 by p1.
+/// Two persons, three phones: h0 and h2 held by p0, h1 by p1. These scenarios pin the
+/// behaviour the model checks today: a reset wipes the SE locally and an emptied applet stays
+/// (tests/policies.rs covers the defaults: reset through the server, applet deleted).
 fn system() -> System {
+    System::new(config()).expect("system")
+}
+
+fn config() -> SystemConfig {
     let mut c = SystemConfig::new(2, 3);
     c.seed = 7;
-    System::new(c).expect("system")
+    c.policy.reset = ResetPolicy::OsWipe;
+    c.policy.applet_deletion = AppletDeletion::Never;
+    c
 }
 
 fn setup_phone(s: &mut System, h: PhoneId) {
@@ -594,8 +602,7 @@ fn conformance_fixes_session_and_pin_order() {
 
     // SetUserPin after the written credential was deleted: KeyMissing. (Revoked from the
     // phone with the card: the temporary PIN cannot authenticate a revocation.)
-    let mut c = SystemConfig::new(2, 3);
-    c.seed = 7;
+    let mut c = config();
     c.policy.revoke_auth = phone_jpki_impl::system::RevokeAuth::Card;
     let mut s = System::new(c).unwrap();
     setup_phone(&mut s, H0);

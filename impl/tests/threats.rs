@@ -211,3 +211,56 @@ fn threat_offline_sign_needs_the_password() {
         Err(Refusal::NoSuchSignature)
     );
 }
+
+/// THREAT-BUYER: after a careless hand-over the buyer (a stranger, no card) tries every
+/// operation the phone offers; each is refused by a real check: the applet's PIN check
+/// (counted), the card signature the buyer cannot make, or the revocation proof.
+#[test]
+fn threat_buyer_tries_every_operation() {
+    let mut s = system_with(|_| {});
+    ready(&mut s, H0);
+    let serial = slot_serial(&s, H0, AUTH).unwrap();
+    s.hand_over(H0, Holder::Stranger, false).unwrap();
+    let wrong = |left| Err(Refusal::WrongPin { tries_left: left });
+    let wrong_of = |left| Some(Refusal::WrongPin { tries_left: left });
+    assert_eq!(s.r#use(H0, AUTH, Pin::Right), wrong(2));
+    assert_eq!(s.change_pin(H0, AUTH, Pin::Right), wrong(1));
+    s.suspend(P0, AUTH).unwrap();
+    assert_eq!(s.resume(H0, AUTH, Pin::Right), wrong(0));
+    assert_eq!(s.reader_use(H0, AUTH, Pin::Right), Err(Refusal::PinBlocked));
+    assert_eq!(s.init_pin(H0, AUTH), Err(Refusal::NoCard));
+    assert_eq!(s.apply(H0, AUTH), Err(Refusal::NoCard));
+    assert_eq!(s.revoke_from_phone(H0, SIGN), wrong(4));
+    assert_eq!(s.read_sign_cert(H0, Pin::Right).err(), wrong_of(3));
+    assert_eq!(s.sign_offline(H0, Pin::Right).err(), wrong_of(2));
+    // Nothing of the seller's changed hands: same certificate, still the seller's.
+    assert_eq!(slot_serial(&s, H0, AUTH), Some(serial));
+    assert_eq!(s.live_cert(P0, AUTH).map(|(x, _)| x), Some(serial));
+}
+
+/// Faithful push (004 課題2 対策案: delivery fails also "for other reasons"): a deletion push
+/// can be lost while the phone is online; the leftover key stays until the app's next status
+/// sync (network back, or a reinstall), and relying parties refuse it meanwhile.
+#[test]
+fn push_lost_while_online_leaves_the_key_until_the_next_sync() {
+    let mut s = system_with(|_| {});
+    ready(&mut s, H0);
+    let serial = slot_serial(&s, H0, AUTH).unwrap();
+    s.revoke_with_card(P0, AUTH).unwrap();
+    assert!(s.phone_view(H0).unwrap().online);
+    s.drop_push(0).unwrap();
+    assert!(s.pending_pushes().is_empty());
+    assert_eq!(slot_serial(&s, H0, AUTH), Some(serial), "the key stays");
+    assert_eq!(s.r#use(H0, AUTH, Pin::Right), Err(Refusal::CertRevoked));
+    assert_eq!(
+        s.reader_use(H0, AUTH, Pin::Right),
+        Err(Refusal::CertRevoked)
+    );
+    s.go_offline(H0).unwrap();
+    s.go_online(H0).unwrap();
+    assert_eq!(
+        slot_serial(&s, H0, AUTH),
+        None,
+        "deleted by the status sync"
+    );
+}

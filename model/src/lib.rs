@@ -23,6 +23,7 @@ pub const MODEL_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const MODEL_HASH: &str = env!("PHONE_JPKI_MODEL_HASH");
 pub mod check;
 pub mod explore;
+pub mod itf;
 pub mod properties;
 pub mod semantics;
 pub mod symmetry;

@@ -66,7 +66,7 @@ pub fn conform_driver(
             .random(opts.random, opts.steps.max(1))
             .map_err(driver_error)?;
         let report = RandomReport {
-            sequences: opts.random,
+            sequences: d.sequences,
             actions: d.actions - before,
             seconds: t.elapsed().as_secs_f64(),
         };
@@ -131,7 +131,7 @@ pub fn conform_driver(
         }
     }
 
-    let refusals: Vec<&str> = d.refusals.iter().map(|r| r.name()).collect();
+    let refusals: std::collections::BTreeSet<&str> = d.refusals.iter().map(|r| r.name()).collect();
     json_out["refusals_exercised"] = json!(refusals);
     process.bye();
     // A cut-short exhaustive run decides nothing about the edges it did not take.

@@ -30,6 +30,8 @@ pub struct Driven<'a> {
     pub refusals: BTreeSet<Refusal>,
     /// Actions asked.
     pub actions: usize,
+    /// Random sequences started.
+    pub sequences: usize,
 }
 
 fn offered(config: &Config, s: &State) -> Vec<Action> {
@@ -50,6 +52,7 @@ impl<'a> Driven<'a> {
             snapshots: hello.snapshots,
             refusals: BTreeSet::new(),
             actions: 0,
+            sequences: 0,
         })
     }
 
@@ -139,6 +142,7 @@ impl<'a> Driven<'a> {
         let mut rng = SplitMix(self.seed);
         let before = self.actions;
         for _ in 0..sequences {
+            self.sequences += 1;
             self.reset()?;
             let mut s = State::initial(&self.config);
             let mut path = Vec::new();

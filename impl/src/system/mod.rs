@@ -38,7 +38,7 @@ mod tests;
 mod threats;
 
 pub use inspect::{PhoneView, PushView, SlotInfo};
-pub use policy::{Policy, ResetPolicy, RevokeAuth, StatusCheck};
+pub use policy::{AppletDeletion, Policy, ResetPolicy, RevokeAuth, StatusCheck};
 use refusal::app_refusal;
 pub use refusal::{Refusal, SystemError};
 pub use threats::OfflineSignature;

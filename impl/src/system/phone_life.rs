@@ -1,7 +1,7 @@
 //! Phone life: loss, finding, breakage, hand-over, disposal, factory reset and network
 //! (R-LOSS, R-FAILURE, R-TRANSFER, R-DISPOSE, R-RESET, R-CONTINUE).
 
-use super::{Refusal, System};
+use super::{Refusal, ResetPolicy, System};
 use crate::ca::PhoneId;
 use crate::phone::{Condition, Holder};
 
@@ -38,11 +38,32 @@ impl System {
         self.reset(h)
     }
 
+    /// A factory reset (R-RESET, ALT-RESET): the app and its token go. Under
+    /// [`ResetPolicy::Server`] the phone asks the server to delete the SE's JPKI data: online,
+    /// the SEI-TSM deletes the applet with its related objects; offline the request cannot
+    /// leave the phone and the SE keeps the applet. Under [`ResetPolicy::OsWipe`] the OS wipes
+    /// it locally, online or not.
     fn reset(&mut self, h: PhoneId) -> Result<(), Refusal> {
-        self.phone_mut(h)?.factory_reset();
+        let wiped = match self.config.policy.reset {
+            ResetPolicy::OsWipe => {
+                self.phone_mut(h)?.factory_reset();
+                true
+            }
+            ResetPolicy::Server => {
+                let phone = self.phones.get_mut(&h).ok_or(Refusal::UnknownPhone(h))?;
+                let reachable = phone.online && phone.condition != Condition::Broken;
+                if reachable && phone.has_applet() {
+                    self.sei.delete_applet(&mut phone.se, h)?;
+                }
+                phone.app = None;
+                reachable
+            }
+        };
         self.sp.drop_session(h);
-        self.pin_memory.retain(|(ph, _), _| *ph != h);
         self.found.remove(&h);
+        if wiped {
+            self.pin_memory.retain(|(ph, _), _| *ph != h);
+        }
         Ok(())
     }
 

@@ -151,8 +151,29 @@ impl System {
         self.online(h)?;
         let mut challenge = [0u8; 32];
         self.rng.fill_bytes(&mut challenge);
+        self.grant_if_gated(h, kind, false)?;
         let (cert, sig) = self.prove(h, kind, pin, &challenge)?;
         self.relying_party(&cert, kind, &challenge, &sig)
+    }
+
+    /// ALT-APPLET-STATUS: before the app has the gated signing key sign, it asks the SP-TSM
+    /// (online) for a grant, given only while J-LIS answers the certificate active (or held,
+    /// when `suspended_ok`). Nothing to do for an ungated key.
+    pub(super) fn grant_if_gated(
+        &mut self,
+        h: PhoneId,
+        kind: CertKind,
+        suspended_ok: bool,
+    ) -> Result<(), Refusal> {
+        if !self.config.policy.applet_status || kind != CertKind::Sign {
+            return Ok(());
+        }
+        self.online(h)?;
+        let serial = self.held_cert(h, kind)?;
+        let phone = self.phones.get_mut(&h).ok_or(Refusal::UnknownPhone(h))?;
+        self.sp
+            .grant_signature(&self.ca, &mut phone.se, h, (kind, serial), suspended_ok)?;
+        Ok(())
     }
 
     /// Alias of [`System::r#use`].

@@ -45,6 +45,20 @@ pub enum StatusCheck {
     Crl,
 }
 
+/// What happens to the applet when its last credential is deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum AppletDeletion {
+    /// Revocation deletes the applet (000 §3(2)(3) 失効時にアプレットの削除): when a deletion
+    /// leaves no key in it, the SEI-TSM deletes it with its related objects (GP DELETE
+    /// `80 E4 00 80`); a later issuance has it installed again. A deletion that leaves the
+    /// other kind's credential keeps the applet, which holds both.
+    #[default]
+    WhenEmpty,
+    /// The emptied applet stays installed (the model before it deleted applets; kept for
+    /// conformance until the model does).
+    Never,
+}
+
 /// The design answers of one system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Policy {
@@ -57,4 +71,12 @@ pub struct Policy {
     pub no_suspension: bool,
     /// How relying parties check status.
     pub status_check: StatusCheck,
+    /// Revocation deletes the applet.
+    pub applet_deletion: AppletDeletion,
+    /// ALT-APPLET-STATUS: `true`, the phone stops a revoked key from signing: the signing key
+    /// is gated at personalisation and signs once per grant the SP-TSM sends when the app,
+    /// online, finds the certificate active (`tsm::status_gate`); the card-reader route and
+    /// an offline phone make no signature with it (`StatusUnknown`). `false` (default): only
+    /// relying parties check status.
+    pub applet_status: bool,
 }

@@ -2,7 +2,8 @@
 //! resumption, deletion pushes and the app's status sync (R-REVOKE, R-LINK, R-SUSPEND,
 //! R-DELETE).
 
-use super::{Pin, Refusal, RevokeAuth, System};
+use super::{AppletDeletion, Pin, Refusal, RevokeAuth, System};
+use crate::applet::Kind;
 use crate::ca::{
     Ca, CaError, CardEnded, CertKind, CertStatus, LogicalTime, PersonId, PhoneId, RevokedPhoneCert,
     Serial, StatusAnswer,
@@ -36,6 +37,22 @@ impl System {
         if let Some(phone) = self.phones.get_mut(&h) {
             let _ = self.sp.sync(&self.ca, &mut phone.se, h, &held);
         }
+        let _ = self.drop_applet_if_empty(h);
+    }
+
+    /// Revocation deletes the applet ([`super::AppletDeletion::WhenEmpty`]): once no key is
+    /// left in it, the SEI-TSM deletes it with its related objects over SCP03.
+    pub(super) fn drop_applet_if_empty(&mut self, h: PhoneId) -> Result<(), Refusal> {
+        if self.config.policy.applet_deletion != AppletDeletion::WhenEmpty {
+            return Ok(());
+        }
+        let phone = self.phones.get_mut(&h).ok_or(Refusal::UnknownPhone(h))?;
+        let empty = |k| phone.se.slot(k).is_some_and(|v| v.public_key.is_none());
+        if phone.has_applet() && empty(Kind::Auth) && empty(Kind::Sign) {
+            self.sei.delete_applet(&mut phone.se, h)?;
+            self.pin_memory.retain(|(ph, _), _| *ph != h);
+        }
+        Ok(())
     }
 
     // ----- card actions (municipal office, J-LIS, time) -----
@@ -122,6 +139,7 @@ impl System {
                     kind
                 };
                 let challenge = revocation_challenge(serial, self.rng.next_u64());
+                self.grant_if_gated(h, key_kind, true)?;
                 let (cert_der, signature) = self.prove(h, key_kind, Pin::Right, &challenge)?;
                 RevocationProof::Key {
                     cert_der,
@@ -139,7 +157,7 @@ impl System {
         let phone = self.phones.get_mut(&h).ok_or(Refusal::UnknownPhone(h))?;
         self.sp
             .revoke_from_phone(&mut self.ca, &mut phone.se, h, &proof, kind, serial, now)?;
-        Ok(())
+        self.drop_applet_if_empty(h)
     }
 
     /// `RevokeWithCard(p, k)`: from another device with the card signature; the deletion
@@ -157,6 +175,9 @@ impl System {
     pub fn suspend(&mut self, p: PersonId, kind: CertKind) -> Result<(), Refusal> {
         self.tick();
         self.check_kind(kind)?;
+        if self.config.policy.no_suspension {
+            return Err(Refusal::NoSuspension);
+        }
         if !self.cards.contains_key(&p) {
             return Err(Refusal::UnknownPerson(p));
         }
@@ -178,6 +199,9 @@ impl System {
     pub fn resume(&mut self, h: PhoneId, kind: CertKind, pin: Pin) -> Result<(), Refusal> {
         self.tick();
         self.check_kind(kind)?;
+        if self.config.policy.no_suspension {
+            return Err(Refusal::NoSuspension);
+        }
         self.online(h)?;
         // The app asks the status of the credential first (R-SUSPEND): a certificate that is
         // not suspended costs no PIN try.
@@ -188,6 +212,7 @@ impl System {
             _ => return Err(Refusal::CertRevoked),
         }
         let challenge = self.rng.next_u64().to_be_bytes();
+        self.grant_if_gated(h, kind, true)?;
         let (cert, sig) = self.prove(h, kind, pin, &challenge)?;
         super::relying::signature_ok(&cert, &challenge, &sig)?;
         let serial = crate::ca::cert::parse_certificate(&cert)
@@ -231,9 +256,14 @@ impl System {
             })?;
         let h = msg.token.phone;
         let phone = self.phones.get_mut(&h).ok_or(Refusal::UnknownPhone(h))?;
-        self.sp
-            .delete_by_serial(&mut phone.se, h, msg.notice.kind, msg.notice.serial)?;
-        Ok(())
+        self.sp.delete_revoked(
+            &self.ca,
+            &mut phone.se,
+            h,
+            msg.notice.kind,
+            msg.notice.serial,
+        )?;
+        self.drop_applet_if_empty(h)
     }
 
     /// `DropPush(i)`: pending push `i` is lost (課題2).

@@ -143,3 +143,34 @@ fn sign_cert_needs_the_password_on_both_routes() {
     let mut reader = AppChannel::contactless(se).unwrap();
     assert!(refused(reader.read_cert(Kind::Sign)));
 }
+
+/// THREAT-READER, INV-PIN at the APDU level: over the contactless interface the applet signs
+/// only after VERIFY in that reader session; a wrong PIN or a new session (the phone taken out
+/// of the field) leaves it refusing `6982`.
+#[test]
+fn reader_route_signs_only_after_verify() {
+    use crate::applet::Kind;
+    let (h, p) = (PhoneId(0), PersonId(0));
+    let mut s = System::new(SystemConfig::new(1, 1)).unwrap();
+    s.install_app(h).unwrap();
+    s.install_applet(h).unwrap();
+    s.apply(h, CertKind::Auth).unwrap();
+    s.generate_key(h).unwrap();
+    s.ca_issue(h).unwrap();
+    s.write_cert(h).unwrap();
+    s.set_user_pin(h).unwrap();
+    let pin = pin_value(p, h, CertKind::Auth, 0);
+    let se = &mut s.phones.get_mut(&h).unwrap().se;
+    let refused = |r: Result<Vec<u8>, AppError>| matches!(r, Err(AppError::Status { sw, .. }) if sw == StatusWord(0x6982));
+    let mut reader = AppChannel::contactless(se).unwrap();
+    assert!(refused(reader.sign(Kind::Auth, b"challenge")), "no VERIFY");
+    assert!(reader
+        .verify(Kind::Auth, wrong_pin(CertKind::Auth))
+        .is_err());
+    assert!(refused(reader.sign(Kind::Auth, b"challenge")), "wrong PIN");
+    reader.verify(Kind::Auth, &pin).unwrap();
+    assert!(reader.sign(Kind::Auth, b"challenge").is_ok());
+    drop(reader);
+    let mut again = AppChannel::contactless(se).unwrap();
+    assert!(refused(again.sign(Kind::Auth, b"challenge")), "new session");
+}

@@ -130,14 +130,23 @@ impl System {
 
     /// `SignOffline(h, pin)` (THREAT-OFFLINE-SIGN): whoever holds the phone signs a document
     /// with its signing key over the card reader, the phone offline or off; nothing checks
-    /// status now. The signature waits to be presented; returns the serial of the certificate
+    /// status now (except under ALT-APPLET-STATUS, see below). The signature waits to be presented; returns the serial of the certificate
     /// it was made under. One waiting signature per certificate (a new one replaces it).
     pub fn sign_offline(&mut self, h: PhoneId, pin: Pin) -> Result<Serial, Refusal> {
         self.tick();
         self.check_kind(CertKind::Sign)?;
         let mut message = format!("document signed at t={} ", self.now.0).into_bytes();
         message.extend(self.rng.next_u64().to_be_bytes());
-        let (cert_der, signature) = self.reader_sign(h, CertKind::Sign, pin, &message)?;
+        // Under ALT-APPLET-STATUS a holder who can open the app online signs through it, with
+        // the SP-TSM's grant; anyone else (offline, a finder) only has the reader, where the
+        // gated key signs nothing.
+        let app_online = self.operable(h).is_ok_and(|p| p.online && p.app.is_some());
+        let (cert_der, signature) = if self.config.policy.applet_status && app_online {
+            self.grant_if_gated(h, CertKind::Sign, false)?;
+            self.prove(h, CertKind::Sign, pin, &message)?
+        } else {
+            self.reader_sign(h, CertKind::Sign, pin, &message)?
+        };
         let serial = crate::ca::cert::parse_certificate(&cert_der)
             .and_then(|c| crate::ca::cert::serial_of(&c))
             .map_err(|e| Refusal::Failure(e.to_string()))?;

@@ -13,6 +13,7 @@
 pub mod revoke_auth;
 pub mod sei;
 pub mod sp;
+pub mod status_gate;
 #[cfg(test)]
 mod tests;
 

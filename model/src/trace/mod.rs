@@ -23,6 +23,7 @@ mod json;
 mod parse;
 mod render;
 mod replay;
+mod schema;
 
 pub use action::*;
 pub use facts::*;
@@ -31,6 +32,7 @@ pub use json::{parse_line, plain, JsonError};
 pub use parse::*;
 pub use render::*;
 pub use replay::*;
+pub use schema::schema_json;
 
 /// The format name and version every trace's header carries.
 pub const FORMAT: &str = "phone-jpki-trace/2";
@@ -59,26 +61,4 @@ pub enum Line {
     Header(Header),
     /// Every other line.
     Step(Step),
-}
-
-/// The JSON Schema of a trace line, pretty-printed (what `docs/trace.schema.json` holds).
-///
-/// The refusal names are those the model produces ([`producible_refusals`]), the only ones
-/// the parser takes.
-pub fn schema_json() -> String {
-    let mut schema = serde_json::to_value(schemars::schema_for!(Line)).unwrap_or_default();
-    let producible: Vec<String> = producible_refusals()
-        .iter()
-        .map(|r| r.name().to_string())
-        .collect();
-    if let Some(serde_json::Value::Array(names)) = schema.pointer_mut("/$defs/Refusal/oneOf") {
-        names.retain(|n| {
-            n.get("const")
-                .and_then(|c| c.as_str())
-                .is_some_and(|c| producible.iter().any(|p| p == c))
-        });
-    }
-    let mut s = serde_json::to_string_pretty(&schema).unwrap_or_default();
-    s.push('\n');
-    s
 }
