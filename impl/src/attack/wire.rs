@@ -245,12 +245,22 @@ impl NetAttacker {
     }
 }
 
-/// Whether two command APDUs agree in what SCP03 protects: class, instruction, P1, P2 and
-/// data (two unparsable ones agree only byte for byte).
+/// Whether two command APDUs agree in what SCP03 protects: class without the logical
+/// channel number (the C-MAC is computed with the channel set to zero, by design: see
+/// `scp03::sm`), instruction, P1, P2 and data; Le is not protected either. Two unparsable
+/// ones agree only byte for byte.
 fn same_protected(a: &[u8], b: &[u8]) -> bool {
+    let class = |cla: u8| {
+        if cla & 0x40 == 0 {
+            cla & !0x03
+        } else {
+            cla & !0x0F
+        }
+    };
     match (Command::parse(a), Command::parse(b)) {
         (Ok(x), Ok(y)) => {
-            (x.cla, x.ins, x.p1, x.p2, &x.data) == (y.cla, y.ins, y.p1, y.p2, &y.data)
+            let (cx, cy) = (class(x.cla), class(y.cla));
+            (cx, x.ins, x.p1, x.p2, &x.data) == (cy, y.ins, y.p1, y.p2, &y.data)
         }
         _ => a == b,
     }
