@@ -45,8 +45,10 @@ pub fn read_actions(path: &std::path::Path) -> Result<Vec<Action>, String> {
 /// Size of the reachable model graph: states and state-changing edges (model only), from
 /// the model's own checker run with no properties (its count of generated states includes
 /// the initial one).
+/// The graph is the one the implementation is driven on ([`crate::lockstep::driven_config`]).
 pub fn model_graph(config: &Config) -> (usize, usize) {
-    let r = check_properties(config, &CheckOptions::default(), Vec::new(), &mut |_| {});
+    let config = crate::lockstep::driven_config(config).unwrap_or_else(|_| config.clone());
+    let r = check_properties(&config, &CheckOptions::default(), Vec::new(), &mut |_| {});
     (r.unique_states, r.states - 1)
 }
 
@@ -55,6 +57,8 @@ pub fn conform(config: &Config, opts: &ConformOptions) -> Result<(String, bool),
     let mut text = String::new();
     let mut json_out = json!({ "world": opts.world, "seed": opts.seed });
     let mut divergence: Option<Box<Divergence>> = None;
+    text += &format!("{}\n", crate::lockstep::policy_note());
+    json_out["policy_note"] = json!(crate::lockstep::policy_note());
 
     let mut replays = Vec::new();
     for path in &opts.replay {

@@ -140,6 +140,10 @@ pub enum TraceAction {
     DropPush {
         serial: u8,
     },
+    /// The validity period of phone cert `serial` ends (更新).
+    CertExpire {
+        serial: u8,
+    },
     FactoryReset {
         phone: u8,
     },
@@ -196,6 +200,7 @@ impl From<Action> for TraceAction {
             Action::RevokeWithCard(p, kind) => T::RevokeWithCard { person: p.0, kind },
             Action::DeliverPush(s) => T::DeliverPush { serial: s.0 },
             Action::DropPush(s) => T::DropPush { serial: s.0 },
+            Action::CertExpire(s) => T::CertExpire { serial: s.0 },
             Action::FactoryReset(h) => T::FactoryReset { phone: h.0 },
             Action::HandOver(h, to, procedure) => T::HandOver {
                 phone: h.0,
@@ -274,6 +279,7 @@ impl TraceAction {
             T::RevokeWithCard { person, kind } => Action::RevokeWithCard(p(person)?, k(kind)?),
             T::DeliverPush { serial } => Action::DeliverPush(Serial(serial)),
             T::DropPush { serial } => Action::DropPush(Serial(serial)),
+            T::CertExpire { serial } => Action::CertExpire(Serial(serial)),
             T::FactoryReset { phone } => Action::FactoryReset(h(phone)?),
             T::HandOver {
                 phone,
@@ -299,7 +305,7 @@ impl TraceAction {
             T::Suspend { .. } | T::RevokeWithCard { .. } => &["person", "kind"],
             T::Use { .. } | T::ChangePin { .. } | T::Resume { .. } => &["phone", "kind", "pin"],
             T::InitPin { .. } | T::Apply { .. } | T::RevokeFromPhone { .. } => &["phone", "kind"],
-            T::DeliverPush { .. } | T::DropPush { .. } => &["serial"],
+            T::DeliverPush { .. } | T::DropPush { .. } | T::CertExpire { .. } => &["serial"],
             T::HandOver { .. } => &["phone", "to", "procedure"],
             T::Dispose { .. } => &["phone", "procedure"],
             _ => &["phone"],
@@ -345,6 +351,8 @@ pub enum CertFact {
     Suspended,
     /// Revoked, for whatever reason.
     Revoked,
+    /// Its validity period ended.
+    Expired,
 }
 
 impl From<CertStatus> for CertFact {
@@ -353,6 +361,7 @@ impl From<CertStatus> for CertFact {
             CertStatus::Active => CertFact::Active,
             CertStatus::Suspended => CertFact::Suspended,
             CertStatus::Revoked(_) => CertFact::Revoked,
+            CertStatus::Expired => CertFact::Expired,
         }
     }
 }
@@ -1095,7 +1104,7 @@ pub fn render_state(c: &Config, s: &State) -> String {
         for &k in &c.kinds {
             let slot = match ph.slot(k) {
                 Slot::Empty => "empty".to_string(),
-                Slot::Key { person } => format!("key of {person}"),
+                Slot::Key { person, .. } => format!("key of {person}"),
                 Slot::Cert { serial, pin } => format!(
                     "cert {serial} pin {}",
                     match pin {

@@ -180,10 +180,7 @@ fn a_wrong_outcome_diverges_at_its_line_with_the_state() {
         panic!("conforms")
     };
     assert_eq!(d.line, 10);
-    assert_eq!(
-        d.expected,
-        Some(Observed::Refused(Refusal::WrongPin))
-    );
+    assert_eq!(d.expected, Some(Observed::Refused(Refusal::WrongPin)));
     assert_eq!(d.observed, Observed::Accepted);
     let shown = d.to_string();
     assert!(
