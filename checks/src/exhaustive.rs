@@ -98,9 +98,21 @@ pub fn cover(
     };
     let limited = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        for _ in 0..opts.threads.max(1) {
-            scope.spawn(|| worker(&shared, opts, start, &limited));
+        let workers: Vec<_> = (0..opts.threads.max(1))
+            .map(|_| scope.spawn(|| worker(&shared, opts, start, &limited)))
+            .collect();
+        // Progress on one updating line while the workers run (only on a terminal).
+        let mut line = crate::progress::Line::new("conform exhaustive");
+        while !workers.iter().all(|w| w.is_finished()) {
+            line.show(&format!(
+                "{} states, {} edges, {:.0} s",
+                shared.states.load(Ordering::Relaxed),
+                shared.edges.load(Ordering::Relaxed),
+                start.elapsed().as_secs_f64()
+            ));
+            std::thread::sleep(Duration::from_millis(200));
         }
+        line.done();
     });
     let divergence = shared
         .divergence
@@ -169,7 +181,18 @@ fn worker(shared: &Shared, opts: &Options, start: Instant, limited: &AtomicBool)
                 continue;
             }
             shared.edges.fetch_add(1, Ordering::Relaxed);
-            if lock(&shared.visited).insert(l.model().clone()) {
+            let mut visited = lock(&shared.visited);
+            if !visited.contains(l.model()) {
+                // The state budget holds at every new state, not only per expanded node.
+                if opts
+                    .max_states
+                    .is_some_and(|m| shared.states.load(Ordering::Relaxed) >= m)
+                {
+                    limited.store(true, Ordering::Relaxed);
+                    shared.stop.store(true, Ordering::Relaxed);
+                    break;
+                }
+                visited.insert(l.model().clone());
                 shared.states.fetch_add(1, Ordering::Relaxed);
                 children.push(l);
             }

@@ -35,7 +35,9 @@ impl fmt::Display for SetupError {
         match self {
             SetupError::Policy => f.write_str(
                 "the implementation realises one policy only: the seeds' design with the \
-                     variants it does not follow yet (Policy::as_implemented)",
+                 variants it does not follow yet (Policy::as_implemented); the implementation's \
+                 own design choices (ALT-REVOKE-AUTH, ALT-RESET, ALT-APPLET-STATUS, ALT-SUSPEND) \
+                 are its configuration (impl/src/system/policy.rs)",
             ),
             SetupError::Config(e) => write!(f, "invalid configuration: {e}"),
             SetupError::System(e) => write!(f, "implementation setup failed: {e}"),
@@ -211,6 +213,16 @@ pub fn system_config(config: &Config, seed: u64) -> SystemConfig {
         sign_tries: config.pin_tries[1],
         seed,
         start: LogicalTime::BASE,
+        pin_known: false,
+        // The model's reset wipes the SE itself, online or not; its revocation from the
+        // phone is the owner's (the holder's card signature is the impl's nearest proof).
+        policy: phone_jpki_impl::system::Policy {
+            reset: phone_jpki_impl::system::ResetPolicy::OsWipe,
+            revoke_auth: phone_jpki_impl::system::RevokeAuth::Card,
+            // The model keeps an emptied applet.
+            applet_deletion: phone_jpki_impl::system::AppletDeletion::Never,
+            ..Default::default()
+        },
     }
 }
 
@@ -499,6 +511,24 @@ impl Lockstep {
             }
             _ => {}
         }
+    }
+
+    /// Run `action` on the implementation only; the model is not consulted and stays where
+    /// it is. The ghost follows what the implementation did, so [`Lockstep::mapped`] reads
+    /// the implementation's state afterwards. `None`: a push action names a serial with no
+    /// pending push.
+    pub fn drive(&mut self, action: Action) -> Option<Result<(), ImplRefusal>> {
+        let pre = Pre::observe(&self.sys, action);
+        let result = call(&mut self.sys, action)?;
+        self.observe(action, &pre, result.is_ok());
+        self.actions.push(action);
+        Some(result)
+    }
+
+    /// The implementation's state mapped to the model's terms (what [`Lockstep::step`]
+    /// compares with the model).
+    pub fn mapped(&self) -> Result<State, MapError> {
+        abstract_state(&self.config, &self.sys, &self.ghost)
     }
 
     /// Apply a sequence from the current state; stop at the first divergence.

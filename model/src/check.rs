@@ -70,6 +70,49 @@ pub struct PropertyResult {
     pub path: Option<Vec<Action>>,
 }
 
+/// The word for one property's result; a cut-short run never turns into a failure without a
+/// counterexample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// An `always` property with no counterexample in a complete search.
+    Holds,
+    /// An `always` property with a counterexample (the path shows it).
+    Broken,
+    /// A `sometimes` property with an example.
+    Reached,
+    /// A `sometimes` property with no example in a complete search.
+    Unreached,
+    /// No counterexample or example in the part explored, and the search was cut short.
+    Undecided,
+}
+
+impl Verdict {
+    /// The word printed for it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Holds => "holds",
+            Verdict::Broken => "BROKEN",
+            Verdict::Reached => "reached",
+            Verdict::Unreached => "UNREACHED",
+            Verdict::Undecided => "UNDECIDED",
+        }
+    }
+}
+
+impl PropertyResult {
+    /// The verdict, given whether the search was complete.
+    pub fn verdict(&self, complete: bool) -> Verdict {
+        match (self.expectation, self.path.is_some(), complete) {
+            (Expectation::Always, true, _) => Verdict::Broken,
+            (Expectation::Sometimes, true, _) => Verdict::Reached,
+            (_, false, false) => Verdict::Undecided,
+            (Expectation::Always, false, true) => Verdict::Holds,
+            (Expectation::Sometimes, false, true) => Verdict::Unreached,
+        }
+    }
+}
+
 /// Why a search stopped before visiting every reachable state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -77,6 +120,17 @@ pub enum Cut {
     StateBudget,
     Depth,
     Timeout,
+}
+
+impl Cut {
+    /// What stopped the search, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Cut::StateBudget => "stopped at the state budget (--max-states)",
+            Cut::Depth => "stopped at the depth limit",
+            Cut::Timeout => "stopped at the time limit (--timeout)",
+        }
+    }
 }
 
 /// The outcome of a check.
@@ -223,7 +277,13 @@ pub fn check_properties(
     progress: &mut dyn FnMut(Progress),
 ) -> CheckReport {
     let start = Instant::now();
-    let threads = opts.threads.max(1);
+    // More workers than cores only add overhead (issue 16: `--threads 30000`).
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = opts.threads.clamp(1, cores);
+    // Limits hold within a level too: workers stop at the deadline (the batch is then
+    // dropped, the search incomplete) and the state budget is checked at every new state.
+    let deadline = opts.timeout.map(|t| start + t);
+    let late = move || deadline.is_some_and(|d| Instant::now() > d);
     let init = {
         let s = State::initial(config);
         if opts.symmetry {
@@ -252,7 +312,7 @@ pub fn check_properties(
     let mut states = 1usize;
     let mut cut = None;
 
-    while !frontier.is_empty() {
+    'levels: while !frontier.is_empty() {
         if opts.max_depth.is_some_and(|d| depth > d) {
             cut = Some(Cut::Depth);
             break;
@@ -274,7 +334,11 @@ pub fn check_properties(
                         let (props, open, free) = (&props, &open, free.as_ref());
                         scope.spawn(move || {
                             part.iter()
-                                .map(|(_, s)| expand(config, props, open, opts.symmetry, free, s))
+                                .map_while(|(_, s)| {
+                                    (!late()).then(|| {
+                                        expand(config, props, open, opts.symmetry, free, s)
+                                    })
+                                })
                                 .collect::<Vec<_>>()
                         })
                     })
@@ -284,6 +348,10 @@ pub fn check_properties(
                     .map(|h| h.join().expect("checker worker panicked"))
                     .collect()
             });
+            if expansions.iter().map(Vec::len).sum::<usize>() < batch.len() {
+                cut = Some(Cut::Timeout);
+                break 'levels;
+            }
             for ((id, _), exp) in batch.iter().zip(expansions.into_iter().flatten()) {
                 for i in exp.state_hits {
                     found[i].get_or_insert((*id, None));
@@ -305,6 +373,10 @@ pub fn check_properties(
                     states += 1;
                     let to = match seen.entry(fp) {
                         std::collections::hash_map::Entry::Vacant(e) => {
+                            if opts.max_states.is_some_and(|m| parent.len() >= m) {
+                                cut = Some(Cut::StateBudget);
+                                break 'levels;
+                            }
                             let nid = parent.len() as u32;
                             e.insert(nid);
                             parent.push((*id, Some(a)));

@@ -15,15 +15,12 @@ const EXAMPLES: [&str; 5] = [
 #[test]
 fn every_seed_scenario_replays_against_the_model() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples");
-    let mut listed: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".jsonl"))
-        .collect();
-    listed.sort();
-    let mut expected: Vec<String> = EXAMPLES.iter().map(|s| s.to_string()).collect();
-    expected.sort();
-    assert_eq!(listed, expected);
+    for name in EXAMPLES {
+        assert!(
+            dir.join(name).is_file(),
+            "{name} missing from docs/examples"
+        );
+    }
     for name in EXAMPLES {
         let text = std::fs::read(dir.join(name)).unwrap();
         let t = parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
