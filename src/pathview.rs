@@ -26,9 +26,11 @@ pub struct PropertyHere {
 pub fn properties_on(c: &Config, path: &[Action]) -> Vec<PropertyHere> {
     let mut states = vec![State::initial(c)];
     let mut accepted = Vec::new();
+    let mut results = Vec::new();
     for &a in path {
         let o = step(c, states.last().expect("initial state"), a);
         accepted.push(o.result.is_ok());
+        results.push(o.result);
         states.push(o.next);
     }
     let last = states.last().expect("initial state");
@@ -50,10 +52,23 @@ pub fn properties_on(c: &Config, path: &[Action]) -> Vec<PropertyHere> {
                         Some(i) => ("reached", Some(i)),
                     }
                 }
-                (Expectation::Sometimes, Condition::Edge(f)) => {
-                    let hit = (0..path.len())
-                        .find(|&i| accepted[i] && f(c, &states[i], &path[i], &states[i + 1]));
-                    hit.map_or(("not-on-path", None), |i| ("reached", Some(i + 1)))
+                (exp, Condition::Step(f)) => {
+                    let observed = |i: usize| {
+                        f(&properties::Observed {
+                            config: c,
+                            before: &states[i],
+                            action: path[i],
+                            result: results[i],
+                            after: &states[i + 1],
+                        })
+                    };
+                    if exp == Expectation::Sometimes {
+                        let hit = (0..path.len()).find(|&i| observed(i));
+                        hit.map_or(("not-on-path", None), |i| ("reached", Some(i + 1)))
+                    } else {
+                        let bad = (0..path.len()).find(|&i| !observed(i));
+                        bad.map_or(("holds", None), |i| ("FAILS", Some(i + 1)))
+                    }
                 }
                 (Expectation::Sometimes, Condition::Action(k)) => {
                     let hit = (0..path.len()).find(|&i| accepted[i] && path[i].kind() == k);

@@ -54,28 +54,16 @@ pub fn mark(s: &State, a: Action) -> Option<String> {
     Some(t.to_string())
 }
 
-/// History facts, in words (render_state leaves them out).
+/// Ground-truth facts, in words (render_state leaves them out).
 fn history_lines(s: &State) -> Vec<String> {
-    let h = s.history;
-    [
-        (
-            h.rp_accepted_unusable,
-            "a relying party has accepted a revoked or suspended cert",
-        ),
-        (
-            h.used_without_user_pin,
-            "a service was used without the correct user PIN",
-        ),
-        (
-            h.stale_delete,
-            "a push deleted a credential it was not sent for",
-        ),
-        (h.key_outside_se, "a private key has existed outside an SE"),
-    ]
-    .into_iter()
-    .filter(|(on, _)| *on)
-    .map(|(_, t)| format!("history: {t}"))
-    .collect()
+    if s.keys_outside_se > 0 {
+        vec![format!(
+            "ground truth: {} private key(s) exist outside an SE",
+            s.keys_outside_se
+        )]
+    } else {
+        Vec::new()
+    }
 }
 
 /// A cert status in words.
@@ -191,7 +179,7 @@ fn status_colour(st: CertStatus) -> &'static str {
     match st {
         CertStatus::Active => GREEN,
         CertStatus::Suspended => AMBER,
-        CertStatus::Revoked(_) => RED,
+        CertStatus::Revoked(_) | CertStatus::Expired => RED,
     }
 }
 
@@ -274,7 +262,9 @@ pub fn state_svg(c: &Config, s: &State) -> String {
             let (t, pin, colour) = match ph.slot(k) {
                 _ if !in_play => ("not in this world".to_string(), String::new(), GREY),
                 Slot::Empty => ("empty".to_string(), String::new(), GREY),
-                Slot::Key { person } => (format!("key of {person}, no cert"), String::new(), AMBER),
+                Slot::Key { person, .. } => {
+                    (format!("key of {person}, no cert"), String::new(), AMBER)
+                }
                 Slot::Cert { serial, pin } => {
                     let pin = match pin {
                         Pin::Temporary => "temporary PIN".to_string(),

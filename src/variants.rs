@@ -76,6 +76,22 @@ pub fn sentence(v: Choice) -> &'static str {
         Variant::TemporaryPinShown => {
             "The temporary PIN is shown to the user and works for services."
         }
+        Variant::NoStatusSync => {
+            "The app does not ask its certs' status when it comes online: only pushes delete."
+        }
+        Variant::ResetLocalWipe => {
+            "ALT-RESET: a factory reset wipes the SE's JPKI data locally, online or not."
+        }
+        Variant::OfflineProcedure => {
+            "The hand-over procedure runs offline too, doing only what needs no network."
+        }
+        Variant::RevocationKeepsApplet => {
+            "Revocation deletes the credential but keeps the applet."
+        }
+        Variant::PushNeedsWrittenCert => {
+            "A deletion push deletes only a written cert of its serial, not a key certified as it."
+        }
+        Variant::NoCertExpiry => "Phone certificates never expire.",
     }
 }
 

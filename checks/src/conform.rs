@@ -67,6 +67,7 @@ pub fn read_actions_for(path: &std::path::Path, config: &Config) -> Result<Vec<A
 /// Size of the reachable model graph: states and state-changing edges (model only), from
 /// the model's own checker run with no properties (its count of generated states includes
 /// the initial one).
+/// The graph is the one the implementation is driven on ([`crate::lockstep::driven_config`]).
 pub fn model_graph(config: &Config) -> (usize, usize) {
     let g = model_graph_within(config, None, None);
     (g.states, g.edges)
@@ -94,7 +95,8 @@ pub fn model_graph_within(
         timeout,
         ..CheckOptions::default()
     };
-    let r = check_properties(config, &opts, Vec::new(), &mut |p| {
+    let config = crate::lockstep::driven_config(config).unwrap_or_else(|_| config.clone());
+    let r = check_properties(&config, &opts, Vec::new(), &mut |p| {
         line.show(&format!(
             "depth {}, {} states, {:.0} s",
             p.depth, p.unique_states, p.seconds
@@ -126,6 +128,8 @@ pub fn conform_json(
     let mut text = String::new();
     let mut json_out = report_head(config, opts, "phone-jpki-impl (in process)");
     let mut divergence: Option<Box<Divergence>> = None;
+    text += &format!("{}\n", crate::lockstep::policy_note());
+    json_out["policy_note"] = json!(crate::lockstep::policy_note());
 
     let mut replays = Vec::new();
     for path in &opts.replay {

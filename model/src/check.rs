@@ -10,7 +10,8 @@
 
 use crate::action::{Action, Refusal};
 use crate::config::Config;
-use crate::properties::{self, Condition, Expectation, Property};
+use crate::deadend;
+use crate::properties::{self, Condition, Expectation, Observed, Property};
 use crate::rules::{candidate_actions, step};
 use crate::state::State;
 use crate::symmetry;
@@ -177,11 +178,21 @@ const BATCH: usize = 1 << 15;
 struct Expansion {
     /// Indices into the property list with a discovery at this state (state conditions).
     state_hits: Vec<usize>,
-    /// (action, property index) discoveries on accepted edges.
+    /// (action, property index) discoveries on attempted steps.
     edge_hits: Vec<(Action, usize)>,
-    /// Successors that differ from the state: action, canonical successor, fingerprint.
-    next: Vec<(Action, State, u64)>,
+    /// Successors that differ from the state: action, canonical successor, fingerprint, and
+    /// for a person's own action (INV-NO-DEAD-END) the phone renaming into the successor.
+    next: Vec<(Action, State, u64, Option<u16>)>,
     refusals: Vec<Refusal>,
+    /// The dead-end analysis' view of the state, when it runs.
+    node: Option<deadend::NodeInfo>,
+}
+
+/// What the dead-end analysis needs from the search.
+struct DeadEndGraph {
+    free: Config,
+    nodes: Vec<deadend::NodeInfo>,
+    edges: Vec<(u32, u32, u16)>,
 }
 
 fn expand(
@@ -189,6 +200,7 @@ fn expand(
     props: &[Property],
     open: &[bool],
     sym: bool,
+    free: Option<&Config>,
     state: &State,
 ) -> Expansion {
     let mut out = Expansion {
@@ -196,6 +208,7 @@ fn expand(
         edge_hits: Vec::new(),
         next: Vec::new(),
         refusals: Vec::new(),
+        node: free.map(|f| deadend::node_info(config, f, state)),
     };
     for (i, p) in props.iter().enumerate() {
         if let (true, Condition::State(f)) = (open[i], p.condition) {
@@ -209,32 +222,39 @@ fn expand(
     candidate_actions(config, state, &mut actions);
     for a in actions {
         let o = step(config, state, a);
-        match o.result {
-            Ok(()) => {
-                for (i, p) in props.iter().enumerate() {
-                    if !open[i] {
-                        continue;
-                    }
-                    let hit = match p.condition {
-                        Condition::Edge(f) => f(config, state, &a, &o.next),
-                        Condition::Action(k) => a.kind() == k,
-                        Condition::State(_) => false,
-                    };
-                    if hit {
-                        out.edge_hits.push((a, i));
-                    }
-                }
+        let observed = Observed {
+            config,
+            before: state,
+            action: a,
+            result: o.result,
+            after: &o.next,
+        };
+        for (i, p) in props.iter().enumerate() {
+            if !open[i] {
+                continue;
             }
-            Err(r) => out.refusals.push(r),
+            let hit = match p.condition {
+                Condition::Step(f) => f(&observed) == (p.expectation == Expectation::Sometimes),
+                Condition::Action(k) => o.result.is_ok() && a.kind() == k,
+                Condition::State(_) | Condition::NoDeadEnd => false,
+            };
+            if hit {
+                out.edge_hits.push((a, i));
+            }
+        }
+        if let Err(r) = o.result {
+            out.refusals.push(r);
         }
         if &o.next != state {
-            let next = if sym {
-                symmetry::representative(&o.next).0
+            let (next, map) = if sym {
+                let (rep, perm) = symmetry::representative(&o.next);
+                (rep, deadend::pack(&perm.phones))
             } else {
-                o.next
+                (o.next, deadend::identity(config.phones))
             };
             let fp = fingerprint(&next);
-            out.next.push((a, next, fp));
+            let own = (free.is_some() && deadend::is_own(&a)).then_some(map);
+            out.next.push((a, next, fp, own));
         }
     }
     out
@@ -279,6 +299,15 @@ pub fn check_properties(
     let mut found: Vec<Option<(u32, Option<Action>)>> = vec![None; props.len()];
     let mut refusals: BTreeMap<String, usize> = BTreeMap::new();
     let mut frontier: Vec<(u32, State)> = vec![(0, init)];
+    let mut dead = props
+        .iter()
+        .any(|p| matches!(p.condition, Condition::NoDeadEnd))
+        .then(|| DeadEndGraph {
+            free: deadend::unbounded(config),
+            nodes: Vec::new(),
+            edges: Vec::new(),
+        });
+    let free = dead.as_ref().map(|d| d.free.clone());
     let mut depth = 0usize;
     let mut states = 1usize;
     let mut cut = None;
@@ -302,11 +331,13 @@ pub fn check_properties(
                 let handles: Vec<_> = batch
                     .chunks(chunk)
                     .map(|part| {
-                        let (props, open) = (&props, &open);
+                        let (props, open, free) = (&props, &open, free.as_ref());
                         scope.spawn(move || {
                             part.iter()
                                 .map_while(|(_, s)| {
-                                    (!late()).then(|| expand(config, props, open, opts.symmetry, s))
+                                    (!late()).then(|| {
+                                        expand(config, props, open, opts.symmetry, free, s)
+                                    })
                                 })
                                 .collect::<Vec<_>>()
                         })
@@ -331,17 +362,31 @@ pub fn check_properties(
                 for r in exp.refusals {
                     *refusals.entry(r.name().to_string()).or_default() += 1;
                 }
-                for (a, s, fp) in exp.next {
+                if let (Some(d), Some(node)) = (dead.as_mut(), exp.node) {
+                    if d.nodes.len() <= *id as usize {
+                        d.nodes
+                            .resize(*id as usize + 1, deadend::NodeInfo::default());
+                    }
+                    d.nodes[*id as usize] = node;
+                }
+                for (a, s, fp, own) in exp.next {
                     states += 1;
-                    if let std::collections::hash_map::Entry::Vacant(e) = seen.entry(fp) {
-                        if opts.max_states.is_some_and(|m| parent.len() >= m) {
-                            cut = Some(Cut::StateBudget);
-                            break 'levels;
+                    let to = match seen.entry(fp) {
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            if opts.max_states.is_some_and(|m| parent.len() >= m) {
+                                cut = Some(Cut::StateBudget);
+                                break 'levels;
+                            }
+                            let nid = parent.len() as u32;
+                            e.insert(nid);
+                            parent.push((*id, Some(a)));
+                            next_frontier.push((nid, s));
+                            nid
                         }
-                        let nid = parent.len() as u32;
-                        e.insert(nid);
-                        parent.push((*id, Some(a)));
-                        next_frontier.push((nid, s));
+                        std::collections::hash_map::Entry::Occupied(e) => *e.get(),
+                    };
+                    if let (Some(d), Some(map)) = (dead.as_mut(), own) {
+                        d.edges.push((*id, to, map));
                     }
                 }
             }
@@ -361,6 +406,17 @@ pub fn check_properties(
         });
     }
     let complete = cut.is_none();
+    // INV-NO-DEAD-END: only over a complete graph (a cut graph strands its frontier).
+    if let (true, Some(d)) = (complete, dead.as_mut()) {
+        d.nodes.resize(parent.len(), deadend::NodeInfo::default());
+        if let Some((id, _phone)) = deadend::stranded(&d.nodes, &d.edges, config.phones) {
+            for (i, p) in props.iter().enumerate() {
+                if matches!(p.condition, Condition::NoDeadEnd) {
+                    found[i].get_or_insert((id, None));
+                }
+            }
+        }
+    }
     let properties = props
         .iter()
         .zip(&found)

@@ -294,6 +294,10 @@ pub fn class_key(config: &Config, s: &State, e: &Edge, next: &State) -> String {
                 push.map_or(String::new(), |p| phone_view(p.phone))
             )
         }
+        Action::CertExpire(x) => {
+            let c = rep.cert(x);
+            format!("{c:?} {}", phone_view(c.phone))
+        }
         Action::GoOffline(h)
         | Action::GoOnline(h)
         | Action::Lose(h)
@@ -472,9 +476,13 @@ pub fn export(config: &Config, cov: Coverage) -> Export {
             }
             for p in &scn {
                 let hit = match (p.condition, p.expectation) {
-                    (Condition::Edge(f), _) => {
-                        e.result.is_ok() && f(config, before, &e.action, after)
-                    }
+                    (Condition::Step(f), Expectation::Sometimes) => f(&properties::Observed {
+                        config,
+                        before,
+                        action: e.action,
+                        result: e.result,
+                        after,
+                    }),
                     (Condition::State(f), Expectation::Sometimes) => f(config, after),
                     _ => false,
                 };
