@@ -5,6 +5,10 @@ use super::{Refusal, ResetPolicy, System};
 use crate::ca::PhoneId;
 use crate::phone::{Condition, Holder};
 
+fn phone_app_present(sys: &System, h: PhoneId) -> bool {
+    sys.phones.get(&h).is_some_and(|p| p.app.is_some())
+}
+
 impl System {
     /// The hand-over / disposal procedure (R-TRANSFER, R-DISPOSE, INV-DELETE-ON-TRANSFER):
     /// online, the holder revokes from the phone every live credential in the applet, each
@@ -27,6 +31,25 @@ impl System {
                         if let Err(Refusal::Failure(m)) = self.revoke_held(h, kind, serial) {
                             return Err(Refusal::Failure(m));
                         }
+                    }
+                }
+            }
+            // A certificate issued in this phone's session but not yet written is bound to
+            // the phone too (INV-DELETE-ON-TRANSFER): the holder revokes it as well.
+            let unwritten = self.sp.session(h).and_then(|s| match &s.step {
+                crate::tsm::sp::IssuanceStep::Issued { serial, .. } => Some((s.kind, *serial)),
+                _ => None,
+            });
+            if let Some((kind, serial)) = unwritten {
+                if phone_app_present(self, h)
+                    && self
+                        .ca
+                        .registry()
+                        .get(serial)
+                        .is_some_and(|r| r.status.is_live())
+                {
+                    if let Err(Refusal::Failure(m)) = self.revoke_held(h, kind, serial) {
+                        return Err(Refusal::Failure(m));
                     }
                 }
             }
