@@ -349,7 +349,8 @@ mod tests {
         let text = format!("{:?}", path.last().unwrap().0);
         for part in [
             "p0: card gen 0 Valid",
-            "h0: p0 InHand offline app=token1 (installs 1) applet=true phase 3 auth=- sign=key(p0)",
+            // The CA has issued #0 for the key: the key names its certificate.
+            "h0: p0 InHand offline app=token1 (installs 1) applet=true phase 3 auth=- sign=key(p0,#0)",
             "session(p0 sign gen 0 Issued(Serial(0)))",
             "#0: p0 sign on h0 card gen 0 Active (signed by p0)",
             "detours taken: 1",

@@ -126,6 +126,9 @@ fn late_push_after_reissue_does_not_delete_new_credential() {
     path2.push(Action::GoOnline(H0));
     let s2 = run(&c, &path2);
     assert_eq!(s2.phone(H0).slot(Kind::Auth), Slot::Empty);
+    // The applet went with its last key: reinstall it before the reissue.
+    assert!(!s2.phone(H0).applet);
+    path2.push(Action::InstallApplet(H0));
     path2.extend(issue(H0, Kind::Auth));
     path2.push(Action::DeliverPush(Serial(0)));
     let s3 = run(&c, &path2);

@@ -3,7 +3,7 @@
 //! reason, refusals the model never produces, richer facts, every divergence, plain errors.
 
 use phone_jpki_model::trace::{parse, replay, replay_all, TraceError, Verdict};
-use phone_jpki_model::Config;
+use phone_jpki_model::{Config, Refusal};
 
 const V2: &str = r#"{"format":"phone-jpki-trace/2","config":{"persons":1,"phones":1,"kinds":["auth"],"max_events":null,"max_certs":null,"max_sessions":null}}"#;
 
@@ -143,12 +143,16 @@ fn declining_an_action_the_model_does_not_offer_replays() {
 
 #[test]
 fn refusals_the_model_never_produces_are_refused_by_the_parser() {
+    // NoCredential is a guard the offered actions never reach (docs/SEMANTICS.md).
+    // (NoApp no longer serves: the model now refuses HandOver and Dispose with it.)
+    assert!(!phone_jpki_model::trace::producible_refusals().contains(&Refusal::NoCredential));
+    assert!(phone_jpki_model::trace::producible_refusals().contains(&Refusal::NoApp));
     let text = issued(&[
-        r#"{"action":"Use","phone":0,"kind":"auth","pin":"right","outcome":{"refused":"NoApp"}}"#,
+        r#"{"action":"Use","phone":0,"kind":"auth","pin":"right","outcome":{"refused":"NoCredential"}}"#,
     ]);
     let e = error(&text);
     assert!(
-        matches!(&e, TraceError::BadStep { line: 9, message } if message.contains("never refuses with NoApp")),
+        matches!(&e, TraceError::BadStep { line: 9, message } if message.contains("never refuses with NoCredential")),
         "{e}"
     );
 }
