@@ -502,15 +502,16 @@ mod tests {
     }
 
     #[test]
-    fn history_facts_show_in_words_and_picture() {
+    fn ground_truth_shows_in_words_and_picture() {
         let c = Config::reference().with_variant(phone_jpki_model::Variant::KeygenAtTsm);
         let mut path = happy(PhoneId(0));
         path.truncate(4);
         let (v, last) = steps(&c, &path);
         assert!(v[3]
             .changes
-            .contains(&"+ history: a private key has existed outside an SE".to_string()));
-        assert!(state_svg(&c, &last).contains("a private key has existed outside an SE"));
+            .contains(&"+ ground truth: 1 private key(s) exist outside an SE".to_string()));
+        assert!(!v[2].changes.iter().any(|l| l.contains("ground truth")));
+        assert!(state_svg(&c, &last).contains("1 private key(s) exist outside an SE"));
         let _ = PersonId(0);
     }
 }

@@ -368,7 +368,10 @@ mod tests {
         for a in universe(c, s) {
             let is = offered.contains(&a);
             let sp = specific(c, s, a);
-            assert!(!(is && sp.is_some()), "{a} is offered, yet {sp:?} in\n{s:?}");
+            assert!(
+                !(is && sp.is_some()),
+                "{a} is offered, yet {sp:?} in\n{s:?}"
+            );
             assert_eq!(reason(c, s, a).is_none(), is, "{a} in\n{s:?}");
             if !is {
                 if sp.is_some() {

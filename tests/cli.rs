@@ -13,7 +13,7 @@ fn check_json_is_complete_and_passes() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["complete"], true);
     // The main job checks the deep world (pinned in model/tests/check.rs).
-    assert_eq!(v["unique_states"], 2_999_723);
+    assert_eq!(v["unique_states"], 4_053_490);
     for field in ["states", "max_depth", "seconds"] {
         assert!(v[field].is_number(), "{field} missing");
     }
@@ -112,7 +112,7 @@ fn policy_list_says_what_each_variant_changes() {
     assert!(text.contains(
         "keygen-at-tsm              Key pairs are generated at the TSM and injected into the SE."
     ));
-    assert_eq!(text.matches("meant to break ").count(), 11);
+    assert_eq!(text.matches("meant to break ").count(), 17);
 }
 
 #[test]
@@ -291,14 +291,18 @@ fn vectors_export_is_byte_identical_and_every_case_replays() {
     }
     let m: serde_json::Value =
         serde_json::from_slice(&std::fs::read(a.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(m["states"], 89_706);
-    assert_eq!(m["edges"]["state_changing"], 241_569);
+    assert_eq!(m["states"], 110_390);
+    assert_eq!(m["edges"]["state_changing"], 303_497);
     let cases = m["cases"].as_array().unwrap();
     assert_eq!(cases.len() + 1, names(&a).len());
     let firsts: u64 = cases.iter().map(|c| c["new_edges"].as_u64().unwrap()).sum();
     assert_eq!(firsts, m["classes"].as_u64().unwrap());
-    // Every action kind is covered, accepted and refused alike.
-    assert_eq!(m["per_action"].as_object().unwrap().len(), 29);
+    // Every action kind (CertExpire too) is covered, accepted and refused alike.
+    assert_eq!(
+        m["per_action"].as_object().unwrap().len(),
+        phone_jpki_model::action::ActionKind::ALL.len()
+    );
+    assert_eq!(phone_jpki_model::action::ActionKind::ALL.len(), 30);
     assert!(m["per_rid"]["R-DELETE"].as_u64().unwrap() > 0);
     // Replay a spread of cases through the CLI.
     for c in cases.iter().step_by(cases.len() / 12 + 1) {

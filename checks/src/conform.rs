@@ -211,8 +211,10 @@ pub fn conform_json(
             "complete": c.complete, "threads": eo.threads,
         });
         if c.complete && d.is_none() {
-            // Every edge was driven: every refusal of this world was exercised.
-            let refusals: BTreeSet<String> = Graph::explore(config)
+            // Every edge was driven: every refusal of this world, under the policy the
+            // implementation is driven under, was exercised.
+            let driven = crate::lockstep::driven_config(config).unwrap_or_else(|_| config.clone());
+            let refusals: BTreeSet<String> = Graph::explore(&driven)
                 .refusals()
                 .into_values()
                 .flatten()

@@ -97,8 +97,12 @@ async function main() {
   check((await propStatus("INV-ONE")) === "holds here", "an unbroken invariant holds there");
   check(await evaluate(`document.querySelectorAll('#props tbody tr').length`) > 40, "every property is listed");
   check(!(await evaluate(`document.body.innerText`)).includes("Searching"), "nothing says Searching while idle");
-  check(await evaluate(`document.querySelector('#state svg').textContent.includes('a relying party has accepted a revoked or suspended cert')`), "the state picture shows the violation");
+  // The violation is a step (INV-NO-USE-AFTER-REVOKE observes transitions; the model keeps no
+  // history flag): the state shows the suspended cert, the timeline its accepted use last.
+  check(await evaluate(`document.querySelector('#state svg').textContent.includes('cert #0: suspended')`), "the state picture shows the suspended cert");
+  check(await evaluate(`(() => { const s = [...document.querySelectorAll('#timeline svg g.step.accepted')].pop(); return !!s && s.textContent.includes(${JSON.stringify(labels[labels.length - 1])}); })()`), "the timeline shows the accepted use last");
   check(await evaluate(`document.querySelectorAll('#timeline svg g.step.accepted').length`) === labels.length, "the timeline marks every step accepted");
+  check(labels[labels.length - 1].startsWith("Use("), "the counterexample ends with a use");
   await shot("explorer-counterexample.png");
 
   // 2. Step through it from the initial state, one click per step.
