@@ -646,11 +646,22 @@ fn cores() -> usize {
 }
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     match run() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("phone-jpki: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// A closed pipe (`phone-jpki check | head`) ends the process quietly, as for any Unix tool,
+/// instead of `println!` panicking on the broken pipe: Rust ignores SIGPIPE by default.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to the default before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

@@ -128,3 +128,26 @@ fn matrix_is_bounded() {
         assert!(text.contains("UNDECIDED"), "{limit:?}: {text}");
     }
 }
+
+/// A reader that stops early (`phone-jpki check | head -1`) ends the run quietly: no panic on
+/// the broken pipe, the process ends by SIGPIPE as Unix tools do.
+#[test]
+fn a_closed_pipe_ends_the_run_without_a_panic() {
+    use std::io::{BufRead, BufReader};
+    let mut child = bin()
+        .args(["check", "--world", "single"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("unique states"), "{first}");
+    // The reader is dropped here: the pipe closes while the table is still to be printed.
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(out.status.code(), Some(101), "{err}");
+}
