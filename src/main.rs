@@ -358,6 +358,17 @@ fn config(w: &WorldArgs, policies: &[String]) -> Result<Config, String> {
 
 fn run() -> Result<ExitCode, String> {
     let cli = Cli::parse();
+    // A team's driver process may exit at any time: writing to it must fail with an error
+    // the driver protocol reports (exit 2), not kill this process, so SIGPIPE stays ignored.
+    if !matches!(
+        cli.command,
+        Command::Conform {
+            driver: Some(_),
+            ..
+        }
+    ) {
+        restore_sigpipe();
+    }
     match cli.command {
         Command::Check {
             world,
@@ -646,7 +657,6 @@ fn cores() -> usize {
 }
 
 fn main() -> ExitCode {
-    restore_sigpipe();
     match run() {
         Ok(c) => c,
         Err(e) => {
@@ -658,6 +668,7 @@ fn main() -> ExitCode {
 
 /// A closed pipe (`phone-jpki check | head`) ends the process quietly, as for any Unix tool,
 /// instead of `println!` panicking on the broken pipe: Rust ignores SIGPIPE by default.
+/// Not for `conform --driver`, which writes to a child process and must see its EPIPE.
 fn restore_sigpipe() {
     #[cfg(unix)]
     // SAFETY: setting a signal's disposition to the default before any thread starts.
