@@ -49,9 +49,10 @@ pub struct Policy {
     /// 対策; needs the network). `false` is the alternative: the OS wipes it locally, online or
     /// not; it makes RISK-RESET-OFFLINE unreachable.
     pub reset_via_server: bool,
-    /// The hand-over and disposal procedure (revoke from the phone, delete the applet) needs
-    /// the network and is refused offline. `false` (an offline procedure that only resets)
-    /// breaks INV-DELETE-ON-TRANSFER.
+    /// The hand-over and disposal procedure as designed: it needs the network and the app
+    /// (refused otherwise) and revokes every live cert of the holder bound to the phone,
+    /// written into the slot or not. `false` (the earlier procedure: offline it only resets,
+    /// online it revokes the certs in the slots) breaks INV-DELETE-ON-TRANSFER.
     pub procedure_needs_network: bool,
     /// A revocation from the phone or a delivered deletion deletes the applet once it holds
     /// no key (失効時にアプレットの削除, 000 §3(2)(3)). `false` breaks R-DELETE-APPLET.

@@ -810,8 +810,13 @@ fn factory_reset(config: &Config, s: &mut State, h: PhoneId) {
 fn leave_procedure(config: &Config, s: &mut State, h: PhoneId, from: PersonId) {
     if s.phone(h).online {
         if s.phone(h).app {
-            for c in s.registry.iter_mut() {
-                if c.person == from && c.phone == h && c.status.is_live() {
+            // As designed, every live cert of the holder bound to the phone (the SP-TSM's
+            // records); the `offline-procedure` variant only revokes the certs in the slots.
+            let written: Vec<Serial> = s.phone(h).slots.iter().filter_map(|x| x.serial()).collect();
+            let all_bound = config.policy.procedure_needs_network;
+            for (i, c) in s.registry.iter_mut().enumerate() {
+                let bound = c.phone == h && (all_bound || written.contains(&Serial(i as u8)));
+                if c.person == from && bound && c.status.is_live() {
                     c.status = CertStatus::Revoked(RevokeReason::FromPhone);
                 }
             }
