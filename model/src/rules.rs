@@ -463,6 +463,8 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
             let SessionStep::Issued(serial) = sess.step else {
                 unreachable!("WriteCert is offered only after CaIssue")
             };
+            // The SP-TSM asks J-LIS for the status first, then looks at the slot.
+            ended(s.cert(serial).status)?;
             if s.phone(h).slot(sess.kind)
                 != (Slot::Key {
                     person: sess.person,
@@ -471,7 +473,6 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
             {
                 return Err(Refusal::KeyMissing);
             }
-            ended(s.cert(serial).status)?;
             s.phones[h.index()].slots[sess.kind.index()] = Slot::Cert {
                 serial,
                 pin: Pin::Temporary,

@@ -168,8 +168,8 @@ pub fn describe(k: ActionKind) -> ActionDoc {
         A::WriteCert => (
             "WriteCert(phone)",
             "the phone's session is at Issued",
-            "the cert and a temporary PIN are written into the slot over SCP03 (phase 3), when the slot still holds the key certified as that serial (a deletion push for it, after a revocation with the card, takes it away: KeyMissing)",
-            &[R::PhoneOffline, R::KeyMissing, R::CertRevoked, R::CertExpired],
+            "the cert and a temporary PIN are written into the slot over SCP03 (phase 3), after the status check: a cert revoked before it was written is refused CertRevoked (its deletion push takes the key certified as it, so KeyMissing, checked next, is unreachable under the default policy)",
+            &[R::PhoneOffline, R::CertRevoked, R::CertExpired],
         ),
         A::SetUserPin => (
             "SetUserPin(phone)",
