@@ -1,9 +1,12 @@
 //! `phone-jpki`: model checking, exploration, SCP03 vectors and the demo scenario.
 
+mod alternatives;
+
 use clap::{Parser, Subcommand};
 use phone_jpki_model::check::{check, CheckOptions, CheckReport};
 use phone_jpki_model::explore::JpkiModel;
-use phone_jpki_model::{Config, Kind, Variant};
+use phone_jpki_model::policy::Choice;
+use phone_jpki_model::{Config, Kind};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -236,14 +239,14 @@ fn config(w: &WorldArgs, policies: &[String]) -> Result<Config, String> {
         c.pin_tries = [t, t];
     }
     for p in policies {
-        let v = Variant::from_name(p).ok_or_else(|| {
-            let names: Vec<_> = Variant::ALL.iter().map(|v| v.name()).collect();
+        let v = Choice::from_name(p).ok_or_else(|| {
+            let names: Vec<_> = Choice::all().iter().map(|v| v.name()).collect();
             format!(
                 "--policy: unknown variant {p:?}; known: {}",
                 names.join(", ")
             )
         })?;
-        c = c.with_variant(v);
+        c = c.with_choice(v);
     }
     c.validate().map_err(|e| format!("configuration: {e}"))?;
     Ok(c)
@@ -288,9 +291,7 @@ fn run() -> Result<ExitCode, String> {
             json,
         } => {
             if policy.iter().any(|p| p == "list") {
-                for v in Variant::ALL {
-                    println!("{:28} breaks {}", v.name(), v.breaks());
-                }
+                print!("{}", alternatives::policy_list());
                 return Ok(ExitCode::SUCCESS);
             }
             let c = config(&world, &policy)?;
@@ -344,24 +345,29 @@ fn run() -> Result<ExitCode, String> {
             let base = config(&world, &[])?;
             let mut rows = Vec::new();
             let mut all_complete = true;
-            let variants: Vec<Option<Variant>> = std::iter::once(None)
-                .chain(Variant::ALL.map(Some))
+            // The fault variants (the model's self-test) and the seeds' alternatives (ALT-*).
+            let variants: Vec<Option<Choice>> = std::iter::once(None)
+                .chain(Choice::all().into_iter().map(Some))
                 .collect();
             for v in &variants {
                 let c = match v {
-                    Some(v) => base.clone().with_variant(*v),
+                    Some(v) => base.clone().with_choice(*v),
                     None => base.clone(),
                 };
                 let r = check(&c, &CheckOptions::default(), &mut |_| {});
                 all_complete &= r.complete;
-                rows.push((v.map_or("default", |v| v.name()), r));
+                rows.push((*v, r));
             }
             if json {
                 let out: Vec<_> = rows
                     .iter()
-                    .map(|(name, r)| {
+                    .map(|(v, r)| {
                         serde_json::json!({
-                            "policy": name,
+                            "policy": v.map_or("default", |v| v.name()),
+                            "kind": v.map(|v| v.kind()),
+                            "sentence": v.map(|v| v.sentence()),
+                            "expected": v.map(|v| v.expected()),
+                            "measured": v.map(|_| phone_jpki_model::policy::measure(&rows[0].1, r)),
                             "complete": r.complete,
                             "properties": r.properties.iter().map(|p| serde_json::json!({
                                 "name": p.name, "holds": p.holds,
@@ -382,7 +388,11 @@ fn run() -> Result<ExitCode, String> {
                 println!(
                     "policy \\ property: holds (ok) / broken (len of shortest counterexample)"
                 );
-                for (name, r) in &rows {
+                for (v, r) in &rows {
+                    if matches!(v, Some(Choice::Alternative(_))) {
+                        continue;
+                    }
+                    let name = v.map_or("default", |v| v.name());
                     let cells: Vec<String> = r
                         .properties
                         .iter()
@@ -396,6 +406,11 @@ fn run() -> Result<ExitCode, String> {
                         .collect();
                     println!("{name:26} {}", cells.join(" "));
                 }
+                let alts: Vec<(Choice, CheckReport)> = rows
+                    .iter()
+                    .filter_map(|(v, r)| v.map(|v| (v, r.clone())))
+                    .collect();
+                print!("{}", alternatives::alternatives_table(&rows[0].1, &alts));
             }
             Ok(if all_complete {
                 ExitCode::SUCCESS

@@ -106,12 +106,25 @@ pub fn conform(config: &Config, opts: &ConformOptions) -> Result<(String, bool),
             "model_graph_seconds": graph_seconds,
             "states": c.states, "edges": c.edges, "refused_unchanged": c.refused_unchanged,
             "actions": c.actions, "seconds": c.seconds, "actions_per_second": c.rate(),
-            "complete": c.complete, "threads": eo.threads,
+            "complete": c.complete, "threads": eo.threads, "skipped": c.skipped,
         });
         if let Some(d) = d {
             divergence = Some(d);
         }
     }
+
+    // Never silent: the model's actions the implementation does not realise yet are skipped
+    // by every driver (the model graph figures above include their edges).
+    let unrealised: Vec<&str> = phone_jpki_model::ActionKind::ALL
+        .iter()
+        .filter(|k| k.is_threat())
+        .map(|k| k.name())
+        .collect();
+    text += &format!(
+        "skipped (not realised by the implementation yet): {}\n",
+        unrealised.join(", ")
+    );
+    json_out["skipped_kinds"] = json!(unrealised);
 
     let ok = divergence.is_none();
     if let Some(d) = &divergence {
@@ -168,5 +181,13 @@ fn coverage_line(c: &Coverage, model_states: usize, model_edges: usize) -> Strin
         c.seconds,
         c.rate(),
         if c.complete { "complete" } else { "INCOMPLETE" }
-    )
+    ) + &if c.skipped.is_empty() {
+        String::new()
+    } else {
+        let parts: Vec<String> = c.skipped.iter().map(|(k, n)| format!("{k} x{n}")).collect();
+        format!(
+            "exhaustive: skipped offered actions the implementation does not realise: {}\n",
+            parts.join(", ")
+        )
+    }
 }

@@ -62,6 +62,9 @@ pub enum Mismatch {
     NotOffered,
     /// The implementation has no pending push for the serial the model names.
     NoSuchPush,
+    /// A threat actor's or an alternative's action the implementation does not realise yet
+    /// ([`phone_jpki_model::ActionKind::is_threat`]).
+    NotRealised,
     /// Accepted by one, refused by the other, or refused for different reasons.
     Outcome,
     /// The same outcome, but the states differ.
@@ -90,6 +93,7 @@ impl fmt::Display for Divergence {
         let what = match &self.mismatch {
             Mismatch::NotOffered => "the model does not offer this action".to_string(),
             Mismatch::NoSuchPush => "the implementation has no push for that serial".into(),
+            Mismatch::NotRealised => "the implementation does not realise this action yet".into(),
             Mismatch::Outcome => "outcomes differ".into(),
             Mismatch::State => "states differ".into(),
             Mismatch::Unmappable(e) => format!("implementation state not mappable: {e}"),
@@ -224,8 +228,14 @@ pub fn push_index(sys: &System, serial: phone_jpki_model::Serial) -> Option<usiz
         .map(|p| p.index)
 }
 
+/// Whether the implementation realises this model action (the threat actors' and the
+/// alternatives' actions come with issue 11).
+pub fn realised(action: Action) -> bool {
+    !action.kind().is_threat()
+}
+
 /// Run a model action on the implementation (ids one to one); `None` if a push action names
-/// a serial with no pending push.
+/// a serial with no pending push, or the action is not [`realised`].
 pub fn call(s: &mut System, action: Action) -> Option<Result<(), ImplRefusal>> {
     use map::{kind, person, phone, pin};
     Some(match action {
@@ -270,6 +280,16 @@ pub fn call(s: &mut System, action: Action) -> Option<Result<(), ImplRefusal>> {
             s.hand_over(phone(h), to, procedure)
         }
         Action::Dispose(h, procedure) => s.dispose(phone(h), procedure),
+        // Not realised yet (see `realised`).
+        Action::StrangerFinds(_)
+        | Action::ReaderUse(..)
+        | Action::ReadAuthCert(_)
+        | Action::ReadSignCert(..)
+        | Action::SignOffline(..)
+        | Action::PresentSignature(_)
+        | Action::EnrollFinger(_)
+        | Action::BiometricUse(_)
+        | Action::SimSwap(_) => return None,
     })
 }
 
@@ -325,10 +345,21 @@ impl Lockstep {
         &self.actions
     }
 
-    /// The actions the model offers now, in its stable order.
+    /// The actions the model offers now that the implementation realises, in the model's
+    /// stable order (see [`Lockstep::unrealised`]).
     pub fn offered(&self) -> Vec<Action> {
         let mut v = Vec::new();
         candidate_actions(&self.config, &self.model, &mut v);
+        v.retain(|a| realised(*a));
+        v
+    }
+
+    /// The actions the model offers now that the implementation does not realise yet (the
+    /// threat actors' and the alternatives'): the drivers skip them and count them.
+    pub fn unrealised(&self) -> Vec<Action> {
+        let mut v = Vec::new();
+        candidate_actions(&self.config, &self.model, &mut v);
+        v.retain(|a| !realised(*a));
         v
     }
 
@@ -340,6 +371,9 @@ impl Lockstep {
     /// Apply `action` to both sides and compare; on success both have moved on.
     pub fn step(&mut self, action: Action) -> Result<(), Box<Divergence>> {
         self.actions.push(action);
+        if !realised(action) {
+            return Err(self.report(Mismatch::NotRealised, "not realised".into(), None, vec![]));
+        }
         if !self.offered().contains(&action) {
             return Err(self.report(Mismatch::NotOffered, "not offered".into(), None, vec![]));
         }

@@ -384,6 +384,9 @@ pub fn abstract_state(config: &Config, sys: &System, ghost: &Ghost) -> Result<St
         pushes,
         // history (tracked): see Ghost::history and the driver.
         history: ghost.history,
+        // threats (tracked): the implementation realises no threat actor's or alternative's
+        // action yet and the drivers skip them, so these facts keep their initial values.
+        threats: phone_jpki_model::threats::Threats::initial(config),
         // events (tracked): detours that changed the mapped state.
         events: ghost.events,
     })

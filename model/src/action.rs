@@ -73,6 +73,25 @@ pub enum Action {
     FactoryReset(PhoneId),
     HandOver(PhoneId, Recipient, bool),
     Dispose(PhoneId, bool),
+    // Threat actors and the alternatives' own actions (crate::threats).
+    /// THREAT-FINDER: a stranger finds the lost phone and keeps it.
+    StrangerFinds(PhoneId),
+    /// THREAT-READER: whoever holds the phone uses the applet through an NFC card reader.
+    ReaderUse(PhoneId, Kind, PinEntry),
+    /// THREAT-READ-PII: the auth cert read out of the applet (public).
+    ReadAuthCert(PhoneId),
+    /// THREAT-READ-PII: the signing cert read out of the applet after the signing password.
+    ReadSignCert(PhoneId, PinEntry),
+    /// THREAT-OFFLINE-SIGN: a signature made with the signing key, kept to present later.
+    SignOffline(PhoneId, PinEntry),
+    /// The signature made with this serial's key presented to a relying party.
+    PresentSignature(Serial),
+    /// ALT-UNLOCK: the holder enrols a finger in the phone's OS.
+    EnrollFinger(PhoneId),
+    /// ALT-UNLOCK: an auth use through the app unlocked by a finger.
+    BiometricUse(PhoneId),
+    /// THREAT-SIM-SWAP (ALT-STORAGE=sim): the SIM moved into a stranger's phone.
+    SimSwap(PhoneId),
 }
 
 /// The variant of an action, without its arguments: the unit of action coverage.
@@ -107,11 +126,20 @@ pub enum ActionKind {
     FactoryReset,
     HandOver,
     Dispose,
+    StrangerFinds,
+    ReaderUse,
+    ReadAuthCert,
+    ReadSignCert,
+    SignOffline,
+    PresentSignature,
+    EnrollFinger,
+    BiometricUse,
+    SimSwap,
 }
 
 impl ActionKind {
     /// Every action kind, in alphabet order.
-    pub const ALL: [ActionKind; 29] = [
+    pub const ALL: [ActionKind; 38] = [
         ActionKind::GoOffline,
         ActionKind::GoOnline,
         ActionKind::Lose,
@@ -141,7 +169,34 @@ impl ActionKind {
         ActionKind::FactoryReset,
         ActionKind::HandOver,
         ActionKind::Dispose,
+        ActionKind::StrangerFinds,
+        ActionKind::ReaderUse,
+        ActionKind::ReadAuthCert,
+        ActionKind::ReadSignCert,
+        ActionKind::SignOffline,
+        ActionKind::PresentSignature,
+        ActionKind::EnrollFinger,
+        ActionKind::BiometricUse,
+        ActionKind::SimSwap,
     ];
+
+    /// The kinds of the threat actors and the alternatives (crate::threats): not realised by
+    /// the implementation yet, so conformance skips them and says so.
+    pub fn is_threat(self) -> bool {
+        use ActionKind::*;
+        matches!(
+            self,
+            StrangerFinds
+                | ReaderUse
+                | ReadAuthCert
+                | ReadSignCert
+                | SignOffline
+                | PresentSignature
+                | EnrollFinger
+                | BiometricUse
+                | SimSwap
+        )
+    }
 
     /// The requirement IDs this action serves (docs/ALPHABET.md).
     pub fn requirements(self) -> &'static [&'static str] {
@@ -172,6 +227,15 @@ impl ActionKind {
             FactoryReset => &["R-RESET"],
             HandOver => &["R-TRANSFER", "R-DELETE"],
             Dispose => &["R-DISPOSE", "R-DELETE"],
+            StrangerFinds => &["THREAT-FINDER", "R-LOSS"],
+            ReaderUse => &["THREAT-READER", "INV-PIN", "INV-NO-FOREIGN-USE"],
+            ReadAuthCert => &["THREAT-READ-PII"],
+            ReadSignCert => &["THREAT-READ-PII", "R-PIN-RETRY"],
+            SignOffline => &["THREAT-OFFLINE-SIGN", "ALT-APPLET-STATUS"],
+            PresentSignature => &["THREAT-OFFLINE-SIGN", "INV-NO-USE-AFTER-REVOKE"],
+            EnrollFinger => &["ALT-UNLOCK"],
+            BiometricUse => &["ALT-UNLOCK", "INV-NO-FOREIGN-USE"],
+            SimSwap => &["THREAT-SIM-SWAP", "ALT-STORAGE"],
         }
     }
 
@@ -207,6 +271,15 @@ impl ActionKind {
             FactoryReset => "FactoryReset",
             HandOver => "HandOver",
             Dispose => "Dispose",
+            StrangerFinds => "StrangerFinds",
+            ReaderUse => "ReaderUse",
+            ReadAuthCert => "ReadAuthCert",
+            ReadSignCert => "ReadSignCert",
+            SignOffline => "SignOffline",
+            PresentSignature => "PresentSignature",
+            EnrollFinger => "EnrollFinger",
+            BiometricUse => "BiometricUse",
+            SimSwap => "SimSwap",
         }
     }
 }
@@ -224,6 +297,11 @@ impl Action {
             | CardExpire(_) | Suspend(..) | AbandonIssuance(_) | RevokeFromPhone(..)
             | RevokeWithCard(..) | FactoryReset(_) => true,
             Use(_, _, e) | ChangePin(_, _, e) | Resume(_, _, e) => *e == PinEntry::Wrong,
+            // A stranger's wrong entries count like the owner's; enrolling and moving a SIM
+            // are detours of their own. Finding follows a loss, presenting follows signing.
+            ReaderUse(_, _, e) | ReadSignCert(_, e) | SignOffline(_, e) => *e == PinEntry::Wrong,
+            EnrollFinger(_) | SimSwap(_) => true,
+            StrangerFinds(_) | ReadAuthCert(_) | PresentSignature(_) | BiometricUse(_) => false,
             GoOnline(_) | Find(_) | InstallApp(_) | InstallApplet(_) | InitPin(..) | Apply(..)
             | GenerateKey(_) | CaIssue(_) | WriteCert(_) | SetUserPin(_) | DeliverPush(_)
             | DropPush(_) => false,
@@ -266,6 +344,15 @@ impl Action {
             FactoryReset(_) => ActionKind::FactoryReset,
             HandOver(..) => ActionKind::HandOver,
             Dispose(..) => ActionKind::Dispose,
+            StrangerFinds(_) => ActionKind::StrangerFinds,
+            ReaderUse(..) => ActionKind::ReaderUse,
+            ReadAuthCert(_) => ActionKind::ReadAuthCert,
+            ReadSignCert(..) => ActionKind::ReadSignCert,
+            SignOffline(..) => ActionKind::SignOffline,
+            PresentSignature(_) => ActionKind::PresentSignature,
+            EnrollFinger(_) => ActionKind::EnrollFinger,
+            BiometricUse(_) => ActionKind::BiometricUse,
+            SimSwap(_) => ActionKind::SimSwap,
         }
     }
 }
@@ -296,20 +383,26 @@ impl fmt::Display for Action {
         match self {
             GoOffline(h) | GoOnline(h) | Lose(h) | Find(h) | Break(h) | InstallApp(h)
             | UninstallApp(h) | InstallApplet(h) | GenerateKey(h) | CaIssue(h) | WriteCert(h)
-            | SetUserPin(h) | AbandonIssuance(h) | FactoryReset(h) => {
+            | SetUserPin(h) | AbandonIssuance(h) | FactoryReset(h) | StrangerFinds(h)
+            | ReadAuthCert(h) | EnrollFinger(h) | BiometricUse(h) | SimSwap(h) => {
                 write!(f, "{}({h})", self.kind().name())
+            }
+            ReadSignCert(h, e) | SignOffline(h, e) => {
+                write!(f, "{}({h},pin={e})", self.kind().name())
             }
             CardRenew(p) | CardRevoke(p) | CardExpire(p) => {
                 write!(f, "{}({p})", self.kind().name())
             }
-            Use(h, k, e) | ChangePin(h, k, e) | Resume(h, k, e) => {
+            Use(h, k, e) | ChangePin(h, k, e) | Resume(h, k, e) | ReaderUse(h, k, e) => {
                 write!(f, "{}({h},{k},pin={e})", self.kind().name())
             }
             InitPin(h, k) | Apply(h, k) | RevokeFromPhone(h, k) => {
                 write!(f, "{}({h},{k})", self.kind().name())
             }
             Suspend(p, k) | RevokeWithCard(p, k) => write!(f, "{}({p},{k})", self.kind().name()),
-            DeliverPush(i) | DropPush(i) => write!(f, "{}({i})", self.kind().name()),
+            DeliverPush(i) | DropPush(i) | PresentSignature(i) => {
+                write!(f, "{}({i})", self.kind().name())
+            }
             HandOver(h, to, p) => write!(f, "HandOver({h}->{to},{})", proc_(p)),
             Dispose(h, p) => write!(f, "Dispose({h},{})", proc_(p)),
         }
@@ -370,6 +463,10 @@ pub enum Refusal {
     CertSuspended,
     /// The push cannot reach its token (offline, app removed, phone gone).
     Undeliverable,
+    /// ALT-APPLET-STATUS: the phone signs only after the app, online, saw the cert active.
+    StatusUnknown,
+    /// ALT-UNLOCK=invalidate-on-enrol: a finger enrolled since invalidated the biometric key.
+    BiometricInvalidated,
 }
 
 impl Refusal {
@@ -395,6 +492,8 @@ impl Refusal {
             CertRevoked => "CertRevoked",
             CertSuspended => "CertSuspended",
             Undeliverable => "Undeliverable",
+            StatusUnknown => "StatusUnknown",
+            BiometricInvalidated => "BiometricInvalidated",
         }
     }
 }

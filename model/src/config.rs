@@ -2,6 +2,7 @@
 //! the design questions the seeds leave open.
 
 use crate::ids::{Kind, PersonId, PhoneId};
+use crate::policy::{Link, Proofing, RevokeAuth, Storage, Unlock};
 use serde::{Deserialize, Serialize};
 
 /// Answers to the open design questions. [`Policy::default`] is the seeds' design; each other
@@ -41,6 +42,23 @@ pub struct Policy {
     /// The temporary PIN is never shown to the user (R-PIN-SETUP). `false` (it is, and works
     /// for services) breaks INV-PIN.
     pub temporary_pin_secret: bool,
+    // The seeds' design alternatives (ALT-*, `crate::policy::Alternative`): the default is
+    // the seeds' own design; the other values are what the study group weighs.
+    /// ALT-STORAGE: where the JPKI applet lives.
+    pub storage: Storage,
+    /// ALT-UNLOCK: what unlocks the auth credential.
+    pub unlock: Unlock,
+    /// ALT-REVOKE-AUTH: how a revocation from the phone is authenticated.
+    pub revoke_auth: RevokeAuth,
+    /// ALT-APPLET-STATUS: the phone refuses to sign unless the app has just seen the cert
+    /// active (`false`: only relying parties check status).
+    pub applet_checks_status: bool,
+    /// ALT-SUSPEND: the call center suspends (`false`: no suspension at all).
+    pub suspension: bool,
+    /// ALT-PROOFING: how identity is proven for an issuance.
+    pub proofing: Proofing,
+    /// ALT-LINK: which card cert a phone cert is linked to.
+    pub link: Link,
 }
 
 impl Default for Policy {
@@ -57,6 +75,13 @@ impl Default for Policy {
             ca_rechecks_card: true,
             keygen_in_se: true,
             temporary_pin_secret: true,
+            storage: Storage::Se,
+            unlock: Unlock::Pin,
+            revoke_auth: RevokeAuth::Pin,
+            applet_checks_status: false,
+            suspension: true,
+            proofing: Proofing::Card,
+            link: Link::CardSigning,
         }
     }
 }
@@ -178,6 +203,9 @@ pub struct Config {
     pub max_sessions: Option<u8>,
     /// Wrong-PIN tries before blocking, per kind (R-PIN-RETRY), indexed by [`Kind::index`].
     pub pin_tries: [u8; 2],
+    /// THREAT-PIN-KNOWN: every credential's PIN is known to everyone but its owner too
+    /// (shared, observed, written down): whoever holds the phone can enter it right.
+    pub pin_known: bool,
     /// The design answers.
     pub policy: Policy,
 }
@@ -201,6 +229,7 @@ impl Config {
             max_sessions: Some(1),
             max_certs: Some(2),
             pin_tries: [1, 1],
+            pin_known: false,
             policy: Policy::default(),
         }
     }
@@ -245,6 +274,12 @@ impl Config {
 
     pub fn phone_ids(&self) -> impl Iterator<Item = PhoneId> {
         (0..self.phones).map(PhoneId)
+    }
+
+    /// The same configuration with one policy choice (fault variant or ALT-* alternative).
+    pub fn with_choice(mut self, c: crate::policy::Choice) -> Config {
+        c.apply(&mut self.policy);
+        self
     }
 
     /// Tries allowed for the PIN of `kind`.

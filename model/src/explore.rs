@@ -170,6 +170,9 @@ pub fn describe(s: &State) -> String {
             p.serial, p.kind, p.phone.0, p.token
         );
     }
+    if s.threats != Default::default() {
+        out += &format!("threats: {:?}\n", s.threats);
+    }
     out += &format!("detours taken: {}\n", s.events);
     if s.history != Default::default() {
         out += &format!("history: {:?}\n", s.history);
@@ -254,7 +257,15 @@ fn phone_of(a: &Action) -> Option<usize> {
         | Apply(h, _)
         | RevokeFromPhone(h, _)
         | HandOver(h, ..)
-        | Dispose(h, _) => Some(h.index()),
+        | Dispose(h, _)
+        | StrangerFinds(h)
+        | ReaderUse(h, ..)
+        | ReadAuthCert(h)
+        | ReadSignCert(h, _)
+        | SignOffline(h, _)
+        | EnrollFinger(h)
+        | BiometricUse(h)
+        | SimSwap(h) => Some(h.index()),
         _ => None,
     }
 }

@@ -6,6 +6,7 @@
 pub mod action;
 pub mod config;
 pub mod ids;
+pub mod policy;
 pub mod rules;
 pub mod state;
 
@@ -19,5 +20,7 @@ pub mod explore;
 pub mod properties;
 pub mod semantics;
 pub mod symmetry;
+pub mod threats;
+mod threats_doc;
 pub mod trace;
 pub mod vectors;

@@ -158,6 +158,8 @@ pub fn candidate_actions(config: &Config, state: &State, out: &mut Vec<Action>) 
             Action::DropPush(push.serial)
         });
     }
+    // Threat actors and the ALT-* policies' own actions (crate::threats).
+    crate::threats::candidates(config, state, out);
     // The small-scope bound: once the world's budget of detours is spent, only the happy path
     // (and the consequences already in motion) goes on.
     if config.max_events.is_some_and(|max| state.events >= max) {
@@ -215,6 +217,7 @@ pub fn deliverable(state: &State, push: &Push) -> bool {
 pub fn step(config: &Config, state: &State, action: Action) -> Outcome {
     let mut next = state.clone();
     let result = apply(config, &mut next, action);
+    crate::threats::after_step(state, action, result, &mut next);
     if config.max_events.is_some() && action.is_event() && next != *state {
         next.events = next.events.saturating_add(1);
     }
@@ -493,9 +496,7 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
         Action::RevokeFromPhone(h, k) => {
             need_online(s, h)?;
             let serial = slot_serial(s, h, k)?;
-            if s.cert(serial).person != holder_person(s, h) {
-                return Err(Refusal::NotCredentialOwner);
-            }
+            crate::threats::revoke_authorised(config, s, h, serial)?;
             if s.cert(serial).status.is_live() {
                 s.registry[serial.index()].status = CertStatus::Revoked(RevokeReason::FromPhone);
             }
@@ -561,13 +562,18 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
             ph.session = None;
             ph.procedure_from = procedure.then_some(from);
         }
+        // Threat actors and the alternatives' actions: their rules are crate::threats's.
+        other => {
+            return crate::threats::apply(config, s, other)
+                .unwrap_or_else(|| unreachable!("{other} has no rule"))
+        }
     }
     Ok(())
 }
 
 /// How a PIN check went.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Verified {
+pub(crate) enum Verified {
     /// The user PIN was entered right.
     User,
     /// The temporary PIN was entered (only possible when it is shown to the user).
@@ -576,7 +582,7 @@ enum Verified {
 
 /// The applet's PIN check (R-PIN-RETRY): a wrong entry counts down and blocks at zero; a
 /// right one resets the counter.
-fn verify_pin(
+pub(crate) fn verify_pin(
     config: &Config,
     s: &mut State,
     h: PhoneId,
@@ -626,7 +632,7 @@ fn set_pin(s: &mut State, h: PhoneId, k: Kind, new: Pin) {
     }
 }
 
-fn need_online(s: &State, h: PhoneId) -> Result<(), Refusal> {
+pub(crate) fn need_online(s: &State, h: PhoneId) -> Result<(), Refusal> {
     if s.phone(h).online {
         Ok(())
     } else {
@@ -634,7 +640,7 @@ fn need_online(s: &State, h: PhoneId) -> Result<(), Refusal> {
     }
 }
 
-fn slot_serial(s: &State, h: PhoneId, k: Kind) -> Result<Serial, Refusal> {
+pub(crate) fn slot_serial(s: &State, h: PhoneId, k: Kind) -> Result<Serial, Refusal> {
     s.phone(h).slot(k).serial().ok_or(Refusal::NoCredential)
 }
 

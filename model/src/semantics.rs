@@ -222,6 +222,7 @@ pub fn describe(k: ActionKind) -> ActionDoc {
             "as HandOver's procedure; then nobody holds it and it is offline",
             &[],
         ),
+        threat => crate::threats_doc::describe(threat),
     };
     ActionDoc {
         signature,
@@ -296,7 +297,7 @@ zero (R-PIN-RETRY). Refusals are checked in the order listed.\n\n## Actions\n\n"
 }
 
 /// Every refusal, in declaration order.
-pub const ALL_REFUSALS: [Refusal; 19] = [
+pub const ALL_REFUSALS: [Refusal; 21] = [
     Refusal::PhoneOffline,
     Refusal::NoApp,
     Refusal::NoApplet,
@@ -316,6 +317,8 @@ pub const ALL_REFUSALS: [Refusal; 19] = [
     Refusal::CertRevoked,
     Refusal::CertSuspended,
     Refusal::Undeliverable,
+    Refusal::StatusUnknown,
+    Refusal::BiometricInvalidated,
 ];
 
 fn refusal_meaning(r: Refusal) -> &'static str {
@@ -340,5 +343,9 @@ fn refusal_meaning(r: Refusal) -> &'static str {
         CertRevoked => "the cert is revoked",
         CertSuspended => "the relying party found the cert suspended",
         Undeliverable => "the push cannot reach its token",
+        StatusUnknown => {
+            "ALT-APPLET-STATUS: the phone signs only after the app, online, saw the cert active"
+        }
+        BiometricInvalidated => "ALT-UNLOCK: a finger enrolled since invalidated the biometric key",
     }
 }

@@ -247,6 +247,8 @@ pub struct State {
     /// Deletion pushes in flight, in serial order (one per revoked serial at most).
     pub pushes: Pushes,
     pub history: History,
+    /// What the threat actors and the alternatives add (crate::threats).
+    pub threats: crate::threats::Threats,
     /// Detours taken so far (see [`Config::max_events`] and [`crate::Action::is_event`]).
     pub events: u8,
 }
@@ -281,6 +283,7 @@ impl State {
             registry: Registry::new(),
             pushes: Pushes::new(),
             history: History::default(),
+            threats: crate::threats::Threats::initial(config),
             events: 0,
         }
     }

@@ -14,8 +14,9 @@
 //! outcome must be the model's, and every given fact must match the model's next state.
 
 use crate::action::{Action, PinEntry, Recipient, Refusal};
-use crate::config::{Config, Variant};
+use crate::config::Config;
 use crate::ids::{Kind, PersonId, PhoneId, Serial};
+use crate::policy::Choice;
 use crate::rules::{is_offered, step};
 use crate::state::{CardStatus, CertStatus, Condition, Holder, Pin, Slot, State};
 use schemars::JsonSchema;
@@ -152,6 +153,38 @@ pub enum TraceAction {
         phone: u8,
         procedure: bool,
     },
+    StrangerFinds {
+        phone: u8,
+    },
+    ReaderUse {
+        phone: u8,
+        kind: Kind,
+        pin: PinEntry,
+    },
+    ReadAuthCert {
+        phone: u8,
+    },
+    ReadSignCert {
+        phone: u8,
+        pin: PinEntry,
+    },
+    SignOffline {
+        phone: u8,
+        pin: PinEntry,
+    },
+    /// The waiting signature made with model serial `serial`'s key.
+    PresentSignature {
+        serial: u8,
+    },
+    EnrollFinger {
+        phone: u8,
+    },
+    BiometricUse {
+        phone: u8,
+    },
+    SimSwap {
+        phone: u8,
+    },
 }
 
 impl From<Action> for TraceAction {
@@ -209,6 +242,19 @@ impl From<Action> for TraceAction {
                 phone: h.0,
                 procedure,
             },
+            Action::StrangerFinds(h) => T::StrangerFinds { phone: h.0 },
+            Action::ReaderUse(h, kind, pin) => T::ReaderUse {
+                phone: h.0,
+                kind,
+                pin,
+            },
+            Action::ReadAuthCert(h) => T::ReadAuthCert { phone: h.0 },
+            Action::ReadSignCert(h, pin) => T::ReadSignCert { phone: h.0, pin },
+            Action::SignOffline(h, pin) => T::SignOffline { phone: h.0, pin },
+            Action::PresentSignature(s) => T::PresentSignature { serial: s.0 },
+            Action::EnrollFinger(h) => T::EnrollFinger { phone: h.0 },
+            Action::BiometricUse(h) => T::BiometricUse { phone: h.0 },
+            Action::SimSwap(h) => T::SimSwap { phone: h.0 },
         }
     }
 }
@@ -288,6 +334,15 @@ impl TraceAction {
                 procedure,
             ),
             T::Dispose { phone, procedure } => Action::Dispose(h(phone)?, procedure),
+            T::StrangerFinds { phone } => Action::StrangerFinds(h(phone)?),
+            T::ReaderUse { phone, kind, pin } => Action::ReaderUse(h(phone)?, k(kind)?, pin),
+            T::ReadAuthCert { phone } => Action::ReadAuthCert(h(phone)?),
+            T::ReadSignCert { phone, pin } => Action::ReadSignCert(h(phone)?, pin),
+            T::SignOffline { phone, pin } => Action::SignOffline(h(phone)?, pin),
+            T::PresentSignature { serial } => Action::PresentSignature(Serial(serial)),
+            T::EnrollFinger { phone } => Action::EnrollFinger(h(phone)?),
+            T::BiometricUse { phone } => Action::BiometricUse(h(phone)?),
+            T::SimSwap { phone } => Action::SimSwap(h(phone)?),
         })
     }
 
@@ -297,7 +352,11 @@ impl TraceAction {
         match self {
             T::CardRenew { .. } | T::CardRevoke { .. } | T::CardExpire { .. } => &["person"],
             T::Suspend { .. } | T::RevokeWithCard { .. } => &["person", "kind"],
-            T::Use { .. } | T::ChangePin { .. } | T::Resume { .. } => &["phone", "kind", "pin"],
+            T::Use { .. } | T::ChangePin { .. } | T::Resume { .. } | T::ReaderUse { .. } => {
+                &["phone", "kind", "pin"]
+            }
+            T::ReadSignCert { .. } | T::SignOffline { .. } => &["phone", "pin"],
+            T::PresentSignature { .. } => &["serial"],
             T::InitPin { .. } | T::Apply { .. } | T::RevokeFromPhone { .. } => &["phone", "kind"],
             T::DeliverPush { .. } | T::DropPush { .. } => &["serial"],
             T::HandOver { .. } => &["phone", "to", "procedure"],
@@ -603,7 +662,11 @@ pub struct TraceConfig {
     /// Wrong-PIN tries before blocking: `[auth, sign]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pin_tries: Option<[u8; 2]>,
-    /// Non-default policy variants by name (`phone-jpki check --policy list`).
+    /// THREAT-PIN-KNOWN: every PIN is known to everyone but its owner too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_known: Option<bool>,
+    /// Non-default policy choices (fault variants and ALT-* alternatives) by name
+    /// (`phone-jpki check --policy list`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<Vec<String>>,
 }
@@ -617,8 +680,8 @@ impl TraceConfig {
     /// Every field of `c` spelled out.
     pub fn of(c: &Config) -> TraceConfig {
         let mut policy = Vec::new();
-        for v in Variant::ALL {
-            // A variant is on when the field it flips already has its flipped value in `c`.
+        for v in Choice::all() {
+            // A choice is on when the field it sets already has its value in `c`.
             let mut q = c.policy;
             v.apply(&mut q);
             if q == c.policy {
@@ -637,6 +700,7 @@ impl TraceConfig {
             max_certs: Some(c.max_certs),
             max_sessions: Some(c.max_sessions),
             pin_tries: Some(c.pin_tries),
+            pin_known: Some(c.pin_known),
             policy: Some(policy),
         }
     }
@@ -657,7 +721,8 @@ impl TraceConfig {
             max_events,
             max_certs,
             max_sessions,
-            pin_tries
+            pin_tries,
+            pin_known
         );
         if let Some(k) = &self.kinds {
             c.kinds = k.clone();
@@ -666,9 +731,9 @@ impl TraceConfig {
         }
         if let Some(p) = &self.policy {
             for name in p {
-                let v = Variant::from_name(name)
-                    .ok_or_else(|| format!("unknown policy variant {name:?}"))?;
-                c = c.with_variant(v);
+                let v = Choice::from_name(name)
+                    .ok_or_else(|| format!("unknown policy choice {name:?}"))?;
+                c = c.with_choice(v);
             }
         }
         c.validate()?;
