@@ -230,6 +230,9 @@ fn config(w: &WorldArgs, policies: &[String]) -> Result<Config, String> {
         }
     };
     set(&mut c.persons, w.persons);
+    // THREAT-PIN-KNOWN names persons of the world; fewer persons keep those that remain.
+    let persons = c.persons;
+    c.pin_known.retain(|p| p.0 < persons);
     set(&mut c.phones, w.phones);
     set(&mut c.max_card_generations, w.max_card_generations);
     set(&mut c.max_issuances, w.max_issuances);

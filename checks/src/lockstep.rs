@@ -289,7 +289,8 @@ pub fn call(s: &mut System, action: Action) -> Option<Result<(), ImplRefusal>> {
         | Action::PresentSignature(_)
         | Action::EnrollFinger(_)
         | Action::BiometricUse(_)
-        | Action::SimSwap(_) => return None,
+        | Action::SimSwap(_)
+        | Action::ApplyWithCode(..) => return None,
     })
 }
 

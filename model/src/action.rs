@@ -92,6 +92,9 @@ pub enum Action {
     BiometricUse(PhoneId),
     /// THREAT-SIM-SWAP (ALT-STORAGE=sim): the SIM moved into a stranger's phone.
     SimSwap(PhoneId),
+    /// ALT-PROOFING=mailed-code: the holder applies for that person's cert with the access
+    /// code mailed to them (a co-resident received it).
+    ApplyWithCode(PhoneId, PersonId, Kind),
 }
 
 /// The variant of an action, without its arguments: the unit of action coverage.
@@ -135,11 +138,12 @@ pub enum ActionKind {
     EnrollFinger,
     BiometricUse,
     SimSwap,
+    ApplyWithCode,
 }
 
 impl ActionKind {
     /// Every action kind, in alphabet order.
-    pub const ALL: [ActionKind; 38] = [
+    pub const ALL: [ActionKind; 39] = [
         ActionKind::GoOffline,
         ActionKind::GoOnline,
         ActionKind::Lose,
@@ -178,6 +182,7 @@ impl ActionKind {
         ActionKind::EnrollFinger,
         ActionKind::BiometricUse,
         ActionKind::SimSwap,
+        ActionKind::ApplyWithCode,
     ];
 
     /// The kinds of the threat actors and the alternatives (crate::threats): not realised by
@@ -195,6 +200,7 @@ impl ActionKind {
                 | EnrollFinger
                 | BiometricUse
                 | SimSwap
+                | ApplyWithCode
         )
     }
 
@@ -236,6 +242,7 @@ impl ActionKind {
             EnrollFinger => &["ALT-UNLOCK"],
             BiometricUse => &["ALT-UNLOCK", "INV-NO-FOREIGN-USE"],
             SimSwap => &["THREAT-SIM-SWAP", "ALT-STORAGE"],
+            ApplyWithCode => &["ALT-PROOFING", "R-ISSUE", "INV-ISSUE-AUTH"],
         }
     }
 
@@ -280,6 +287,7 @@ impl ActionKind {
             EnrollFinger => "EnrollFinger",
             BiometricUse => "BiometricUse",
             SimSwap => "SimSwap",
+            ApplyWithCode => "ApplyWithCode",
         }
     }
 }
@@ -301,7 +309,8 @@ impl Action {
             // are detours of their own. Finding follows a loss, presenting follows signing.
             ReaderUse(_, _, e) | ReadSignCert(_, e) | SignOffline(_, e) => *e == PinEntry::Wrong,
             EnrollFinger(_) | SimSwap(_) => true,
-            StrangerFinds(_) | ReadAuthCert(_) | PresentSignature(_) | BiometricUse(_) => false,
+            StrangerFinds(_) | ReadAuthCert(_) | PresentSignature(_) | BiometricUse(_)
+            | ApplyWithCode(..) => false,
             GoOnline(_) | Find(_) | InstallApp(_) | InstallApplet(_) | InitPin(..) | Apply(..)
             | GenerateKey(_) | CaIssue(_) | WriteCert(_) | SetUserPin(_) | DeliverPush(_)
             | DropPush(_) => false,
@@ -353,6 +362,7 @@ impl Action {
             EnrollFinger(_) => ActionKind::EnrollFinger,
             BiometricUse(_) => ActionKind::BiometricUse,
             SimSwap(_) => ActionKind::SimSwap,
+            ApplyWithCode(..) => ActionKind::ApplyWithCode,
         }
     }
 }
@@ -400,6 +410,7 @@ impl fmt::Display for Action {
                 write!(f, "{}({h},{k})", self.kind().name())
             }
             Suspend(p, k) | RevokeWithCard(p, k) => write!(f, "{}({p},{k})", self.kind().name()),
+            ApplyWithCode(h, p, k) => write!(f, "ApplyWithCode({h},{p},{k})"),
             DeliverPush(i) | DropPush(i) | PresentSignature(i) => {
                 write!(f, "{}({i})", self.kind().name())
             }

@@ -203,9 +203,11 @@ pub struct Config {
     pub max_sessions: Option<u8>,
     /// Wrong-PIN tries before blocking, per kind (R-PIN-RETRY), indexed by [`Kind::index`].
     pub pin_tries: [u8; 2],
-    /// THREAT-PIN-KNOWN: every credential's PIN is known to everyone but its owner too
-    /// (shared, observed, written down): whoever holds the phone can enter it right.
-    pub pin_known: bool,
+    /// THREAT-PIN-KNOWN: the persons whose PINs are known to everyone else too (shared,
+    /// observed, written down): whoever holds their phone can enter them right. The others'
+    /// PINs are known to their owners only, so one world shows both sides of 課題1's
+    /// reliance on the PIN.
+    pub pin_known: Vec<PersonId>,
     /// The design answers.
     pub policy: Policy,
 }
@@ -229,7 +231,7 @@ impl Config {
             max_sessions: Some(1),
             max_certs: Some(2),
             pin_tries: [1, 1],
-            pin_known: false,
+            pin_known: vec![PersonId(1)],
             policy: Policy::default(),
         }
     }
@@ -258,6 +260,7 @@ impl Config {
             max_events: None,
             max_sessions: None,
             max_certs: None,
+            pin_known: Vec::new(),
             ..Config::reference()
         }
     }
@@ -306,6 +309,9 @@ impl Config {
                 "pin_tries must be 1..=15, got {:?}",
                 self.pin_tries
             ));
+        }
+        if let Some(p) = self.pin_known.iter().find(|p| p.0 >= self.persons) {
+            return Err(format!("pin_known names {p}, not a person of the world"));
         }
         let certs = usize::from(self.persons) * self.kinds.len() * usize::from(self.max_issuances);
         if certs > 250 {

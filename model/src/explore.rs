@@ -265,7 +265,8 @@ fn phone_of(a: &Action) -> Option<usize> {
         | SignOffline(h, _)
         | EnrollFinger(h)
         | BiometricUse(h)
-        | SimSwap(h) => Some(h.index()),
+        | SimSwap(h)
+        | ApplyWithCode(h, ..) => Some(h.index()),
         _ => None,
     }
 }

@@ -182,7 +182,7 @@ fn dispose_actions(config: &Config, h: PhoneId, out: &mut Vec<Action>) {
 }
 
 /// Whether the world's bound on issuance sessions in flight at once is reached.
-fn sessions_full(config: &Config, state: &State) -> bool {
+pub(crate) fn sessions_full(config: &Config, state: &State) -> bool {
     config.max_sessions.is_some_and(|max| {
         state
             .phones
@@ -281,6 +281,13 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
             let person = &mut s.persons[p.index()];
             person.card_generation += 1;
             person.card = CardStatus::Valid;
+        }
+        // ALT-LINK=per-kind: only the phone signing certs are linked to the card signing cert
+        // that a revocation (an address change) ends; the auth certs follow the card auth
+        // cert, which stays valid.
+        Action::CardRevoke(p) if config.policy.link == crate::policy::Link::PerKind => {
+            end_linked(config, s, p, &[Kind::Sign]);
+            s.persons[p.index()].card = CardStatus::Revoked;
         }
         Action::CardRevoke(p) => {
             end_card_cert(config, s, p);
@@ -709,13 +716,22 @@ fn push_index(s: &State, serial: Serial) -> usize {
 
 /// R-LINK: the card signing cert ends; its linked phone certs are revoked in tandem.
 fn end_card_cert(config: &Config, s: &mut State, p: PersonId) {
+    end_linked(config, s, p, &Kind::ALL);
+}
+
+/// R-LINK for the phone certs of `kinds` only.
+fn end_linked(config: &Config, s: &mut State, p: PersonId, kinds: &[Kind]) {
     if !config.policy.linked_revocation {
         return;
     }
     let generation = s.person(p).card_generation;
     for i in 0..s.registry.len() {
         let c = s.registry[i];
-        if c.person == p && c.card_generation == generation && c.status.is_live() {
+        if c.person == p
+            && kinds.contains(&c.kind)
+            && c.card_generation == generation
+            && c.status.is_live()
+        {
             revoke(config, s, Serial(i as u8), RevokeReason::Linked, None);
         }
     }

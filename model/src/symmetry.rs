@@ -136,6 +136,7 @@ impl Perm {
             EnrollFinger(h) => EnrollFinger(self.h(h)),
             BiometricUse(h) => BiometricUse(self.h(h)),
             SimSwap(h) => SimSwap(self.h(h)),
+            ApplyWithCode(h, p, k) => ApplyWithCode(self.h(h), self.p(p), k),
         }
     }
 }

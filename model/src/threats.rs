@@ -18,9 +18,9 @@
 use crate::action::{Action, PinEntry, Refusal};
 use crate::config::Config;
 use crate::ids::{Kind, PhoneId, Serial};
-use crate::policy::{RevokeAuth, Storage, Unlock};
+use crate::policy::{Proofing, RevokeAuth, Storage, Unlock};
 use crate::rules::{need_online, slot_serial, verify_pin, Verified};
-use crate::state::{CertStatus, Condition, Holder, Pin, Slot, State};
+use crate::state::{CertStatus, Condition, Holder, Pin, Session, SessionStep, Slot, State};
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
@@ -54,13 +54,25 @@ pub struct Threats {
     pub bio_invalid: u8,
     /// Signatures made and not yet presented, in serial order (one per serial at most).
     pub signatures: SmallVec<[Signature; 1]>,
+    /// Persons (bit per person) whose PINs everyone else knows (THREAT-PIN-KNOWN): the
+    /// world parameter [`Config::pin_known`], kept in the state so that symmetry renames it.
+    pub pin_known: u8,
+    /// Phones (bit per phone) whose issuance session was opened with a mailed access code by
+    /// its holder (ALT-PROOFING=mailed-code).
+    pub coded: u8,
+    /// Certs whose user PIN was set by someone other than their owner: the co-resident who
+    /// applied with the mailed code, who therefore knows it (ALT-PROOFING).
+    pub pin_set_by: SmallVec<[(Serial, crate::ids::PersonId); 1]>,
 }
 
 impl Threats {
     /// The initial facts: under biometric unlock each phone's first holder has enrolled a
     /// finger.
     pub fn initial(config: &Config) -> Threats {
-        let mut t = Threats::default();
+        let mut t = Threats {
+            pin_known: config.pin_known.iter().fold(0, |m, p| m | 1 << p.0),
+            ..Threats::default()
+        };
         if config.policy.unlock != Unlock::Pin {
             for h in config.phone_ids() {
                 t.fingers[h.index()] = 1 << (h.0 % config.persons);
@@ -71,6 +83,11 @@ impl Threats {
 
     fn bit(h: PhoneId) -> u8 {
         1 << h.0
+    }
+
+    /// Whether everyone else knows `p`'s PINs (THREAT-PIN-KNOWN).
+    pub fn pin_known_of(&self, p: crate::ids::PersonId) -> bool {
+        self.pin_known & (1 << p.0) != 0
     }
 
     pub fn is_found(&self, h: PhoneId) -> bool {
@@ -128,6 +145,19 @@ impl Threats {
             fingers,
             bio_invalid: bits(self.bio_invalid),
             signatures,
+            coded: bits(self.coded),
+            pin_set_by: self
+                .pin_set_by
+                .iter()
+                .map(|&(x, p)| (x, crate::ids::PersonId(person[p.index()])))
+                .collect(),
+            pin_known: (0..person.len()).fold(0u8, |acc, i| {
+                if self.pin_known & (1 << i) != 0 {
+                    acc | 1 << person[i]
+                } else {
+                    acc
+                }
+            }),
         }
     }
 }
@@ -141,10 +171,16 @@ fn finger(who: Holder) -> Option<u8> {
     }
 }
 
-/// Ground truth of who can enter a credential's PIN right: its owner, and under
-/// THREAT-PIN-KNOWN everyone else too.
-pub fn knows_pin(config: &Config, s: &State, who: Holder, serial: Serial) -> bool {
-    who == Holder::Person(s.cert(serial).person) || (config.pin_known && who != Holder::Nobody)
+/// Ground truth of who can enter a credential's PIN right: its owner, and everyone else
+/// when the owner's PIN is known (THREAT-PIN-KNOWN).
+pub fn knows_pin(s: &State, who: Holder, serial: Serial) -> bool {
+    let owner = s.cert(serial).person;
+    who == Holder::Person(owner)
+        || (s.threats.pin_known_of(owner) && who != Holder::Nobody)
+        || s.threats
+            .pin_set_by
+            .iter()
+            .any(|&(x, p)| x == serial && who == Holder::Person(p))
 }
 
 fn entries(knows: bool) -> impl Iterator<Item = PinEntry> {
@@ -178,7 +214,7 @@ pub fn candidates(config: &Config, state: &State, out: &mut Vec<Action>) {
             let Slot::Cert { serial, .. } = ph.slot(k) else {
                 continue;
             };
-            let knows = knows_pin(config, state, who, serial);
+            let knows = knows_pin(state, who, serial);
             let owner = who == Holder::Person(state.cert(serial).person);
             if ph.applet {
                 // THREAT-READER: the contactless route needs neither the app nor the network.
@@ -219,6 +255,24 @@ pub fn candidates(config: &Config, state: &State, out: &mut Vec<Action>) {
                 && ph.slot(Kind::Auth).serial().is_some()
             {
                 out.push(Action::BiometricUse(h));
+            }
+        }
+        if let (Proofing::MailedCode, Holder::Person(q), true, None) =
+            (policy.proofing, who, ph.app, ph.session)
+        {
+            // ALT-PROOFING: a co-resident received another person's mailed access code.
+            if !crate::rules::sessions_full(config, state)
+                && !config
+                    .max_certs
+                    .is_some_and(|max| state.registry.len() >= usize::from(max))
+            {
+                for p in config.person_ids().filter(|&p| p != q) {
+                    for &k in &config.kinds {
+                        if crate::rules::issued_count(state, p, k) < config.max_issuances {
+                            out.push(Action::ApplyWithCode(h, p, k));
+                        }
+                    }
+                }
             }
         }
         if policy.storage == Storage::Sim
@@ -357,6 +411,30 @@ pub fn apply(config: &Config, s: &mut State, action: Action) -> Option<Result<()
             ph.session = None;
             Ok(())
         }
+        // ALT-PROOFING: the application is proven by the mailed code alone (no card
+        // signature): the session is the code's person's, opened by whoever holds the phone.
+        Action::ApplyWithCode(h, p, k) => (|| {
+            need_online(s, h)?;
+            if !s.phone(h).applet {
+                return Err(Refusal::NoApplet);
+            }
+            if config.policy.reissue_refused_while_live
+                && s.registry
+                    .iter()
+                    .any(|c| c.person == p && c.kind == k && c.phone == h && c.status.is_live())
+            {
+                return Err(Refusal::ReissueWhileLive);
+            }
+            let card_generation = s.person(p).card_generation;
+            s.phones[h.index()].session = Some(Session {
+                person: p,
+                kind: k,
+                card_generation,
+                step: SessionStep::Applied,
+            });
+            s.threats.coded |= Threats::bit(h);
+            Ok(())
+        })(),
         _ => return None,
     })
 }
@@ -382,6 +460,22 @@ pub fn after_step(before: &State, action: Action, result: Result<(), Refusal>, n
         if before.threats.bio_invalid(h) {
             next.threats.bio_invalid &= !Threats::bit(h);
         }
+        // The holder who applied with a mailed code sets, and so knows, the user PIN.
+        if let (true, Holder::Person(q), Some(sess)) = (
+            before.threats.coded & Threats::bit(h) != 0,
+            before.phone(h).holder,
+            before.phone(h).session,
+        ) {
+            if let crate::state::SessionStep::CertWritten(x) = sess.step {
+                if sess.person != q {
+                    let at = next.threats.pin_set_by.partition_point(|e| e.0 < x);
+                    next.threats.pin_set_by.insert(at, (x, q));
+                }
+            }
+        }
+    }
+    if let Action::Apply(h, _) = action {
+        next.threats.coded &= !Threats::bit(h);
     }
 }
 
@@ -395,7 +489,7 @@ pub fn revoke_authorised(
     let who = s.phone(h).holder;
     let owner = s.cert(serial).person;
     match config.policy.revoke_auth {
-        RevokeAuth::Pin if knows_pin(config, s, who, serial) => Ok(()),
+        RevokeAuth::Pin if knows_pin(s, who, serial) => Ok(()),
         RevokeAuth::Pin => Err(Refusal::NotCredentialOwner),
         RevokeAuth::Nothing => Ok(()),
         RevokeAuth::Card if who != Holder::Person(owner) => Err(Refusal::NotCredentialOwner),

@@ -64,6 +64,12 @@ pub fn describe(k: ActionKind) -> Doc {
             "the SIM goes into the stranger's own phone (the model's phone follows the SIM): unlocked, online, with the genuine app whose new token the server never registered (THREAT-SIM-SWAP)",
             &[],
         ),
+        A::ApplyWithCode => (
+            "ApplyWithCode(phone, person, kind)",
+            "ALT-PROOFING=mailed-code; the phone is held by a person other than `person` (a co-resident who received `person`'s mailed access code), has the app, no session, and the bounds of Apply allow it",
+            "an issuance session for `person`'s cert of that kind opens on this phone without any card signature; the holder goes on with the usual steps and sets, so knows, the user PIN",
+            &[R::PhoneOffline, R::NoApplet, R::ReissueWhileLive],
+        ),
         other => unreachable!("{} is described in semantics.rs", other.name()),
     }
 }

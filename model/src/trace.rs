@@ -185,6 +185,11 @@ pub enum TraceAction {
     SimSwap {
         phone: u8,
     },
+    ApplyWithCode {
+        phone: u8,
+        person: u8,
+        kind: Kind,
+    },
 }
 
 impl From<Action> for TraceAction {
@@ -255,6 +260,11 @@ impl From<Action> for TraceAction {
             Action::EnrollFinger(h) => T::EnrollFinger { phone: h.0 },
             Action::BiometricUse(h) => T::BiometricUse { phone: h.0 },
             Action::SimSwap(h) => T::SimSwap { phone: h.0 },
+            Action::ApplyWithCode(h, p, kind) => T::ApplyWithCode {
+                phone: h.0,
+                person: p.0,
+                kind,
+            },
         }
     }
 }
@@ -343,6 +353,11 @@ impl TraceAction {
             T::EnrollFinger { phone } => Action::EnrollFinger(h(phone)?),
             T::BiometricUse { phone } => Action::BiometricUse(h(phone)?),
             T::SimSwap { phone } => Action::SimSwap(h(phone)?),
+            T::ApplyWithCode {
+                phone,
+                person,
+                kind,
+            } => Action::ApplyWithCode(h(phone)?, p(person)?, k(kind)?),
         })
     }
 
@@ -357,6 +372,7 @@ impl TraceAction {
             }
             T::ReadSignCert { .. } | T::SignOffline { .. } => &["phone", "pin"],
             T::PresentSignature { .. } => &["serial"],
+            T::ApplyWithCode { .. } => &["phone", "person", "kind"],
             T::InitPin { .. } | T::Apply { .. } | T::RevokeFromPhone { .. } => &["phone", "kind"],
             T::DeliverPush { .. } | T::DropPush { .. } => &["serial"],
             T::HandOver { .. } => &["phone", "to", "procedure"],
@@ -662,9 +678,9 @@ pub struct TraceConfig {
     /// Wrong-PIN tries before blocking: `[auth, sign]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pin_tries: Option<[u8; 2]>,
-    /// THREAT-PIN-KNOWN: every PIN is known to everyone but its owner too.
+    /// THREAT-PIN-KNOWN: the persons whose PINs everyone else knows too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pin_known: Option<bool>,
+    pub pin_known: Option<Vec<u8>>,
     /// Non-default policy choices (fault variants and ALT-* alternatives) by name
     /// (`phone-jpki check --policy list`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -700,7 +716,7 @@ impl TraceConfig {
             max_certs: Some(c.max_certs),
             max_sessions: Some(c.max_sessions),
             pin_tries: Some(c.pin_tries),
-            pin_known: Some(c.pin_known),
+            pin_known: Some(c.pin_known.iter().map(|p| p.0).collect()),
             policy: Some(policy),
         }
     }
@@ -721,9 +737,13 @@ impl TraceConfig {
             max_events,
             max_certs,
             max_sessions,
-            pin_tries,
-            pin_known
+            pin_tries
         );
+        match &self.pin_known {
+            Some(p) => c.pin_known = p.iter().map(|&x| PersonId(x)).collect(),
+            // The reference's person may not exist in a smaller world.
+            None => c.pin_known.retain(|p| p.0 < c.persons),
+        }
         if let Some(k) = &self.kinds {
             c.kinds = k.clone();
             c.kinds.sort();

@@ -323,7 +323,8 @@ pub fn class_key(config: &Config, s: &State, e: &Edge, next: &State) -> String {
         | Action::SignOffline(h, _)
         | Action::EnrollFinger(h)
         | Action::BiometricUse(h)
-        | Action::SimSwap(h) => format!("{} {:?}", phone_view(h), rep.threats),
+        | Action::SimSwap(h)
+        | Action::ApplyWithCode(h, ..) => format!("{} {:?}", phone_view(h), rep.threats),
         Action::PresentSignature(x) => format!("{:?} {:?}", rep.threats, rep.cert(x)),
     };
     format!(
