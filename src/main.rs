@@ -26,7 +26,8 @@ struct Cli {
 struct WorldArgs {
     /// Starting point: `deep` (2 persons, 3 phones, both kinds, 2 detours), `reference` (the
     /// same with 1 detour: the smallest world deciding every property) or `single` (1 person,
-    /// 1 phone, auth, no world budgets); the flags below override its fields.
+    /// 1 phone, auth, no world budgets) or `storyline` (every seed storyline fits: 4 certs, 3
+    /// detours, the cards' PIN tries; too large for CI); the flags below override its fields.
     #[arg(long, default_value = "deep")]
     world: String,
     /// Persons in the world.
@@ -191,9 +192,10 @@ fn config(w: &WorldArgs, policies: &[String]) -> Result<Config, String> {
         "deep" => Config::deep(),
         "reference" => Config::reference(),
         "single" => Config::single(),
+        "storyline" => Config::storyline(),
         other => {
             return Err(format!(
-                "--world: expected deep, reference or single, got {other:?}"
+                "--world: expected deep, reference, single or storyline, got {other:?}"
             ))
         }
     };

@@ -66,7 +66,7 @@ fn bad_flags_are_named() {
     let out = bin().args(["check", "--world", "huge"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("--world: expected deep, reference or single"));
+        .contains("--world: expected deep, reference, single or storyline"));
     let out = bin()
         .args(["check", "--max-events", "lots"])
         .output()

@@ -265,6 +265,21 @@ impl Config {
         }
     }
 
+    /// The world in which every seed storyline fits (issue 10; DOMAIN.md "Reachability"): a
+    /// person moves both kinds to a new phone (four phone certs), a lost phone is found by a
+    /// stranger, a careless sale, a card-reader attempt, and a PIN block with the card's
+    /// tries (3 for the auth PIN, 5 for the signing password; three detours block the auth
+    /// PIN). Far too large for CI today: `phone-jpki check --world storyline` reports its
+    /// figures (the checker's scale is its own issue).
+    pub fn storyline() -> Config {
+        Config {
+            max_events: Some(3),
+            max_certs: Some(4),
+            pin_tries: [3, 5],
+            ..Config::reference()
+        }
+    }
+
     /// The same configuration with one policy variant applied.
     pub fn with_variant(mut self, v: Variant) -> Config {
         v.apply(&mut self.policy);

@@ -141,7 +141,7 @@ impl Alternative {
     /// One sentence: what the alternative is and what it does in the model.
     pub fn sentence(self) -> &'static str {
         match self {
-            Alternative::StorageSim => "The applet lives on a detachable SIM (001, 002): whoever holds the phone can move the SIM into a phone of their own with the genuine app, out of reach of the deletion pushes, where only the PIN still protects it (THREAT-SIM-SWAP).",
+            Alternative::StorageSim => "The applet lives on a detachable SIM (001, 002): a finder or buyer moves the SIM into a phone of their own with the genuine app, past the found phone's screen lock, where only the PIN still protects it (THREAT-SIM-SWAP).",
             Alternative::UnlockAnyFinger => "Any finger enrolled on the phone unlocks the auth credential (004 生体認証): a buyer who enrols a finger logs in as the seller.",
             Alternative::UnlockInvalidateOnEnrol => "Biometrics unlock the auth credential, but enrolling a new finger invalidates the biometric key: a new holder's finger unlocks nothing.",
             Alternative::RevokeAuthNothing => "A revocation from the phone needs nothing beyond holding the phone with the app: a finder or buyer can revoke the owner's credential.",

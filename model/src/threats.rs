@@ -398,15 +398,14 @@ pub fn apply(config: &Config, s: &mut State, action: Action) -> Option<Result<()
             }
             rp_check(config, s, serial)
         })(),
-        // THREAT-SIM-SWAP: the SIM goes into the stranger's own phone, unlocked, online, with
-        // the genuine app (on the whitelist) whose token the server never registered: pushes
-        // on their way to the old phone's app no longer reach this SE.
+        // THREAT-SIM-SWAP: the SIM goes into the stranger's own phone, unlocked and online,
+        // with the genuine JPKI app (on the whitelist, so OMAPI admits it); the model's phone
+        // follows the SIM, and the app there plays the owner's app's part (pushes, sync).
         Action::SimSwap(h) => {
             s.threats.swapped |= Threats::bit(h);
             s.threats.found &= !Threats::bit(h);
             let ph = &mut s.phones[h.index()];
             ph.app = true;
-            ph.app_installs = ph.app_installs.saturating_add(1);
             ph.online = true;
             ph.session = None;
             Ok(())

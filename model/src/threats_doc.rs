@@ -61,7 +61,7 @@ pub fn describe(k: ActionKind) -> Doc {
         A::SimSwap => (
             "SimSwap(phone)",
             "ALT-STORAGE=sim; a stranger (finder or buyer) holds the phone, its applet is installed, its SIM not yet moved",
-            "the SIM goes into the stranger's own phone (the model's phone follows the SIM): unlocked, online, with the genuine app whose new token the server never registered (THREAT-SIM-SWAP)",
+            "the SIM goes into the stranger's own phone (the model's phone follows the SIM): unlocked, online, with the genuine app, which OMAPI admits (THREAT-SIM-SWAP): a finder escapes the screen lock and reaches the app route, where the PIN still protects",
             &[],
         ),
         A::ApplyWithCode => (
