@@ -305,12 +305,13 @@ impl Action {
             | CardExpire(_) | Suspend(..) | AbandonIssuance(_) | RevokeFromPhone(..)
             | RevokeWithCard(..) | FactoryReset(_) => true,
             Use(_, _, e) | ChangePin(_, _, e) | Resume(_, _, e) => *e == PinEntry::Wrong,
-            // A stranger's wrong entries count like the owner's; enrolling and moving a SIM
-            // are detours of their own. Finding follows a loss, presenting follows signing.
+            // A stranger's wrong entries count like the owner's. What a new holder does with
+            // the phone follows the detour that gave it to them (finding follows a loss,
+            // moving the SIM and enrolling a finger follow a loss or a sale, each at most once
+            // per phone and holder); presenting follows signing.
             ReaderUse(_, _, e) | ReadSignCert(_, e) | SignOffline(_, e) => *e == PinEntry::Wrong,
-            EnrollFinger(_) | SimSwap(_) => true,
             StrangerFinds(_) | ReadAuthCert(_) | PresentSignature(_) | BiometricUse(_)
-            | ApplyWithCode(..) => false,
+            | EnrollFinger(_) | SimSwap(_) | ApplyWithCode(..) => false,
             GoOnline(_) | Find(_) | InstallApp(_) | InstallApplet(_) | InitPin(..) | Apply(..)
             | GenerateKey(_) | CaIssue(_) | WriteCert(_) | SetUserPin(_) | DeliverPush(_)
             | DropPush(_) => false,

@@ -231,7 +231,7 @@ impl Config {
             max_sessions: Some(1),
             max_certs: Some(2),
             pin_tries: [1, 1],
-            pin_known: vec![PersonId(1)],
+            pin_known: vec![PersonId(0)],
             policy: Policy::default(),
         }
     }

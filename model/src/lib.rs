@@ -18,6 +18,7 @@ pub use state::State;
 pub mod check;
 pub mod explore;
 pub mod properties;
+pub mod risks;
 pub mod semantics;
 pub mod symmetry;
 pub mod threats;

@@ -158,16 +158,24 @@ impl Alternative {
     pub fn expected(self) -> Expected {
         match self {
             Alternative::StorageSim => Expected {
-                opens: vec!["THREAT-SIM-SWAP"],
+                opens: vec!["THREAT-SIM-SWAP", "ACT-SimSwap"],
                 ..Expected::default()
             },
             Alternative::UnlockAnyFinger => Expected {
                 breaks: vec!["INV-NO-FOREIGN-USE"],
-                opens: vec!["THREAT-BUYER-BIOMETRIC"],
+                opens: vec![
+                    "THREAT-BUYER-BIOMETRIC",
+                    "ACT-EnrollFinger",
+                    "ACT-BiometricUse",
+                ],
                 ..Expected::default()
             },
             Alternative::UnlockInvalidateOnEnrol => Expected {
-                opens: vec!["THREAT-BUYER-BIOMETRIC"],
+                opens: vec![
+                    "THREAT-BUYER-BIOMETRIC",
+                    "ACT-EnrollFinger",
+                    "ACT-BiometricUse",
+                ],
                 ..Expected::default()
             },
             Alternative::RevokeAuthNothing => Expected {
@@ -176,7 +184,7 @@ impl Alternative {
             },
             Alternative::RevokeAuthCard => Expected::default(),
             Alternative::AppletChecksStatus => Expected {
-                closes: vec!["RISK-2-OFFLINE-SIGN", "THREAT-OFFLINE-SIGN"],
+                closes: vec!["RISK-2-OFFLINE-SIGN"],
                 ..Expected::default()
             },
             Alternative::NoSuspension => Expected {
@@ -185,7 +193,7 @@ impl Alternative {
             },
             Alternative::ProofingMailedCode => Expected {
                 breaks: vec!["INV-ISSUE-AUTH", "INV-NO-FOREIGN-USE"],
-                opens: vec!["THREAT-CO-RESIDENT"],
+                opens: vec!["ACT-ApplyWithCode"],
                 ..Expected::default()
             },
             Alternative::KeygenAtJlis => Expected {

@@ -42,15 +42,16 @@ pub fn for_config(config: &Config) -> Vec<Property> {
             },
         ),
         Property::sometimes_step(
-            "THREAT-READER: someone else tries a credential over a card reader on a phone offline or without the app",
+            "THREAT-READER: someone else tries a credential over a card reader where the app route is closed to them (a found phone's screen lock, no network, no app)",
             |o| {
                 let Action::ReaderUse(h, k, _) = o.action else {
                     return false;
                 };
                 let ph = o.before.phone(h);
+                let app_closed = o.before.threats.is_found(h) || !(ph.online && ph.app);
                 ph.slot(k)
                     .serial()
-                    .is_some_and(|x| foreign(o.before, h, x) && !(ph.online && ph.app))
+                    .is_some_and(|x| foreign(o.before, h, x) && app_closed)
             },
         ),
         Property::sometimes_step(
@@ -151,7 +152,32 @@ pub fn for_config(config: &Config) -> Vec<Property> {
             },
         ));
     }
+    v.push(Property::always_step(
+        "INV-NO-USE-AFTER-REVOKE/ROUTES: over a card reader, by a finger or as a signature presented later, no relying party accepts a revoked or suspended cert",
+        no_use_after_revoke_other_routes,
+    ));
     v
+}
+
+/// Whether property `id` can be decided in `config`: an action kind that only an
+/// alternative offers, or that needs the signing kind, is reachable only there.
+pub fn decidable(config: &Config, id: &str) -> bool {
+    let p = config.policy;
+    let sign = config.kinds.contains(&Kind::Sign);
+    match id {
+        "ACT-SimSwap" => p.storage == Storage::Sim,
+        "ACT-EnrollFinger" | "ACT-BiometricUse" => p.unlock != Unlock::Pin,
+        "ACT-ApplyWithCode" => p.proofing == crate::policy::Proofing::MailedCode,
+        "ACT-ReadAuthCert" => config.kinds.contains(&Kind::Auth),
+        "ACT-ReadSignCert"
+        | "ACT-SignOffline"
+        | "ACT-PresentSignature"
+        | "THREAT-READ-PII"
+        | "THREAT-OFFLINE-SIGN"
+        | "RISK-2-READ-PII"
+        | "RISK-2-OFFLINE-SIGN" => sign,
+        _ => true,
+    }
 }
 
 /// The cert `x` on phone `h` belongs to someone other than the phone's holder.
@@ -225,9 +251,19 @@ fn no_revoke_by_other(o: &Observed) -> bool {
     };
     let c = o.before.cert(x);
     let revoked_now = c.status.is_live() && !o.after.cert(x).status.is_live();
+    let who = o.before.phone(h).holder;
+    // Who knows the PIN, as ground truth: its owner, everyone when the owner's PIN is known,
+    // and whoever set it in the owner's place (ALT-PROOFING).
+    let set_it = o
+        .before
+        .threats
+        .pin_set_by
+        .iter()
+        .any(|&(y, p)| y == x && who == Holder::Person(p));
     !(o.accepted() && revoked_now)
-        || o.before.phone(h).holder == Holder::Person(c.person)
+        || who == Holder::Person(c.person)
         || o.before.threats.pin_known_of(c.person)
+        || set_it
 }
 
 /// INV-NO-USE-AFTER-REVOKE's clause for the routes this module adds (card reader, finger,

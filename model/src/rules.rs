@@ -163,7 +163,7 @@ pub fn candidate_actions(config: &Config, state: &State, out: &mut Vec<Action>) 
     // The small-scope bound: once the world's budget of detours is spent, only the happy path
     // (and the consequences already in motion) goes on.
     if config.max_events.is_some_and(|max| state.events >= max) {
-        out.retain(|a| !a.is_event());
+        out.retain(|a| !a.is_event() || crate::threats::follows_detour(state, *a));
     }
 }
 
@@ -218,7 +218,11 @@ pub fn step(config: &Config, state: &State, action: Action) -> Outcome {
     let mut next = state.clone();
     let result = apply(config, &mut next, action);
     crate::threats::after_step(state, action, result, &mut next);
-    if config.max_events.is_some() && action.is_event() && next != *state {
+    if config.max_events.is_some()
+        && action.is_event()
+        && next != *state
+        && !crate::threats::follows_detour(state, action)
+    {
         next.events = next.events.saturating_add(1);
     }
     Outcome { next, result }

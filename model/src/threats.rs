@@ -262,9 +262,9 @@ pub fn candidates(config: &Config, state: &State, out: &mut Vec<Action>) {
         {
             // ALT-PROOFING: a co-resident received another person's mailed access code.
             if !crate::rules::sessions_full(config, state)
-                && !config
+                && config
                     .max_certs
-                    .is_some_and(|max| state.registry.len() >= usize::from(max))
+                    .is_none_or(|max| state.registry.len() < usize::from(max))
             {
                 for p in config.person_ids().filter(|&p| p != q) {
                     for &k in &config.kinds {
@@ -456,7 +456,12 @@ pub fn after_step(before: &State, action: Action, result: Result<(), Refusal>, n
         next.threats.found &= !Threats::bit(h);
     }
     if let Action::SetUserPin(h) = action {
-        if before.threats.bio_invalid(h) {
+        // A new auth credential's user PIN comes with a new biometric key.
+        let auth = before
+            .phone(h)
+            .session
+            .is_some_and(|x| x.kind == Kind::Auth);
+        if auth && before.threats.bio_invalid(h) {
             next.threats.bio_invalid &= !Threats::bit(h);
         }
         // The holder who applied with a mailed code sets, and so knows, the user PIN.
@@ -476,6 +481,13 @@ pub fn after_step(before: &State, action: Action, result: Result<(), Refusal>, n
     if let Action::Apply(h, _) = action {
         next.threats.coded &= !Threats::bit(h);
     }
+}
+
+/// A detour action that, taken by a stranger, follows the detour that gave them the phone
+/// and is not counted again: under ALT-REVOKE-AUTH=nothing, a stranger's revocation from
+/// the phone (at most one per credential).
+pub fn follows_detour(s: &State, action: Action) -> bool {
+    matches!(action, Action::RevokeFromPhone(h, _) if s.phone(h).holder == Holder::Stranger)
 }
 
 /// ALT-REVOKE-AUTH: whether whoever holds phone `h` may revoke `serial` from it.
