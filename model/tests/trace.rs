@@ -182,7 +182,7 @@ fn a_wrong_outcome_diverges_at_its_line_with_the_state() {
     assert_eq!(d.line, 10);
     assert_eq!(
         d.expected,
-        Some(Observed::Refused(Refusal::WrongPin.into()))
+        Some(Observed::Refused(Refusal::WrongPin))
     );
     assert_eq!(d.observed, Observed::Accepted);
     let shown = d.to_string();
