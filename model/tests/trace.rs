@@ -2,6 +2,7 @@
 //! docs/SEMANTICS.md).
 
 use phone_jpki_model::action::ActionKind;
+use phone_jpki_model::policy::{Alternative, Choice};
 use phone_jpki_model::semantics::{describe, markdown};
 use phone_jpki_model::trace::{self, parse, replay, Observed, TraceError, Verdict};
 use phone_jpki_model::vectors::{export, Coverage, Graph};
@@ -50,6 +51,7 @@ fn pair() -> Config {
         phones: 1,
         kinds: vec![phone_jpki_model::Kind::Auth],
         max_events: Some(2),
+        pin_known: Vec::new(),
         ..Config::reference()
     }
 }
@@ -57,7 +59,18 @@ fn pair() -> Config {
 #[test]
 fn refusal_lists_are_exactly_the_refusals_the_rules_produce() {
     let mut seen: BTreeMap<ActionKind, BTreeSet<Refusal>> = BTreeMap::new();
-    for c in [Config::reference(), Config::single(), pair()] {
+    // The alternatives that offer actions of their own, or refuse for reasons of their own.
+    let alternatives = [
+        Alternative::AppletChecksStatus,
+        Alternative::UnlockInvalidateOnEnrol,
+        Alternative::ProofingMailedCode,
+        Alternative::StorageSim,
+    ]
+    .map(|a| Config::reference().with_choice(Choice::Alternative(a)));
+    for c in [Config::reference(), Config::single(), pair()]
+        .into_iter()
+        .chain(alternatives)
+    {
         for (k, rs) in Graph::explore(&c).refusals() {
             seen.entry(k).or_default().extend(rs);
         }
@@ -180,10 +193,7 @@ fn a_wrong_outcome_diverges_at_its_line_with_the_state() {
         panic!("conforms")
     };
     assert_eq!(d.line, 10);
-    assert_eq!(
-        d.expected,
-        Some(Observed::Refused(Refusal::WrongPin))
-    );
+    assert_eq!(d.expected, Some(Observed::Refused(Refusal::WrongPin)));
     assert_eq!(d.observed, Observed::Accepted);
     let shown = d.to_string();
     assert!(
