@@ -192,7 +192,13 @@ impl Alternative {
                 ..Expected::default()
             },
             Alternative::ProofingMailedCode => Expected {
-                breaks: vec!["INV-ISSUE-AUTH", "INV-NO-FOREIGN-USE"],
+                // The co-resident can also put the person's cert on a phone the person
+                // handed over with the procedure (INV-DELETE-ON-TRANSFER as stated).
+                breaks: vec![
+                    "INV-ISSUE-AUTH",
+                    "INV-NO-FOREIGN-USE",
+                    "INV-DELETE-ON-TRANSFER",
+                ],
                 opens: vec!["ACT-ApplyWithCode"],
                 ..Expected::default()
             },

@@ -481,13 +481,34 @@ pub fn after_step(before: &State, action: Action, result: Result<(), Refusal>, n
     if let Action::Apply(h, _) = action {
         next.threats.coded &= !Threats::bit(h);
     }
+    // Who authenticated the application (ground truth for INV-ISSUE-AUTH): under a mailed
+    // code, whoever held the code and the phone, not the cert's person.
+    if let Action::CaIssue(h) = action {
+        let q = before.phone(h).holder;
+        if let (Holder::Person(q), true) = (q, before.threats.coded & Threats::bit(h) != 0) {
+            if next.registry.len() > before.registry.len() {
+                if let Some(c) = next.registry.last_mut() {
+                    c.signer = q;
+                }
+            }
+        }
+    }
 }
 
 /// A detour action that, taken by a stranger, follows the detour that gave them the phone
-/// and is not counted again: under ALT-REVOKE-AUTH=nothing, a stranger's revocation from
-/// the phone (at most one per credential).
+/// (a loss or a careless sale) and is not counted again: their wrong PIN entries (bounded by
+/// the retry counter) and, under ALT-REVOKE-AUTH=nothing, their revocation from the phone
+/// (at most one per credential).
 pub fn follows_detour(s: &State, action: Action) -> bool {
-    matches!(action, Action::RevokeFromPhone(h, _) if s.phone(h).holder == Holder::Stranger)
+    let stranger = |h: PhoneId| s.phone(h).holder == Holder::Stranger;
+    match action {
+        Action::RevokeFromPhone(h, _)
+        | Action::Use(h, _, PinEntry::Wrong)
+        | Action::ReaderUse(h, _, PinEntry::Wrong)
+        | Action::ReadSignCert(h, PinEntry::Wrong)
+        | Action::SignOffline(h, PinEntry::Wrong) => stranger(h),
+        _ => false,
+    }
 }
 
 /// ALT-REVOKE-AUTH: whether whoever holds phone `h` may revoke `serial` from it.
