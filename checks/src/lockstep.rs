@@ -228,6 +228,15 @@ pub fn push_index(sys: &System, serial: phone_jpki_model::Serial) -> Option<usiz
         .map(|p| p.index)
 }
 
+/// The world the implementation can be driven in: `config` with nobody's PIN known to
+/// others (THREAT-PIN-KNOWN comes with issue 11).
+pub fn realised_config(config: &Config) -> Config {
+    Config {
+        pin_known: Vec::new(),
+        ..config.clone()
+    }
+}
+
 /// Whether the implementation realises this model action (the threat actors' and the
 /// alternatives' actions come with issue 11).
 pub fn realised(action: Action) -> bool {
@@ -310,7 +319,11 @@ fn describe_impl(r: &Result<(), ImplRefusal>) -> String {
 
 impl Lockstep {
     /// Both sides in their initial states; the implementation's keys from `seed`.
+    ///
+    /// The implementation realises no known PIN yet (THREAT-PIN-KNOWN), so the run is the
+    /// world of [`realised_config`]; `conform` says so in its report.
     pub fn new(config: &Config, seed: u64) -> Result<Lockstep, SetupError> {
+        let config = &realised_config(config);
         config.validate().map_err(SetupError::Config)?;
         if config.policy != Policy::default() {
             return Err(SetupError::Policy);

@@ -32,6 +32,9 @@ pub struct CheckOptions {
     pub max_depth: Option<usize>,
     /// Stop (incomplete) after this long.
     pub timeout: Option<Duration>,
+    /// Explore only the offered actions this keeps (`None`: all): the subgraph a driver of
+    /// the implementation can walk (conformance skips what it does not realise yet).
+    pub only: Option<fn(Action) -> bool>,
 }
 
 impl Default for CheckOptions {
@@ -44,6 +47,7 @@ impl Default for CheckOptions {
             max_states: None,
             max_depth: None,
             timeout: None,
+            only: None,
         }
     }
 }
@@ -135,6 +139,7 @@ fn expand(
     props: &[Property],
     open: &[bool],
     sym: bool,
+    only: Option<fn(Action) -> bool>,
     state: &State,
 ) -> Expansion {
     let mut out = Expansion {
@@ -153,6 +158,9 @@ fn expand(
     }
     let mut actions = Vec::new();
     candidate_actions(config, state, &mut actions);
+    if let Some(keep) = only {
+        actions.retain(|&a| keep(a));
+    }
     for a in actions {
         let o = step(config, state, a);
         let observed = Observed {
@@ -250,7 +258,9 @@ pub fn check_properties(
                         let (props, open) = (&props, &open);
                         scope.spawn(move || {
                             part.iter()
-                                .map(|(_, s)| expand(config, props, open, opts.symmetry, s))
+                                .map(|(_, s)| {
+                                    expand(config, props, open, opts.symmetry, opts.only, s)
+                                })
                                 .collect::<Vec<_>>()
                         })
                     })
