@@ -362,3 +362,54 @@ fn explore_on_a_busy_or_bad_address_is_a_plain_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--addr not-an-address"));
 }
+
+#[test]
+fn policy_list_names_faults_and_alternatives_apart() {
+    let out = bin().args(["check", "--policy", "list"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    // A fault variant says which requirement it toggles off.
+    let fault = text
+        .lines()
+        .find(|l| l.starts_with("no-linked-revocation"))
+        .unwrap();
+    assert!(fault.contains("fault") && fault.contains("toggles R-LINK off"));
+    // Every alternative is listed with its ALT id, and its expected effects follow.
+    for (name, alt) in [
+        ("storage-sim", "ALT-STORAGE"),
+        ("unlock-any-finger", "ALT-UNLOCK"),
+        ("revoke-auth-nothing", "ALT-REVOKE-AUTH"),
+        ("applet-checks-status", "ALT-APPLET-STATUS"),
+        ("no-suspension", "ALT-SUSPEND"),
+        ("proofing-mailed-code", "ALT-PROOFING"),
+        ("keygen-at-jlis", "ALT-KEYGEN"),
+        ("link-per-kind", "ALT-LINK"),
+    ] {
+        let line = text.lines().find(|l| l.starts_with(name)).unwrap();
+        assert!(line.contains(alt), "{line}");
+    }
+    assert!(text.contains("expected: breaks INV-NO-FOREIGN-USE"));
+}
+
+#[test]
+fn an_alternative_breaks_what_it_says_with_a_counterexample() {
+    let out = bin()
+        .args([
+            "check",
+            "--world",
+            "reference",
+            "--policy",
+            "unlock-any-finger",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let failed: Vec<&str> = text.lines().filter(|l| l.starts_with("FAILED")).collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(failed[0].contains("INV-NO-FOREIGN-USE"));
+    assert!(
+        text.contains("BiometricUse(h"),
+        "the finger's use ends the path:\n{text}"
+    );
+}
