@@ -1,76 +1,119 @@
-//! `check --policy list` and the alternatives' part of `matrix`: the seeds' design
-//! alternatives (ALT-*) apart from the fault variants, each with its sentence and its
-//! measured effects against the default design (`phone_jpki_model::policy`).
+//! The seeds' design alternatives (ALT-*) in `check --policy list` and `matrix`, apart from
+//! the fault variants: each with its ALT id, its sentence, its expected effects and, in the
+//! matrix, its measured effects against the seeds' design (`phone_jpki_model::policy`).
 
-use phone_jpki_model::check::CheckReport;
-use phone_jpki_model::policy::{measure, Choice, PolicyKind};
+use phone_jpki_model::check::{check, CheckOptions, CheckReport};
+use phone_jpki_model::policy::{measure, Alternative, Choice, Expected, Measured};
+use phone_jpki_model::Config;
+use serde_json::json;
 
-/// Every policy choice: its kind (fault or ALT-*), name, sentence and expected effects.
-pub fn policy_list() -> String {
-    let mut out = String::new();
-    for c in Choice::all() {
-        let kind = match c.kind() {
-            PolicyKind::Fault => "fault".to_string(),
-            PolicyKind::Alternative(id) => id.to_string(),
-        };
-        let e = c.expected();
-        out += &format!("{:28} {kind:18} {}\n", c.name(), c.sentence());
-        let mut effects = Vec::new();
-        if !e.breaks.is_empty() {
-            effects.push(format!("breaks {}", e.breaks.join(", ")));
+/// The effects in words: `breaks X, Y; opens Z; closes W`.
+fn effects(e: &Expected) -> String {
+    let mut parts = Vec::new();
+    for (what, ids) in [("breaks", &e.breaks), ("opens", &e.opens), ("closes", &e.closes)] {
+        if !ids.is_empty() {
+            parts.push(format!("{what} {}", ids.join(", ")));
         }
-        if !e.opens.is_empty() {
-            effects.push(format!("opens {}", e.opens.join(", ")));
-        }
-        if !e.closes.is_empty() {
-            effects.push(format!("closes {}", e.closes.join(", ")));
-        }
-        if effects.is_empty() {
-            effects.push("no verdict changes expected".into());
-        }
-        out += &format!("{:47} expected: {}\n", "", effects.join("; "));
     }
-    out
-}
-
-/// The alternatives' rows: for each, its ALT id, sentence and the verdicts it changes
-/// against the default design, with shortest path lengths.
-pub fn alternatives_table(default: &CheckReport, rows: &[(Choice, CheckReport)]) -> String {
-    let mut out = String::from(
-        "\nseeds' design alternatives (ALT-*) against the default design: breaks / opens (len of shortest path) / closes\n",
-    );
-    for (c, r) in rows {
-        let PolicyKind::Alternative(id) = c.kind() else {
-            continue;
-        };
-        let m = measure(default, r);
-        let list = |v: &[(String, Option<usize>)]| {
-            v.iter()
-                .map(|(i, l)| format!("{i}({})", l.map_or("-".into(), |l| l.to_string())))
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        out += &format!("{id:18} {:28} {}\n", c.name(), c.sentence());
-        out += &format!(
-            "{:47} breaks: {}; opens: {}; closes: {}{}\n",
-            "",
-            or_none(list(&m.breaks)),
-            or_none(list(&m.opens)),
-            or_none(m.closes.join(" ")),
-            if r.complete {
-                ""
-            } else {
-                " (UNDECIDED: incomplete)"
-            }
-        );
-    }
-    out
-}
-
-fn or_none(s: String) -> String {
-    if s.is_empty() {
-        "none".into()
+    if parts.is_empty() {
+        "no verdict changes".into()
     } else {
-        s
+        parts.join("; ")
     }
+}
+
+/// `--policy list`, the alternatives' part: one line per alternative, its expected effects
+/// on the next.
+pub fn list() -> String {
+    let mut out = String::from("\nseeds' design alternatives (ALT-*):\n");
+    for a in Alternative::ALL {
+        out += &format!("{:28} {:18} {}\n", a.name(), a.alt_id(), a.sentence());
+        out += &format!("{:47} expected: {}\n", "", effects(&a.expected()));
+    }
+    out
+}
+
+/// Check every alternative of `base`, `threads` at a time, in [`Alternative::ALL`] order.
+pub fn run(base: &Config, threads: usize) -> Vec<(Alternative, CheckReport)> {
+    let todo = Alternative::ALL;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..threads.clamp(1, todo.len()) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&a) = todo.get(i) else { return };
+                let c = base.clone().with_choice(Choice::Alternative(a));
+                let opts = CheckOptions {
+                    threads: 1,
+                    ..CheckOptions::default()
+                };
+                let r = check(&c, &opts, &mut |_| {});
+                done.lock().unwrap_or_else(|e| e.into_inner()).push((i, a, r));
+            });
+        }
+    });
+    let mut rows = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    rows.sort_by_key(|(i, _, _)| *i);
+    rows.into_iter().map(|(_, a, r)| (a, r)).collect()
+}
+
+fn ids(v: &[(String, Option<usize>)]) -> String {
+    v.iter()
+        .map(|(i, l)| format!("{i} ({})", l.map_or("-".into(), |l| l.to_string())))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn measured_text(m: &Measured) -> String {
+    let or_none = |s: String| if s.is_empty() { "none".into() } else { s };
+    format!(
+        "breaks: {}; opens: {}; closes: {}",
+        or_none(ids(&m.breaks)),
+        or_none(ids(&m.opens)),
+        or_none(m.closes.join(", "))
+    )
+}
+
+/// The alternatives' rows of `matrix`: sentence, then what the check measured against the
+/// seeds' design (`default`), with the shortest path lengths, and whether that is what the
+/// alternative is expected to do.
+pub fn table(default: &CheckReport, rows: &[(Alternative, CheckReport)]) -> String {
+    let mut out = String::from(
+        "\nSeeds' design alternatives (ALT-*), measured against the seeds' design: \
+         \"breaks\" invariants (counterexample length), \"opens\" threats and risks it makes \
+         reachable (example length), \"closes\" what it makes unreachable.\n",
+    );
+    for (a, r) in rows {
+        let m = measure(default, r);
+        let verdict = if !r.complete {
+            "UNDECIDED (search cut short)".to_string()
+        } else if m.matches(&a.expected()) {
+            "as expected".into()
+        } else {
+            format!("NOT as expected ({})", effects(&a.expected()))
+        };
+        out += &format!("{:18} {:28} {}\n", a.alt_id(), a.name(), a.sentence());
+        out += &format!("{:47} {}; {verdict}\n", "", measured_text(&m));
+    }
+    out
+}
+
+/// The alternatives' JSON rows, appended to `matrix --json`'s.
+pub fn json(default: &CheckReport, rows: &[(Alternative, CheckReport)]) -> Vec<serde_json::Value> {
+    rows.iter()
+        .map(|(a, r)| {
+            let m = measure(default, r);
+            json!({
+                "policy": a.name(),
+                "kind": "alternative",
+                "alt": a.alt_id(),
+                "sentence": a.sentence(),
+                "expected": a.expected(),
+                "measured": m,
+                "as_expected": r.complete && m.matches(&a.expected()),
+                "complete": r.complete,
+            })
+        })
+        .collect()
 }

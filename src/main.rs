@@ -1,15 +1,29 @@
 //! `phone-jpki`: model checking, exploration, SCP03 vectors and the demo scenario.
 
 mod alternatives;
+mod card_cmd;
+mod check_cmd;
+mod explorer;
+mod explorer_api;
+mod links;
+mod matrix;
+mod pathfile;
+mod pathview;
+mod picture;
+mod report;
+mod variants;
+mod whynot;
 
 use clap::{Parser, Subcommand};
-use phone_jpki_model::check::{check, CheckOptions, CheckReport};
-use phone_jpki_model::explore::JpkiModel;
+use phone_jpki_model::check::{check, CheckOptions};
 use phone_jpki_model::policy::Choice;
 use phone_jpki_model::{Config, Kind};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+
+mod interop;
+mod itf;
 
 #[derive(Parser)]
 #[command(
@@ -89,6 +103,13 @@ enum Command {
         /// One JSON object instead of the table.
         #[arg(long)]
         json: bool,
+        /// With --policy: exit 1 on any broken property, even the ones the variant is meant
+        /// to break (by default a variant that breaks exactly those exits 0).
+        #[arg(long)]
+        strict: bool,
+        /// Also write an HTML page with every path as pictures.
+        #[arg(long)]
+        html: Option<PathBuf>,
     },
     /// Every policy variant against every property: the design-space table.
     Matrix {
@@ -96,13 +117,34 @@ enum Command {
         world: WorldArgs,
         #[arg(long)]
         json: bool,
+        /// Variants checked at once (default: the machine's cores).
+        #[arg(long)]
+        threads: Option<usize>,
     },
-    /// Serve the Stateright Explorer on the model.
+    /// Serve the Explorer on the model: paths by action labels, properties on the shown
+    /// state, refusals and their reasons, pictures (see README).
     Explore {
         #[command(flatten)]
         world: WorldArgs,
-        #[arg(long, default_value = "127.0.0.1:3000")]
+        /// A non-default policy variant (repeatable).
+        #[arg(long)]
+        policy: Vec<String>,
+        #[arg(long, default_value = links::DEFAULT_ADDR)]
         addr: String,
+        /// Open this path first: a trace, a JSON action list, or action labels one a line.
+        #[arg(long)]
+        path: Option<PathBuf>,
+    },
+    /// Write the design report (report.html, report.md, img/) for a study group.
+    Report {
+        #[command(flatten)]
+        world: WorldArgs,
+        /// Output directory (created).
+        #[arg(long)]
+        out: PathBuf,
+        /// Variants checked at once (default: the machine's cores).
+        #[arg(long)]
+        threads: Option<usize>,
     },
     /// Test vectors.
     Vectors {
@@ -118,9 +160,41 @@ enum Command {
     Replay {
         /// The trace, JSON Lines (`-` for standard input).
         trace: PathBuf,
-        /// One JSON object instead of text.
+        /// One JSON object instead of text (errors too).
         #[arg(long)]
         json: bool,
+        /// Report every divergence, not only the first (the model goes on from its own state).
+        #[arg(long)]
+        keep_going: bool,
+    },
+    /// Drive our implementation along a trace's actions (in the trace's configuration) and
+    /// write the trace it answers: outcomes and facts as the implementation showed them.
+    Record {
+        /// The trace whose actions to drive (`-` for standard input).
+        trace: PathBuf,
+        /// Write here (atomically) instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Seed of the implementation's keys.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Convert a trace to the current format version (phone-jpki-trace/2), every
+    /// configuration field spelled out.
+    Upgrade {
+        /// The trace (`-` for standard input).
+        trace: PathBuf,
+        /// Write here (atomically) instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Our implementation as a driver process: the driver protocol (docs/DRIVER.md) on
+    /// standard input and output.
+    Driver,
+    /// Check that a conformance report (`conform --report`) was made against this model.
+    VerifyReport {
+        /// The report's JSON file.
+        file: PathBuf,
     },
     /// Drive the implementation against the model in lockstep (replay, random, every edge);
     /// exit 1 on any divergence, with its report.
@@ -158,12 +232,25 @@ enum Command {
         /// One JSON object instead of text.
         #[arg(long)]
         json: bool,
+        /// Drive this command (run by `sh -c`) over the driver protocol (docs/DRIVER.md)
+        /// instead of our implementation in process.
+        #[arg(long)]
+        driver: Option<String>,
+        /// Run one golden-vector case per edge class.
+        #[arg(long)]
+        classes: bool,
+        /// Write a conformance report: FILE (JSON) and FILE with .md (Markdown).
+        #[arg(long)]
+        report: Option<PathBuf>,
     },
     /// Run the demo scenario and write PEM files (see README).
     Demo {
         #[arg(long)]
         out: PathBuf,
     },
+    /// A phone's SE as a virtual smart card for PC/SC middleware (vsmartcard vpcd).
+    #[command(subcommand)]
+    Card(card_cmd::CardCmd),
 }
 
 #[derive(Subcommand)]
@@ -257,32 +344,6 @@ fn config(w: &WorldArgs, policies: &[String]) -> Result<Config, String> {
     Ok(c)
 }
 
-fn print_table(r: &CheckReport) {
-    println!(
-        "{} unique states, {} generated, depth {}, {:.1} s, {}",
-        r.unique_states,
-        r.states,
-        r.max_depth,
-        r.seconds,
-        if r.complete {
-            "complete".to_string()
-        } else {
-            format!("INCOMPLETE ({:?})", r.cut)
-        }
-    );
-    for p in &r.properties {
-        let verdict = if p.holds { "ok" } else { "FAILED" };
-        println!("{verdict:6} {:9?} {}", p.expectation, p.name);
-        if let Some(path) = &p.path {
-            if !p.holds || p.name.starts_with("SCN") || p.name.starts_with("RISK") {
-                for (i, a) in path.iter().enumerate() {
-                    println!("         {}. {a}", i + 1);
-                }
-            }
-        }
-    }
-}
-
 fn run() -> Result<ExitCode, String> {
     let cli = Cli::parse();
     match cli.command {
@@ -294,9 +355,11 @@ fn run() -> Result<ExitCode, String> {
             max_states,
             timeout,
             json,
+            strict,
+            html,
         } => {
             if policy.iter().any(|p| p == "list") {
-                print!("{}", alternatives::policy_list());
+                print!("{}{}", variants::list(), alternatives::list());
                 return Ok(ExitCode::SUCCESS);
             }
             let c = config(&world, &policy)?;
@@ -315,131 +378,79 @@ fn run() -> Result<ExitCode, String> {
                     p.depth, p.unique_states, p.seconds
                 )
             });
-            if json {
-                let props: Vec<_> = r
-                    .properties
-                    .iter()
-                    .map(|p| {
-                        serde_json::json!({
-                            "name": p.name,
-                            "expectation": p.expectation,
-                            "holds": p.holds,
-                            "path": p.path.as_ref().map(|v| v.iter().map(|a| a.to_string()).collect::<Vec<_>>()),
-                        })
-                    })
-                    .collect();
-                let out = serde_json::json!({
-                    "complete": r.complete,
-                    "unique_states": r.unique_states,
-                    "states": r.states,
-                    "max_depth": r.max_depth,
-                    "seconds": r.seconds,
-                    "properties": props,
-                });
-                println!("{out}");
-            } else {
-                print_table(&r);
+            if let Some(file) = html {
+                report::write_atomic(&file, report::check_html(&c, &r).as_bytes())?;
             }
-            Ok(if r.passed() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            Ok(check_cmd::finish(
+                &c,
+                &r,
+                &check_cmd::variants(&policy),
+                json,
+                strict,
+            ))
         }
-        Command::Matrix { world, json } => {
+        Command::Matrix {
+            world,
+            json,
+            threads,
+        } => {
             let base = config(&world, &[])?;
-            let mut rows = Vec::new();
-            let mut all_complete = true;
-            // The fault variants (the model's self-test) and the seeds' alternatives (ALT-*).
-            let variants: Vec<Option<Choice>> = std::iter::once(None)
-                .chain(Choice::all().into_iter().map(Some))
-                .collect();
-            for v in &variants {
-                let c = match v {
-                    Some(v) => base.clone().with_choice(*v),
-                    None => base.clone(),
-                };
-                let r = check(&c, &CheckOptions::default(), &mut |_| {});
-                all_complete &= r.complete;
-                rows.push((*v, r));
-            }
+            let rows = matrix::run(&base, threads.unwrap_or_else(cores), true);
+            // The seeds' design alternatives (ALT-*), apart from the fault variants.
+            let alts = alternatives::run(&base, threads.unwrap_or_else(cores));
             if json {
-                let out: Vec<_> = rows
-                    .iter()
-                    .map(|(v, r)| {
-                        serde_json::json!({
-                            "policy": v.map_or("default", |v| v.name()),
-                            "kind": v.map(|v| v.kind()),
-                            "sentence": v.map(|v| v.sentence()),
-                            "expected": v.map(|v| v.expected()),
-                            "measured": v.map(|_| phone_jpki_model::policy::measure(&rows[0].1, r)),
-                            "complete": r.complete,
-                            "properties": r.properties.iter().map(|p| serde_json::json!({
-                                "name": p.name, "holds": p.holds,
-                                "path_len": p.path.as_ref().map(|x| x.len()),
-                            })).collect::<Vec<_>>(),
-                        })
-                    })
-                    .collect();
-                println!("{}", serde_json::Value::Array(out));
-            } else {
-                let ids: Vec<String> = rows[0]
-                    .1
-                    .properties
-                    .iter()
-                    .filter(|p| !p.name.starts_with("ACT-"))
-                    .map(|p| p.name.split(':').next().unwrap_or("").to_string())
-                    .collect();
-                println!(
-                    "policy \\ property: holds (ok) / broken (len of shortest counterexample)"
-                );
-                for (v, r) in &rows {
-                    if matches!(v, Some(Choice::Alternative(_))) {
-                        continue;
-                    }
-                    let name = v.map_or("default", |v| v.name());
-                    let cells: Vec<String> = r
-                        .properties
-                        .iter()
-                        .filter(|p| !p.name.starts_with("ACT-"))
-                        .zip(&ids)
-                        .map(|(p, id)| match (&p.holds, &p.path) {
-                            (true, _) => format!("{id}=ok"),
-                            (false, Some(path)) => format!("{id}=BROKEN({})", path.len()),
-                            (false, None) => format!("{id}=UNREACHED"),
-                        })
-                        .collect();
-                    println!("{name:26} {}", cells.join(" "));
+                let mut v = matrix::json(&rows);
+                if let serde_json::Value::Array(a) = &mut v {
+                    a.extend(alternatives::json(&rows[0].report, &alts));
                 }
-                let alts: Vec<(Choice, CheckReport)> = rows
-                    .iter()
-                    .filter_map(|(v, r)| v.map(|v| (v, r.clone())))
-                    .collect();
-                print!("{}", alternatives::alternatives_table(&rows[0].1, &alts));
+                println!("{v}");
+            } else {
+                print!("{}", matrix::text(&rows));
+                print!("{}", alternatives::table(&rows[0].report, &alts));
             }
-            Ok(if all_complete {
+            Ok(if rows.iter().all(|r| r.report.complete) && alts.iter().all(|(_, r)| r.complete) {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
             })
         }
-        Command::Explore { world, addr } => {
-            let c = config(&world, &[])?;
-            use stateright::Model;
-            // stateright's serve() panics on an address it cannot bind: check it first so a
-            // bad or busy --addr is a plain error.
-            match std::net::TcpListener::bind(addr.as_str()) {
-                Ok(probe) => drop(probe),
-                Err(e) => return Err(format!("--addr {addr}: cannot listen there: {e}")),
-            }
-            println!("Stateright Explorer on http://{addr} (Ctrl-C to stop)");
-            // serve() answers requests until the process is stopped.
-            let _checker = JpkiModel { config: c }.checker().serve(addr.as_str());
-            loop {
-                std::thread::sleep(Duration::from_secs(3600));
-            }
+        Command::Explore {
+            world,
+            policy,
+            addr,
+            path,
+        } => {
+            let c = config(&world, &policy)?;
+            let (c, actions) = match path {
+                Some(p) => pathfile::read(&p, &c)?,
+                None => (c, Vec::new()),
+            };
+            explorer::serve(&addr, &c, &actions)?;
+            Ok(ExitCode::SUCCESS)
         }
-        Command::Replay { trace, json } => replay_cmd(&trace, json),
+        Command::Report {
+            world,
+            out,
+            threads,
+        } => {
+            let base = config(&world, &[])?;
+            println!(
+                "{}",
+                report::run(&base, &out, threads.unwrap_or_else(cores))?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Replay {
+            trace,
+            json,
+            keep_going,
+        } => Ok(interop::replay_cmd(&trace, json, keep_going)),
+        Command::Record { trace, out, seed } => {
+            Ok(interop::record_cmd(&trace, out.as_deref(), seed))
+        }
+        Command::Upgrade { trace, out } => Ok(interop::upgrade_cmd(&trace, out.as_deref())),
+        Command::Driver => Ok(interop::driver_cmd()),
+        Command::VerifyReport { file } => Ok(interop::verify_report_cmd(&file)),
         Command::Vectors {
             which:
                 VectorsCmd::Export {
@@ -451,7 +462,9 @@ fn run() -> Result<ExitCode, String> {
         Command::Vectors {
             which: VectorsCmd::Scp03 { files },
         } => {
-            let mut ok = true;
+            // A vector that fails: exit 1 (stdout); a file that is not a vector file: exit 2
+            // (stderr), whatever the other files gave.
+            let (mut ok, mut malformed) = (true, false);
             for f in &files {
                 match phone_jpki_impl::scp03::vectors::run_vector_file(f) {
                     Ok(r) => {
@@ -459,12 +472,14 @@ fn run() -> Result<ExitCode, String> {
                         println!("{}: {r}", f.display());
                     }
                     Err(e) => {
-                        ok = false;
-                        println!("{}: ERROR {e}", f.display());
+                        malformed = true;
+                        eprintln!("phone-jpki: {}: {e}", f.display());
                     }
                 }
             }
-            Ok(if ok {
+            Ok(if malformed {
+                ExitCode::from(2)
+            } else if ok {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
@@ -482,6 +497,9 @@ fn run() -> Result<ExitCode, String> {
             timeout,
             replay,
             json,
+            driver,
+            classes,
+            report,
         } => {
             let w = WorldArgs {
                 world: world.clone(),
@@ -509,15 +527,21 @@ fn run() -> Result<ExitCode, String> {
                 max_states,
                 timeout: timeout.map(Duration::from_secs),
                 json,
+                driver,
+                classes,
             };
-            let (text, ok) = phone_jpki_checks::conform::conform(&c, &opts)?;
+            let (text, ok, figures) = phone_jpki_checks::conform::conform_json(&c, &opts)?;
             print!("{text}");
+            if let Some(file) = report {
+                interop::write_report(&file, &figures, ok)?;
+            }
             Ok(if ok {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
             })
         }
+        Command::Card(cmd) => card_cmd::run(cmd),
         Command::Demo { out } => {
             std::fs::create_dir_all(&out).map_err(|e| format!("--out {}: {e}", out.display()))?;
             let r = phone_jpki_impl::demo::demo(&out).map_err(|e| format!("demo: {e}"))?;
@@ -532,54 +556,6 @@ fn run() -> Result<ExitCode, String> {
                 );
             }
             Ok(ExitCode::SUCCESS)
-        }
-    }
-}
-
-/// `phone-jpki replay`: 0 conforms, 1 diverges, 2 malformed.
-fn replay_cmd(path: &std::path::Path, json: bool) -> Result<ExitCode, String> {
-    use phone_jpki_model::trace::{parse, replay, Verdict};
-    let bytes = if path.as_os_str() == "-" {
-        let mut b = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)
-            .map_err(|e| format!("stdin: {e}"))?;
-        b
-    } else {
-        std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?
-    };
-    let t = match parse(&bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"verdict": "malformed", "line": e.line(), "message": e.to_string(), "error": e})
-                );
-            } else {
-                eprintln!("phone-jpki: {}: {e}", path.display());
-            }
-            return Ok(ExitCode::from(2));
-        }
-    };
-    match replay(&t) {
-        Verdict::Conforms(n) => {
-            if json {
-                println!("{}", serde_json::json!({"verdict": "conforms", "steps": n}));
-            } else {
-                println!("{}: conforms ({n} steps)", path.display());
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Verdict::Diverges(d) => {
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"verdict": "diverges", "divergence": d})
-                );
-            } else {
-                print!("{}: {d}", path.display());
-            }
-            Ok(ExitCode::FAILURE)
         }
     }
 }
@@ -602,12 +578,14 @@ fn export_cmd(dir: &std::path::Path, world: &str, all_edges: bool) -> Result<Exi
     } else {
         Coverage::EdgeClasses
     };
+    // The output location is checked before the (possibly long) export; files are
+    // written atomically, so a full disk leaves no partial file.
+    phone_jpki_impl::fsio::prepare_output_dir(dir)?;
     let x = phone_jpki_model::vectors::export(&c, cov);
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut bytes = 0usize;
     for (name, text) in &x.files {
         let p = dir.join(name);
-        std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
+        phone_jpki_impl::fsio::write_atomic(&p, text.as_bytes())?;
         bytes += text.len();
     }
     let m = &x.manifest;
@@ -626,6 +604,10 @@ fn export_cmd(dir: &std::path::Path, world: &str, all_edges: bool) -> Result<Exi
         m.edges.covered
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn main() -> ExitCode {

@@ -25,28 +25,55 @@ fn check_json_is_complete_and_passes() {
 }
 
 #[test]
-fn a_policy_variant_fails_the_check_with_a_counterexample() {
+fn a_policy_variant_breaks_as_meant_with_a_counterexample_and_a_link() {
+    let args = [
+        "check",
+        "--world",
+        "single",
+        "--policy",
+        "rp-ignores-suspension",
+    ];
+    let out = bin().args(args).output().unwrap();
+    // Breaking exactly what the variant is meant to break is the expected result.
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("BROKEN") && text.contains("INV-NO-USE-AFTER-REVOKE"));
+    assert!(
+        text.contains(" 1. "),
+        "numbered counterexample expected:\n{text}"
+    );
+    assert!(text.contains("fails there: INV-NO-USE-AFTER-REVOKE"));
+    assert!(text.contains("final state:"));
+    assert!(text.contains(
+        "open in the Explorer (run `phone-jpki explore`): http://127.0.0.1:3000/path/InstallApp(h0)/"
+    ));
+    assert!(text.contains("?world=single&policy=rp-ignores-suspension"));
+    assert!(text.contains(
+        "rp-ignores-suspension: broken, as this variant is meant to (INV-NO-USE-AFTER-REVOKE); nothing else broken"
+    ));
+    // --strict asks for the plain exit: anything broken fails.
+    let out = bin().args(args).arg("--strict").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    // A variant breaking less than meant is told and fails: in the single world (one
+    // phone) a new phone never replaces an old one.
     let out = bin()
         .args([
             "check",
             "--world",
             "single",
             "--policy",
-            "rp-ignores-suspension",
+            "model-change-keeps-old",
         ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("FAILED") && text.contains("INV-NO-USE-AFTER-REVOKE"));
-    assert!(
-        text.contains("1. "),
-        "numbered counterexample expected:\n{text}"
-    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(
+        "model-change-keeps-old: NOT as meant: expected to break INV-ONE; still holding: INV-ONE"
+    ));
 }
 
 #[test]
-fn a_search_cut_short_is_incomplete_and_fails() {
+fn a_search_cut_short_is_undecided_never_failed() {
     let out = bin()
         .args(["check", "--max-states", "500", "--json"])
         .output()
@@ -54,6 +81,38 @@ fn a_search_cut_short_is_incomplete_and_fails() {
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["complete"], false);
+    assert_eq!(v["cut"], "stopped at the state budget (--max-states)");
+    for p in v["properties"].as_array().unwrap() {
+        // No counterexample: undecided. With one: broken, whatever the cut.
+        match p["path"].is_null() {
+            true => assert_eq!(
+                (&p["verdict"], &p["holds"]),
+                (&"undecided".into(), &serde_json::Value::Null)
+            ),
+            false => assert_ne!(p["verdict"], "undecided"),
+        }
+    }
+    let out = bin()
+        .args(["check", "--world", "reference", "--max-states", "500"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("UNDECIDED  Always INV-ONE"), "{text}");
+    assert!(
+        !text.contains("FAILED") && !text.contains("BROKEN"),
+        "{text}"
+    );
+}
+
+#[test]
+fn policy_list_says_what_each_variant_changes() {
+    let out = bin().args(["check", "--policy", "list"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(
+        "keygen-at-tsm              Key pairs are generated at the TSM and injected into the SE."
+    ));
+    assert_eq!(text.matches("meant to break ").count(), 11);
 }
 
 #[test]
@@ -104,8 +163,9 @@ fn scp03_vectors_pass_and_a_broken_file_fails() {
         .output()
         .unwrap();
     std::fs::remove_file(&bad).ok();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("ERROR"));
+    // Malformed input (issue 16 finding 9): exit 2, the error on stderr.
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&*bad.to_string_lossy()));
 }
 
 // ----- replay and golden vectors (issue 5) -----
@@ -143,7 +203,13 @@ fn replay(text: &str, json: bool) -> std::process::Output {
 fn replay_exit_codes_conforms_diverges_malformed() {
     let out = replay(TRACE, false);
     assert_eq!(out.status.code(), Some(0), "{:?}", out);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("conforms (9 steps)"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("conforms (9 steps)"));
+    // The trace's path opens in the Explorer, its world in the link.
+    assert!(
+        text.contains("open in the Explorer (run `phone-jpki explore`): http://127.0.0.1:3000/path/InstallApp(h0)/"),
+        "{text}"
+    );
     let out = replay(TRACE, true);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
@@ -368,12 +434,12 @@ fn policy_list_names_faults_and_alternatives_apart() {
     let out = bin().args(["check", "--policy", "list"]).output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    // A fault variant says which requirement it toggles off.
-    let fault = text
-        .lines()
-        .find(|l| l.starts_with("no-linked-revocation"))
-        .unwrap();
-    assert!(fault.contains("fault") && fault.contains("toggles R-LINK off"));
+    // The fault variants come first, each with what it is meant to break; the alternatives
+    // follow in their own section.
+    let (faults, alternatives) = text.split_once("seeds' design alternatives").unwrap();
+    assert!(faults.contains("no-linked-revocation") && faults.contains("meant to break INV-LINK"));
+    assert!(!faults.contains("ALT-"));
+    let text = alternatives;
     // Every alternative is listed with its ALT id, and its expected effects follow.
     for (name, alt) in [
         ("storage-sim", "ALT-STORAGE"),

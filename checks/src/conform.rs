@@ -5,8 +5,11 @@ use crate::exhaustive::{self, Coverage};
 use crate::lockstep::{replay, Divergence};
 use crate::random::{random_run, RandomReport};
 use phone_jpki_model::check::{check_properties, CheckOptions};
+use phone_jpki_model::trace::{self, TraceConfig};
+use phone_jpki_model::vectors::{export, Coverage as VCoverage, Graph};
 use phone_jpki_model::{Action, Config};
 use serde_json::json;
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -33,13 +36,32 @@ pub struct ConformOptions {
     pub timeout: Option<Duration>,
     /// JSON output.
     pub json: bool,
+    /// Drive this command's process over the driver protocol instead of our implementation
+    /// in process (docs/DRIVER.md).
+    pub driver: Option<String>,
+    /// Run one golden-vector case per edge class (`vectors export`'s cases).
+    pub classes: bool,
 }
 
-/// Read an action list (a JSON array of model actions).
+/// Read an action list (a JSON array of model actions; at most
+/// [`phone_jpki_impl::fsio::MAX_INPUT_BYTES`]).
 pub fn read_actions(path: &std::path::Path) -> Result<Vec<Action>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = phone_jpki_impl::fsio::read_capped_text(path)?;
     serde_json::from_str(&text)
         .map_err(|e| format!("{}: not a JSON list of actions: {e}", path.display()))
+}
+
+/// [`read_actions`], with every id checked against `config`: an id out of range or a kind
+/// not in play is malformed input (an error naming the file and the action), never a
+/// divergence.
+pub fn read_actions_for(path: &std::path::Path, config: &Config) -> Result<Vec<Action>, String> {
+    let actions = read_actions(path)?;
+    for (i, &a) in actions.iter().enumerate() {
+        phone_jpki_model::trace::TraceAction::from(a)
+            .to_model(config)
+            .map_err(|e| format!("{}: action {i} ({a}): {e}", path.display()))?;
+    }
+    Ok(actions)
 }
 
 /// Size of the reachable model graph the implementation can be driven along: states and state-changing edges (model only), from
@@ -54,19 +76,39 @@ pub fn model_graph(config: &Config) -> (usize, usize) {
         ..CheckOptions::default()
     };
     let config = &crate::lockstep::realised_config(config);
-    let r = check_properties(config, &opts, Vec::new(), &mut |_| {});
+    let mut line = crate::progress::Line::new("conform: counting the model graph");
+    let r = check_properties(config, &opts, Vec::new(), &mut |p| {
+        line.show(&format!(
+            "depth {}, {} states, {:.0} s",
+            p.depth, p.unique_states, p.seconds
+        ))
+    });
+    line.done();
     (r.unique_states, r.states - 1)
 }
 
 /// Run; returns the text to print and whether everything agreed. `Err` for a setup problem.
 pub fn conform(config: &Config, opts: &ConformOptions) -> Result<(String, bool), String> {
+    conform_json(config, opts).map(|(text, ok, _)| (text, ok))
+}
+
+/// Run; the text to print, whether everything agreed, and the figures as JSON (what
+/// `--json` prints and `--report` writes).
+pub fn conform_json(
+    config: &Config,
+    opts: &ConformOptions,
+) -> Result<(String, bool, serde_json::Value), String> {
+    if let Some(cmd) = &opts.driver {
+        return crate::driver::conform::conform_driver(config, opts, cmd);
+    }
+    let started = Instant::now();
     let mut text = String::new();
-    let mut json_out = json!({ "world": opts.world, "seed": opts.seed });
+    let mut json_out = report_head(config, opts, "phone-jpki-impl (in process)");
     let mut divergence: Option<Box<Divergence>> = None;
 
     let mut replays = Vec::new();
     for path in &opts.replay {
-        let actions = read_actions(path)?;
+        let actions = read_actions_for(path, config)?;
         let r = replay(config, opts.seed, &actions);
         let ok = r.is_ok();
         text += &format!(
@@ -97,6 +139,30 @@ pub fn conform(config: &Config, opts: &ConformOptions) -> Result<(String, bool),
         }
     }
 
+    if divergence.is_none() && opts.classes {
+        let cases = class_cases(config)?;
+        let (mut run, mut covered) = (0, 0);
+        for (actions, new) in &cases.cases {
+            run += 1;
+            if let Err(d) = replay(config, opts.seed, actions) {
+                divergence = Some(d);
+                break;
+            }
+            covered += new;
+        }
+        text += &classes_line(
+            run,
+            cases.cases.len(),
+            covered,
+            cases.total,
+            divergence.is_none(),
+        );
+        json_out["classes"] = json!({
+            "cases": run, "cases_total": cases.cases.len(),
+            "covered": covered, "total": cases.total, "ok": divergence.is_none(),
+        });
+    }
+
     if divergence.is_none() && opts.exhaustive {
         let t = Instant::now();
         let (model_states, model_edges) = model_graph(config);
@@ -116,13 +182,23 @@ pub fn conform(config: &Config, opts: &ConformOptions) -> Result<(String, bool),
             "actions": c.actions, "seconds": c.seconds, "actions_per_second": c.rate(),
             "complete": c.complete, "threads": eo.threads, "skipped": c.skipped,
         });
+        if c.complete && d.is_none() {
+            // Every edge was driven: every refusal of this world was exercised.
+            let refusals: BTreeSet<String> = Graph::explore(config)
+                .refusals()
+                .into_values()
+                .flatten()
+                .map(|r| r.name().to_string())
+                .collect();
+            json_out["refusals_exercised"] = json!(refusals);
+        }
         if let Some(d) = d {
             divergence = Some(d);
         }
     }
 
     // Never silent: the model's actions the implementation does not realise yet are skipped
-    // by every driver (the model graph figures above include their edges).
+    // by every driver (the model graph counted above is the realised subgraph).
     let unrealised: Vec<&str> = phone_jpki_model::ActionKind::ALL
         .iter()
         .filter(|k| k.is_threat())
@@ -134,7 +210,10 @@ pub fn conform(config: &Config, opts: &ConformOptions) -> Result<(String, bool),
     );
     json_out["skipped_kinds"] = json!(unrealised);
 
-    let ok = divergence.is_none();
+    // A cut-short exhaustive run decides nothing about the edges it did not take.
+    let complete = json_out["exhaustive"]["complete"] != json!(false);
+    let ok = divergence.is_none() && complete;
+    json_out["seconds"] = json!(started.elapsed().as_secs_f64());
     if let Some(d) = &divergence {
         text += &format!("\n{d}");
         json_out["divergence"] = json!(d.to_string());
@@ -145,10 +224,73 @@ pub fn conform(config: &Config, opts: &ConformOptions) -> Result<(String, bool),
     if opts.json {
         text = serde_json::to_string_pretty(&json_out).unwrap_or_default() + "\n";
     }
-    Ok((text, ok))
+    Ok((text, ok, json_out))
 }
 
-fn rate(actions: usize, seconds: f64) -> f64 {
+/// The fields every conform JSON starts with: model, world, mode, system.
+pub fn report_head(config: &Config, opts: &ConformOptions, system: &str) -> serde_json::Value {
+    let mut modes = Vec::new();
+    if !opts.replay.is_empty() {
+        modes.push("kept cases");
+    }
+    if opts.random > 0 {
+        modes.push("random");
+    }
+    if opts.classes {
+        modes.push("edge classes");
+    }
+    if opts.exhaustive {
+        modes.push("every edge");
+    }
+    json!({
+        "world": opts.world,
+        "seed": opts.seed,
+        "model": { "version": phone_jpki_model::MODEL_VERSION, "hash": phone_jpki_model::MODEL_HASH },
+        "config": TraceConfig::of(config),
+        "modes": modes,
+        "system": system,
+        "refusals_exercised": serde_json::Value::Null,
+    })
+}
+
+/// The golden-vector cases of one edge class each: their actions and how many classes each
+/// takes first, and the number of classes.
+pub struct ClassCases {
+    /// (actions, classes it takes first).
+    pub cases: Vec<(Vec<Action>, usize)>,
+    /// Edge classes of the world.
+    pub total: usize,
+}
+
+/// The cases of `vectors export` for `config` (one per edge class).
+pub fn class_cases(config: &Config) -> Result<ClassCases, String> {
+    let x = export(config, VCoverage::EdgeClasses);
+    let mut cases = Vec::new();
+    for ((name, text), case) in x
+        .files
+        .iter()
+        .filter(|(n, _)| n != "manifest.json")
+        .zip(&x.manifest.cases)
+    {
+        let t = trace::parse(text.as_bytes()).map_err(|e| format!("vector {name}: {e}"))?;
+        cases.push((t.steps.iter().map(|s| s.2).collect(), case.new_edges));
+    }
+    Ok(ClassCases {
+        cases,
+        total: x.manifest.classes,
+    })
+}
+
+/// The text line of an edge-class run.
+pub fn classes_line(run: usize, cases: usize, covered: usize, total: usize, ok: bool) -> String {
+    format!(
+        "edge classes: {run}/{cases} cases, {covered}/{total} classes, {}\n",
+        if ok { "ok" } else { "DIVERGED" }
+    )
+}
+
+/// Actions per second.
+pub fn rate(actions: usize, seconds: f64) -> f64 {
     if seconds > 0.0 {
         actions as f64 / seconds
     } else {
@@ -156,7 +298,8 @@ fn rate(actions: usize, seconds: f64) -> f64 {
     }
 }
 
-fn random_line(r: &RandomReport, ok: bool) -> String {
+/// The text line of a random run.
+pub fn random_line(r: &RandomReport, ok: bool) -> String {
     format!(
         "random: {} sequences, {} actions, {:.1} s, {:.0} actions/s, {}\n",
         r.sequences,
@@ -167,7 +310,8 @@ fn random_line(r: &RandomReport, ok: bool) -> String {
     )
 }
 
-fn coverage_line(c: &Coverage, model_states: usize, model_edges: usize) -> String {
+/// The text line of an exhaustive run.
+pub fn coverage_line(c: &Coverage, model_states: usize, model_edges: usize) -> String {
     let pct = |a: usize, b: usize| {
         if b == 0 {
             100.0
@@ -188,7 +332,11 @@ fn coverage_line(c: &Coverage, model_states: usize, model_edges: usize) -> Strin
         c.actions,
         c.seconds,
         c.rate(),
-        if c.complete { "complete" } else { "INCOMPLETE" }
+        if c.complete {
+            "complete"
+        } else {
+            "UNDECIDED: cut short (--max-states or --timeout), no divergence in the part covered"
+        }
     ) + &if c.skipped.is_empty() {
         String::new()
     } else {

@@ -103,9 +103,21 @@ pub fn cover(
     };
     let limited = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        for _ in 0..opts.threads.max(1) {
-            scope.spawn(|| worker(&shared, opts, start, &limited));
+        let workers: Vec<_> = (0..opts.threads.max(1))
+            .map(|_| scope.spawn(|| worker(&shared, opts, start, &limited)))
+            .collect();
+        // Progress on one updating line while the workers run (only on a terminal).
+        let mut line = crate::progress::Line::new("conform exhaustive");
+        while !workers.iter().all(|w| w.is_finished()) {
+            line.show(&format!(
+                "{} states, {} edges, {:.0} s",
+                shared.states.load(Ordering::Relaxed),
+                shared.edges.load(Ordering::Relaxed),
+                start.elapsed().as_secs_f64()
+            ));
+            std::thread::sleep(Duration::from_millis(200));
         }
+        line.done();
     });
     let divergence = shared
         .divergence

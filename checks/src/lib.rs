@@ -2,9 +2,11 @@
 //! `phone-jpki-impl` against `phone-jpki-model`.
 
 pub mod conform;
+pub mod driver;
 pub mod exhaustive;
 pub mod lockstep;
 pub mod map;
+pub mod progress;
 pub mod random;
 pub mod record;
 pub mod refusal;

@@ -214,6 +214,14 @@ pub fn system_config(config: &Config, seed: u64) -> SystemConfig {
         sign_tries: config.pin_tries[1],
         seed,
         start: LogicalTime::BASE,
+        pin_known: false,
+        // The model's reset wipes the SE itself, online or not; its revocation from the
+        // phone is the owner's (the holder's card signature is the impl's nearest proof).
+        policy: phone_jpki_impl::system::Policy {
+            reset: phone_jpki_impl::system::ResetPolicy::OsWipe,
+            revoke_auth: phone_jpki_impl::system::RevokeAuth::Card,
+            ..Default::default()
+        },
     }
 }
 
@@ -544,6 +552,24 @@ impl Lockstep {
             }
             _ => {}
         }
+    }
+
+    /// Run `action` on the implementation only; the model is not consulted and stays where
+    /// it is. The ghost follows what the implementation did, so [`Lockstep::mapped`] reads
+    /// the implementation's state afterwards. `None`: a push action names a serial with no
+    /// pending push.
+    pub fn drive(&mut self, action: Action) -> Option<Result<(), ImplRefusal>> {
+        let pre = Pre::observe(&self.sys, action);
+        let result = call(&mut self.sys, action)?;
+        self.observe(action, &pre, result.is_ok());
+        self.actions.push(action);
+        Some(result)
+    }
+
+    /// The implementation's state mapped to the model's terms (what [`Lockstep::step`]
+    /// compares with the model).
+    pub fn mapped(&self) -> Result<State, MapError> {
+        abstract_state(&self.config, &self.sys, &self.ghost)
     }
 
     /// Apply a sequence from the current state; stop at the first divergence.

@@ -1,46 +1,31 @@
 //! Recording: drive the implementation along a list of model actions and write, in the trace
-//! format `phone-jpki-trace/1` (`docs/trace.schema.json`), what the *implementation* answered
-//! and showed. Outcomes come from its refusals through [`crate::refusal::class`], facts from
-//! its inspection API (`status`, `slot`, `pending_pushes`); the model is never consulted for
-//! either, so replaying the recorded trace (`phone-jpki replay`) checks the implementation.
+//! format (`docs/trace.schema.json`), what the *implementation* answered and showed.
+//! Outcomes come from its refusals through [`crate::refusal::class`], facts from its state
+//! read through the inspection API and mapped to the model's terms ([`crate::map`], the same
+//! mapping lockstep compares); the model is never consulted for either, so replaying the
+//! recorded trace (`phone-jpki replay`) checks the implementation.
 //!
-//! Ids: person `i` and phone `i` are the implementation's `PersonId(i)` and `PhoneId(i)`.
-//! Serials: the model names phone certs by issuance order, which is the implementation's phone
-//! certs in serial order ([`crate::map::serials`]); pushes (R-DELETE, R-TOKEN) go from model
-//! serial to the implementation's send-order index through `pending_pushes`. Actions reach
-//! the implementation through [`crate::lockstep::call`], as in lockstep.
+//! An action the implementation declines with a reason the model never gives (an unknown
+//! push, a phone out of reach, `NoCredential`, ...) is recorded as `"not_offered"` with the
+//! implementation's answer in the step's `note`: it replays when the model does not offer
+//! the action either, and diverges when the model does.
 
+use crate::lockstep::{Lockstep, SetupError};
 use crate::refusal::{class, Class};
-use crate::{lockstep, map};
-use phone_jpki_impl::applet::PinState;
-use phone_jpki_impl::ca::{CertStatus, PhoneId, Serial, StatusAnswer};
-use phone_jpki_impl::system::{System, SystemError};
 use phone_jpki_model::trace::{
-    self, CertFact, Facts, Header, Observed, PinFact, SlotContent, SlotFact, Step, TraceConfig,
+    self, producible_refusals, Facts, Header, Observed, Step, TraceConfig, TraceFormat,
 };
-use phone_jpki_model::{Action, Config};
-use std::collections::BTreeMap;
+use phone_jpki_model::{Action, Config, Refusal};
+use std::collections::BTreeSet;
 use std::fmt;
 
 /// Why recording stopped.
 #[derive(Debug)]
 pub enum RecordError {
     /// The system could not be built.
-    System(SystemError),
-    /// The implementation answered a refusal the model has no name for (a divergence by
-    /// itself); the steps recorded before it are kept.
-    Outside {
-        /// 0-based step.
-        step: usize,
-        /// The action.
-        action: String,
-        /// The implementation's refusal.
-        refusal: String,
-        /// The trace up to the step before.
-        partial: String,
-    },
-    /// A push or cert serial the recorder cannot map (the implementation has no pending push
-    /// for that cert, or shows a cert it never issued in this run).
+    Setup(SetupError),
+    /// The implementation's state after a step stands for no model state; the steps recorded
+    /// before it are kept.
     Unmapped {
         /// 0-based step.
         step: usize,
@@ -54,19 +39,13 @@ pub enum RecordError {
 impl fmt::Display for RecordError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RecordError::System(e) => write!(f, "system: {e}"),
-            RecordError::Outside {
-                step,
-                action,
-                refusal,
-                ..
-            } => write!(
-                f,
-                "step {}: {action}: the implementation refused {refusal}, outside the model",
-                step + 1
-            ),
+            RecordError::Setup(e) => write!(f, "{e}"),
             RecordError::Unmapped { step, what, .. } => {
-                write!(f, "step {}: cannot map {what}", step + 1)
+                write!(
+                    f,
+                    "step {}: cannot map the implementation's state: {what}",
+                    step + 1
+                )
             }
         }
     }
@@ -74,28 +53,54 @@ impl fmt::Display for RecordError {
 
 impl std::error::Error for RecordError {}
 
-/// A recorder: the system and the steps recorded so far.
+/// One answer of the implementation: the outcome in the trace's terms and, for a refusal the
+/// model never gives, the implementation's own words.
+pub fn answer(
+    producible: &BTreeSet<Refusal>,
+    result: Option<Result<(), phone_jpki_impl::system::Refusal>>,
+) -> (Observed, Option<String>) {
+    match result {
+        None => (
+            Observed::NotOffered,
+            Some("implementation: no such push pending".into()),
+        ),
+        Some(Ok(())) => (Observed::Accepted, None),
+        Some(Err(r)) => match class(&r) {
+            Class::Model(m) if producible.contains(&m) => (Observed::Refused(m), None),
+            _ => (
+                Observed::NotOffered,
+                Some(format!("implementation: refused {r:?}")),
+            ),
+        },
+    }
+}
+
+/// A recorder: the implementation (with the driver's correspondence) and the steps so far.
+#[derive(Clone)]
 pub struct Recorder {
-    config: Config,
-    system: System,
+    drive: Lockstep,
     steps: Vec<Step>,
+    producible: BTreeSet<Refusal>,
 }
 
 impl Recorder {
     /// A fresh system for `config` (deterministic keys from `seed`).
     pub fn new(config: &Config, seed: u64) -> Result<Recorder, RecordError> {
-        let system =
-            System::new(lockstep::system_config(config, seed)).map_err(RecordError::System)?;
         Ok(Recorder {
-            config: config.clone(),
-            system,
+            drive: Lockstep::new(config, seed).map_err(RecordError::Setup)?,
             steps: Vec::new(),
+            producible: producible_refusals(),
         })
     }
 
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        self.drive.config()
+    }
+
     /// The system as driven so far.
-    pub fn system(&self) -> &System {
-        &self.system
+    pub fn system(&self) -> &phone_jpki_impl::system::System {
+        self.drive.system()
     }
 
     fn partial(&self) -> String {
@@ -104,116 +109,41 @@ impl Recorder {
 
     fn header(&self, description: Option<String>) -> Header {
         Header {
-            format: trace::FORMAT.to_string(),
-            config: TraceConfig::of(&self.config),
+            format: TraceFormat::V2,
+            config: TraceConfig::of(self.drive.config()),
             description,
             rids: Vec::new(),
         }
     }
 
+    /// Run one action on the implementation; its outcome and every fact it shows after.
+    pub fn answer(&mut self, a: Action) -> Result<(Observed, Option<String>, Facts), RecordError> {
+        let step = self.steps.len();
+        let (outcome, note) = answer(&self.producible, self.drive.drive(a));
+        let facts = self.facts().map_err(|what| RecordError::Unmapped {
+            step,
+            what,
+            partial: self.partial(),
+        })?;
+        Ok((outcome, note, facts))
+    }
+
     /// Run one action on the implementation and record its answer and its facts.
     pub fn act(&mut self, a: Action) -> Result<(), RecordError> {
-        let step = self.steps.len();
-        let Some(result) = lockstep::call(&mut self.system, a) else {
-            return Err(RecordError::Unmapped {
-                step,
-                what: format!("{a}: no such push pending"),
-                partial: self.partial(),
-            });
-        };
-        let outcome = match &result {
-            Ok(()) => Observed::Accepted,
-            Err(r) => match class(r) {
-                Class::Model(m) => Observed::Refused(m),
-                Class::Outside(_) => {
-                    return Err(RecordError::Outside {
-                        step,
-                        action: a.to_string(),
-                        refusal: format!("{r:?}"),
-                        partial: self.partial(),
-                    })
-                }
-            },
-        };
-        let facts = self.facts(step)?;
+        let (outcome, note, facts) = self.answer(a)?;
         self.steps.push(Step {
             action: a.into(),
             outcome,
             facts,
+            note,
         });
         Ok(())
     }
 
-    /// Every fact the implementation shows: the status of every phone cert issued in this
-    /// run, every slot of the kinds in play, the pending pushes.
-    fn facts(&self, step: usize) -> Result<Facts, RecordError> {
-        let unmapped = |what: String| RecordError::Unmapped {
-            step,
-            what,
-            partial: self.partial(),
-        };
-        // Model serials: the implementation's phone certs in serial order.
-        let serials = map::serials(&self.system);
-        let model_serial = |s: Serial| map::model_serial(&serials, s).map(|m| m.0);
-        let mut certs = BTreeMap::new();
-        for (i, &s) in serials.iter().enumerate() {
-            let f = match self.system.status(s) {
-                StatusAnswer::Known(CertStatus::Active) => CertFact::Active,
-                StatusAnswer::Known(CertStatus::Suspended { .. }) => CertFact::Suspended,
-                // The model has no phone cert expiry: an expired cert is not live, which the
-                // model calls revoked.
-                StatusAnswer::Known(CertStatus::Revoked { .. } | CertStatus::Expired { .. }) => {
-                    CertFact::Revoked
-                }
-                StatusAnswer::Unknown => {
-                    return Err(unmapped(format!("status of {s}: unknown to the CA")))
-                }
-            };
-            certs.insert(i as u8, f);
-        }
-        let mut slots = Vec::new();
-        for x in 0..self.config.phones {
-            for &k in &self.config.kinds {
-                let info = self.system.slot(PhoneId(u32::from(x)), map::kind(k));
-                let (holds, serial, pin) = match info {
-                    None => (SlotContent::Empty, None, None),
-                    Some(i) => match i.cert_serial {
-                        Some(s) => {
-                            let m = model_serial(s)
-                                .ok_or_else(|| unmapped(format!("slot cert {s}")))?;
-                            let pin = match i.pin_state {
-                                PinState::Temporary => PinFact::Temporary,
-                                PinState::Blocked => PinFact::Blocked,
-                                _ => PinFact::User,
-                            };
-                            (SlotContent::Cert, Some(m), Some(pin))
-                        }
-                        None if i.has_key => (SlotContent::Key, None, None),
-                        None => (SlotContent::Empty, None, None),
-                    },
-                };
-                slots.push(SlotFact {
-                    phone: x,
-                    kind: k,
-                    holds,
-                    serial,
-                    pin,
-                });
-            }
-        }
-        let mut pushes = Vec::new();
-        for v in self.system.pending_pushes() {
-            pushes.push(
-                model_serial(v.serial)
-                    .ok_or_else(|| unmapped(format!("pending push for {}", v.serial)))?,
-            );
-        }
-        pushes.sort_unstable();
-        Ok(Facts {
-            certs,
-            slots,
-            pushes: Some(pushes),
-        })
+    /// Every fact the implementation shows, in the model's terms.
+    pub fn facts(&self) -> Result<Facts, String> {
+        let mapped = self.drive.mapped().map_err(|e| e.to_string())?;
+        Ok(Facts::everything(self.drive.config(), &mapped))
     }
 
     /// The trace recorded so far.

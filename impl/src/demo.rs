@@ -41,18 +41,27 @@ pub struct DemoReport {
 
 /// Run the demo into `out_dir` with the logical clock anchored one hour before now.
 pub fn demo(out_dir: &Path) -> Result<DemoReport, SystemError> {
+    demo_at(out_dir, one_hour_ago()?)
+}
+
+/// The logical time one hour before the real current time (certificates issued then are
+/// valid now without `openssl -attime`).
+pub fn one_hour_ago() -> Result<LogicalTime, SystemError> {
     let now_unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_err(|e| SystemError::Config(format!("system clock before 1970: {e}")))?
         .as_secs();
-    let start = now_unix
-        .saturating_sub(3600)
-        .saturating_sub(LogicalTime::BASE_UNIX_SECS);
-    demo_at(out_dir, LogicalTime(start))
+    Ok(LogicalTime(
+        now_unix
+            .saturating_sub(3600)
+            .saturating_sub(LogicalTime::BASE_UNIX_SECS),
+    ))
 }
 
 /// Run the demo into `out_dir` with the logical clock starting at `start`.
 pub fn demo_at(out_dir: &Path, start: LogicalTime) -> Result<DemoReport, SystemError> {
+    // The output location is checked before the work; each file is written atomically.
+    crate::fsio::prepare_output_dir(out_dir).map_err(SystemError::Io)?;
     let mut config = SystemConfig::new(1, 2);
     config.seed = 2026;
     config.start = start;
@@ -96,10 +105,9 @@ pub fn demo_at(out_dir: &Path, start: LogicalTime) -> Result<DemoReport, SystemE
     })?;
     step(&mut s, "deliver_push(0) to h1", &|s| s.deliver_push(0))?;
 
-    std::fs::create_dir_all(out_dir).map_err(|e| SystemError::Io(e.to_string()))?;
     let write = |name: &str, text: &str| -> Result<PathBuf, SystemError> {
         let path = out_dir.join(name);
-        std::fs::write(&path, text).map_err(|e| SystemError::Io(format!("{name}: {e}")))?;
+        crate::fsio::write_atomic(&path, text.as_bytes()).map_err(SystemError::Io)?;
         Ok(path)
     };
     let ca = write("ca.pem", &s.ca().root_pem().map_err(SystemError::Ca)?)?;

@@ -345,10 +345,12 @@ fn r_transfer_without_procedure_risk_1_pin_still_protects() {
         s.r#use(H0, AUTH, Pin::Right),
         Err(Refusal::WrongPin { tries_left: 2 })
     );
+    // ALT-REVOKE-AUTH=PIN (default): the stranger cannot show p0's PIN (a try is counted).
     assert_eq!(
         s.revoke_from_phone(H0, AUTH),
-        Err(Refusal::NotCredentialOwner)
+        Err(Refusal::WrongPin { tries_left: 1 })
     );
+    assert_eq!(status(&s, P0, AUTH), Some(CertStatus::Active));
     assert_eq!(s.apply(H0, AUTH), Err(Refusal::NoCard));
 }
 
@@ -590,8 +592,12 @@ fn conformance_fixes_session_and_pin_order() {
     s.lose(H0).unwrap();
     assert!(s.session(H0).is_none());
 
-    // SetUserPin after the written credential was deleted: KeyMissing.
-    let mut s = system();
+    // SetUserPin after the written credential was deleted: KeyMissing. (Revoked from the
+    // phone with the card: the temporary PIN cannot authenticate a revocation.)
+    let mut c = SystemConfig::new(2, 3);
+    c.seed = 7;
+    c.policy.revoke_auth = phone_jpki_impl::system::RevokeAuth::Card;
+    let mut s = System::new(c).unwrap();
     setup_phone(&mut s, H0);
     s.apply(H0, AUTH).unwrap();
     s.generate_key(H0).unwrap();

@@ -73,6 +73,49 @@ pub struct PropertyResult {
     pub path: Option<Vec<Action>>,
 }
 
+/// The word for one property's result; a cut-short run never turns into a failure without a
+/// counterexample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// An `always` property with no counterexample in a complete search.
+    Holds,
+    /// An `always` property with a counterexample (the path shows it).
+    Broken,
+    /// A `sometimes` property with an example.
+    Reached,
+    /// A `sometimes` property with no example in a complete search.
+    Unreached,
+    /// No counterexample or example in the part explored, and the search was cut short.
+    Undecided,
+}
+
+impl Verdict {
+    /// The word printed for it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Holds => "holds",
+            Verdict::Broken => "BROKEN",
+            Verdict::Reached => "reached",
+            Verdict::Unreached => "UNREACHED",
+            Verdict::Undecided => "UNDECIDED",
+        }
+    }
+}
+
+impl PropertyResult {
+    /// The verdict, given whether the search was complete.
+    pub fn verdict(&self, complete: bool) -> Verdict {
+        match (self.expectation, self.path.is_some(), complete) {
+            (Expectation::Always, true, _) => Verdict::Broken,
+            (Expectation::Sometimes, true, _) => Verdict::Reached,
+            (_, false, false) => Verdict::Undecided,
+            (Expectation::Always, false, true) => Verdict::Holds,
+            (Expectation::Sometimes, false, true) => Verdict::Unreached,
+        }
+    }
+}
+
 /// Why a search stopped before visiting every reachable state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -80,6 +123,17 @@ pub enum Cut {
     StateBudget,
     Depth,
     Timeout,
+}
+
+impl Cut {
+    /// What stopped the search, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Cut::StateBudget => "stopped at the state budget (--max-states)",
+            Cut::Depth => "stopped at the depth limit",
+            Cut::Timeout => "stopped at the time limit (--timeout)",
+        }
+    }
 }
 
 /// The outcome of a check.

@@ -252,7 +252,8 @@ pub fn timeline_svg(config: &Config, path: &[(State, Option<Action>)]) -> String
     svg + "</svg>"
 }
 
-fn phone_of(a: &Action) -> Option<usize> {
+/// The index of the phone an action acts on, if any.
+pub fn phone_of(a: &Action) -> Option<usize> {
     use Action::*;
     match a {
         GoOffline(h)

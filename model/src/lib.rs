@@ -15,6 +15,11 @@ pub use config::{Config, Policy, Variant};
 pub use ids::{Kind, PersonId, PhoneId, Serial};
 pub use rules::{candidate_actions, is_offered, step, Outcome};
 pub use state::State;
+/// The model crate's version.
+pub const MODEL_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// SHA-256 of the model's source files (`model/src`, by path): what a conformance report
+/// names so that `phone-jpki verify-report` can tell whether it was made against these rules.
+pub const MODEL_HASH: &str = env!("PHONE_JPKI_MODEL_HASH");
 pub mod check;
 pub mod explore;
 pub mod properties;

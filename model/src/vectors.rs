@@ -505,6 +505,7 @@ pub fn export(config: &Config, cov: Coverage) -> Export {
                 action: e.action.into(),
                 outcome: e.result.into(),
                 facts,
+                note: None,
             });
         }
         let file = format!("case-{:0width$}.jsonl", n + 1);
@@ -521,7 +522,7 @@ pub fn export(config: &Config, cov: Coverage) -> Export {
             *per_rid.entry(r.clone()).or_default() += 1;
         }
         let header = Header {
-            format: trace::FORMAT.to_string(),
+            format: trace::TraceFormat::V2,
             config: TraceConfig::of(config),
             description: Some(description.clone()),
             rids: rids.clone(),

@@ -242,7 +242,12 @@ fn header_fields_default_to_the_reference_configuration() {
     assert!(!t.config.policy.rp_checks_suspension);
     // A config written out reads back the same.
     let c = Config::deep().with_variant(phone_jpki_model::Variant::KeygenAtTsm);
-    assert_eq!(trace::TraceConfig::of(&c).to_config().unwrap(), c);
+    assert_eq!(
+        trace::TraceConfig::of(&c)
+            .to_config(trace::TraceFormat::V2)
+            .unwrap(),
+        c
+    );
 }
 
 fn err(text: &str) -> TraceError {
@@ -304,7 +309,7 @@ fn malformed_input_names_its_line() {
         ),
         "{e}"
     );
-    let e = err(r#"{"format":"phone-jpki-trace/2"}"#);
+    let e = err(r#"{"format":"phone-jpki-trace/3"}"#);
     assert!(matches!(e, TraceError::WrongFormat { line: 1, .. }), "{e}");
     let e = err(r#"{"action":"Lose","phone":0,"outcome":"accepted"}"#);
     assert!(

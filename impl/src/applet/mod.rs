@@ -14,13 +14,16 @@
 //!
 //! | FID | file | READ BINARY |
 //! |---|---|---|
-//! | `0006` | token EF: `JPKIAPGPSETOKEN` (the card answers `JPKIAPICCTOKEN2`) | always |
+//! | `0006` | token EF: 32 bytes, `JPKIAPGPSETOKEN` space-padded (the card: `JPKIAPICCTOKEN2`) | always |
 //! | `000A` | auth certificate (exists once written) | always |
 //! | `0001` | sign certificate (exists once written) | sign PIN verified in this session, else `6982` (as on the card) |
 //! | `0017` / `001A` | auth / sign private key (exists once generated) | never: `6981` |
 //! | `0018` / `001B` | auth / sign PIN | never: `6981` |
 //!
-//! The CA certificate EFs of the card (`000B`, `0002`) are not provided: `6A82`.
+//! The CA certificate EFs of the card (`000B`, `0002`) are not provided: `6A82`. No public
+//! source we found says the phone applet (スマホ用電子証明書) carries them, and the issuing CA
+//! certificate is public anyway (AIA of every certificate, `phone-jpki ca serve`). OpenSC
+//! lists the two CA objects from its static table and reports them unreadable.
 //!
 //! # Commands
 //! | APDU | command | channel |
@@ -31,7 +34,7 @@
 //! | `00 20 00 P2 [PIN]` | VERIFY; P2 `80` = current PIN EF, `81` auth PIN, `82` sign PIN; empty data queries the counter | any |
 //! | `00 24 00 P2 L‖old‖new` | CHANGE REFERENCE DATA, old PIN length-prefixed | any |
 //! | `00 24 01 P2 new` | CHANGE REFERENCE DATA after VERIFY in this session | any |
-//! | `80 2A 00 80 DigestInfo` | COMPUTE DIGITAL SIGNATURE with the current key EF | any |
+//! | `80 2A 00 80 data` | COMPUTE DIGITAL SIGNATURE with the current key EF: PKCS#1 v1.5 type 1 padding of any 1..=k-11 bytes (a DigestInfo of any hash, or raw) | any |
 //! | `80 30 00 kk` | GENERATE KEY PAIR; answers the DER SubjectPublicKeyInfo | SCP03 |
 //! | `80 32 P1 kk cert` | WRITE CERTIFICATE (DER); P1 `80` = more blocks follow, `00` = last | SCP03 |
 //! | `80 34 00 kk PIN` | SET TEMPORARY PIN | SCP03 |
@@ -49,20 +52,35 @@
 //!
 //! # Status words
 //! `9000` ok; `63Cx` wrong PIN / counter query, `x` tries left; `6983` PIN blocked (also on the
-//! wrong try that reaches zero); `6985` conditions not satisfied (temporary PIN: no service use;
+//! wrong try that reaches zero; VERIFY with a PIN while blocked); `6985` conditions not satisfied (temporary PIN: no service use;
 //! wrong slot state for a personalisation step); `6982` personalisation without SCP03, signing
 //! or reading the sign cert without VERIFY; `6986` no (suitable) current EF; `6981` EF not
-//! readable; `6A82` file/AID not found; `6A88` no PIN in the slot, or DELETE BY SERIAL found no
+//! readable; `6A82` file/AID not found; `6A88` no PIN in the slot (VERIFY with a PIN, CHANGE
+//! REFERENCE DATA), or DELETE BY SERIAL found no
 //! credential with that serial (INV-NO-STALE-DELETE: the slot is left as it was); `6A80` bad
 //! data (PIN format, DigestInfo, certificate not DER or for another key); `6A84` certificate too
-//! large; `6A86` bad P1-P2; `6700` bad length; `6B00` offset beyond the EF; `6884` command
+//! large; `6A86` bad P1-P2; `6700` bad length (also a signature input empty or longer than
+//! k-11 bytes); `6B00` offset beyond the EF; `6884` command
 //! chaining (CLA b5) not supported; `6D00` unknown INS; `6E00` bad CLA; `6F00` key generation
 //! or signing failed.
 //!
+//! # Empty VERIFY (counter query)
+//! `00 20 00 P2` without data answers `63Cx` in every slot state, because public clients
+//! (OpenSC `card-jpki.c` at bind time) reject the whole token unless SW1 is `63`:
+//!
+//! | slot state | answer |
+//! |---|---|
+//! | user PIN | `63Cx`, `x` tries left |
+//! | blocked | `63C0` |
+//! | temporary PIN (mid-issuance) | `63Cx`, the temporary PIN's tries left (a VERIFY with data still answers `6985`) |
+//! | empty, or key without PIN | `63Cx`, `x` the retry limit (a VERIFY with data still answers `6A88`) |
+//!
 //! # PIN formats
-//! Auth PIN: exactly 4 ASCII digits. Sign password: 6 to 16 ASCII letters or digits (the card
-//! takes upper case only; the phone applet is case-sensitive and accepts both). A malformed
-//! PIN is refused with `6A80` without using a try.
+//! Auth PIN: exactly 4 ASCII digits. Sign password: 6 to 16 ASCII letters or digits. As on
+//! the card, the password is upper case: the applet upper-cases ASCII letters before checking
+//! or storing it (the card refuses lower case and its clients upper-case what the user typed;
+//! here both kinds of client work, and `abc123` and `ABC123` are the same password). A
+//! malformed PIN is refused with `6A80` without using a try.
 
 mod slot;
 #[cfg(test)]
@@ -81,8 +99,20 @@ use std::collections::BTreeMap;
 /// The JPKI AP's AID (public: OpenSC `jpki.h`).
 pub const JPKI_AID: [u8; 10] = [0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01];
 
-/// The token EF content of the phone applet (the card answers `JPKIAPICCTOKEN2`).
+/// The token name of the phone applet (the card answers `JPKIAPICCTOKEN2`).
 pub const TOKEN: &[u8] = b"JPKIAPGPSETOKEN";
+
+/// The token EF as stored: [`TOKEN`] space-padded to 32 bytes, as on the card (clients read
+/// 32 bytes and trim the spaces).
+pub const TOKEN_EF: [u8; 32] = {
+    let mut ef = [b' '; 32];
+    let mut i = 0;
+    while i < TOKEN.len() {
+        ef[i] = TOKEN[i];
+        i += 1;
+    }
+    ef
+};
 
 /// Largest certificate WRITE CERTIFICATE accepts (bytes).
 pub const MAX_CERT_LEN: usize = 8192;
@@ -539,7 +569,7 @@ impl JpkiApplet {
         let session = self.session(ctx).clone();
         let content: &[u8] = match session.current {
             None => return Err(StatusWord::NO_CURRENT_EF),
-            Some(Ef::Token) => TOKEN,
+            Some(Ef::Token) => &TOKEN_EF,
             Some(Ef::Cert(k)) => {
                 if k == Kind::Sign && !session.verified(Kind::Sign) {
                     return Err(StatusWord::SECURITY_NOT_SATISFIED);
@@ -613,10 +643,14 @@ impl JpkiApplet {
         }
         let kind = self.pin_reference(cmd.p2, ctx)?;
         let max = self.config.max_tries(kind);
-        let pin = self.user_pin(kind)?;
         if cmd.data.is_empty() {
-            return Err(StatusWord::tries_left(pin.tries_left));
+            // The counter query answers 63Cx in every state (module doc, "Empty VERIFY").
+            return Err(StatusWord::tries_left(match self.slot(kind) {
+                Slot::Personalised { pin, .. } => pin.tries_left,
+                Slot::Empty | Slot::KeyGenerated { .. } => max,
+            }));
         }
+        let pin = self.user_pin(kind)?;
         if !kind.pin_format_ok(&cmd.data) {
             return Err(StatusWord::WRONG_DATA);
         }
@@ -681,16 +715,17 @@ impl JpkiApplet {
         if !verified {
             return Err(StatusWord::SECURITY_NOT_SATISFIED);
         }
-        let is_digest_info = cmd.data.len() == SHA256_DIGEST_INFO_PREFIX.len() + 32
-            && cmd.data.starts_with(&SHA256_DIGEST_INFO_PREFIX);
-        if !is_digest_info {
-            return Err(StatusWord::WRONG_DATA);
-        }
         let key = self
             .slot(kind)
             .key()
             .ok_or(StatusWord::CONDITIONS_NOT_SATISFIED)?;
-        // The input already is the DigestInfo: PKCS#1 v1.5 padding without a further prefix.
+        // As the card (and OpenSC's `SC_ALGORITHM_RSA_PAD_PKCS1`): the host hashes and builds
+        // the DigestInfo (SHA-1, SHA-256, ... or none for raw RSA-PKCS); the applet only pads,
+        // any 1..=k-11 bytes (RFC 8017 §9.2 step 3).
+        let k = rsa::traits::PublicKeyParts::size(key.private());
+        if cmd.data.is_empty() || cmd.data.len() > k.saturating_sub(11) {
+            return Err(StatusWord::WRONG_LENGTH);
+        }
         let sig = key
             .private()
             .sign(Pkcs1v15Sign::new_unprefixed(), &cmd.data)

@@ -166,11 +166,16 @@ impl PinRecord {
     }
 }
 
+/// The hash of a PIN as stored: the sign password upper-cased first (the card's password is
+/// upper case; see the applet's module doc).
 fn pin_hash(kind: Kind, pin: &[u8]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"phone-jpki applet PIN v1");
     h.update([kind.p2()]);
-    h.update(pin);
+    match kind {
+        Kind::Auth => h.update(pin),
+        Kind::Sign => h.update(pin.to_ascii_uppercase()),
+    }
     h.finalize().into()
 }
 

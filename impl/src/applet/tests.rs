@@ -146,10 +146,11 @@ fn select_by_aid_and_read_token() {
     let mut sel = vec![0x00, 0xA4, 0x04, 0x0C, 0x0A];
     sel.extend_from_slice(&JPKI_AID);
     assert_eq!(h.sw(APP, &sel), 0x9000);
-    assert_eq!(
-        h.read_all(APP, fid::TOKEN).unwrap(),
-        b"JPKIAPGPSETOKEN".to_vec()
-    );
+    // 32 bytes, space-padded, as clients read it (`READ BINARY` Le 20).
+    let token = h.read_all(APP, fid::TOKEN).unwrap();
+    assert_eq!(token.len(), 32);
+    assert_eq!(token.trim_ascii_end(), b"JPKIAPGPSETOKEN");
+    assert_eq!(h.run(APP, &[0, 0xB0, 0, 0, 0x20]).data, token);
     // Another AID, and card-only files, are not here.
     assert_eq!(
         h.sw(APP, &[0x00, 0xA4, 0x04, 0x0C, 0x02, 0xA0, 0x00]),
@@ -166,7 +167,7 @@ fn select_by_aid_and_read_token() {
     );
     h.select_ef(APP, fid::TOKEN);
     assert_eq!(h.sw(APP, &[0, 0xB0, 0x80, 0, 0]), 0x6A86);
-    assert_eq!(h.sw(APP, &[0, 0xB0, 0, 15, 0]), 0x6B00);
+    assert_eq!(h.sw(APP, &[0, 0xB0, 0, 32, 0]), 0x6B00);
     let r = h.run(APP, &[0, 0xB0, 0, 4, 3]);
     assert_eq!((r.data, r.sw.0), (b"APG".to_vec(), 0x9000));
 }
@@ -242,9 +243,10 @@ fn issuance_flow_then_signature_verifies() {
     // The verification belongs to the session: another channel must verify itself.
     let other = ChannelContext::Omapi { channel: 2 };
     assert_eq!(h.sign(other, Kind::Auth, b"m").sw.0, 0x6982);
-    // Bad DigestInfo, bad P1P2, wrong current EF.
+    // Input empty or over k-11 = 245 bytes, bad P1P2, wrong current EF.
     h.select_ef(APP, fid::AUTH_KEY);
-    assert_eq!(h.cmd(APP, 0x80, 0x2A, 0, 0x80, &[0x30; 51]).sw.0, 0x6A80);
+    assert_eq!(h.cmd(APP, 0x80, 0x2A, 0, 0x80, &[]).sw.0, 0x6700);
+    assert_eq!(h.cmd(APP, 0x80, 0x2A, 0, 0x80, &[0x30; 246]).sw.0, 0x6700);
     assert_eq!(
         h.cmd(APP, 0x80, 0x2A, 0, 0x81, &digest_info(b"m")).sw.0,
         0x6A86
@@ -284,7 +286,11 @@ fn verify_counts_down_to_blocked_and_reset_unblocks() {
     assert_eq!(h.verify(APP, Kind::Auth, b"0002"), 0x6983);
     assert_eq!(h.state(Kind::Auth).0, PinState::Blocked);
     assert_eq!(h.verify(APP, Kind::Auth, AUTH_PIN), 0x6983);
-    assert_eq!(h.verify(APP, Kind::Auth, b""), 0x6983);
+    assert_eq!(
+        h.verify(APP, Kind::Auth, b""),
+        0x63C0,
+        "the query says 0 left"
+    );
     assert_eq!(h.sign(APP, Kind::Auth, b"m").sw.0, 0x6983);
     // Malformed PIN costs nothing (checked on an unblocked sign password).
     h.issue(Kind::Sign, 8, SIGN_PIN);
@@ -388,7 +394,90 @@ fn delete_by_serial_with_stale_serial_leaves_newer_credential() {
     assert_eq!(h.state(Kind::Sign), (PinState::Empty, 0, None));
     assert_eq!(h.select_ef(APP, fid::SIGN_KEY), 0x6A82);
     assert_eq!(h.select_ef(APP, fid::SIGN_CERT), 0x6A82);
-    assert_eq!(h.verify(APP, Kind::Sign, b""), 0x6A88);
+    assert_eq!(
+        h.verify(APP, Kind::Sign, b""),
+        0x63C5,
+        "no PIN: the retry limit"
+    );
+    assert_eq!(h.verify(APP, Kind::Sign, SIGN_PIN), 0x6A88);
+}
+
+/// OpenSC's bind-time probe (empty `00 20 00 80` after selecting the PIN EF) answers `63Cx`
+/// in every slot state, while a VERIFY with data keeps its refusal.
+#[test]
+fn empty_verify_answers_63cx_in_every_state() {
+    let mut h = H::new();
+    // Empty slot, then key only (cert written, no PIN): the retry limit.
+    assert_eq!(h.verify(APP, Kind::Auth, b""), 0x63C3);
+    h.generate(Kind::Auth);
+    assert_eq!(h.verify(APP, Kind::Auth, b""), 0x63C3);
+    assert_eq!(h.verify(APP, Kind::Auth, AUTH_PIN), 0x6A88);
+    // Temporary PIN: its own counter, which SET USER PIN counts down.
+    h.issue_temporary(Kind::Sign, 3, b"TEMPPW99");
+    assert_eq!(h.verify(APP, Kind::Sign, b""), 0x63C5);
+    assert_eq!(h.set_user_pin(Kind::Sign, b"WRONG999", SIGN_PIN), 0x63C4);
+    assert_eq!(h.verify(APP, Kind::Sign, b""), 0x63C4);
+    assert_eq!(h.verify(APP, Kind::Sign, b"TEMPPW99"), 0x6985);
+    // Blocked temporary PIN: 63C0.
+    for _ in 0..4 {
+        h.set_user_pin(Kind::Sign, b"WRONG999", SIGN_PIN);
+    }
+    assert_eq!(h.state(Kind::Sign).0, PinState::Blocked);
+    assert_eq!(h.verify(APP, Kind::Sign, b""), 0x63C0);
+}
+
+/// The sign password is upper case as on the card: the applet upper-cases what it gets, so a
+/// client that upper-cases and one that does not both work.
+#[test]
+fn sign_password_is_upper_cased() {
+    let mut h = H::new();
+    h.issue(Kind::Sign, 4, b"passWord1");
+    assert_eq!(h.verify(APP, Kind::Sign, b"PASSWORD1"), 0x9000);
+    assert_eq!(h.verify(APP, Kind::Sign, b"password1"), 0x9000);
+    assert_eq!(h.verify(APP, Kind::Sign, b"PASSWORD2"), 0x63C4);
+    // The auth PIN is digits only: nothing to fold.
+    h.issue(Kind::Auth, 5, AUTH_PIN);
+    assert_eq!(h.verify(APP, Kind::Auth, AUTH_PIN), 0x9000);
+}
+
+/// COMPUTE DIGITAL SIGNATURE pads what it gets (OpenSC `SC_ALGORITHM_RSA_PAD_PKCS1`): a
+/// DigestInfo of any hash, or raw data up to k-11 bytes; each verifies as PKCS#1 v1.5.
+#[test]
+fn signature_pads_any_digest_info_or_raw_input() {
+    use sha1::Sha1;
+    use sha2::{Digest, Sha384, Sha512};
+    let mut h = H::new();
+    let (pk, _) = h.issue(Kind::Auth, 6, AUTH_PIN);
+    assert_eq!(h.verify(APP, Kind::Auth, AUTH_PIN), 0x9000);
+    let sign_raw = |h: &mut H, data: &[u8]| {
+        h.select_ef(APP, fid::AUTH_KEY);
+        let r = h.cmd(APP, 0x80, 0x2A, 0, 0x80, data);
+        assert_eq!(r.sw.0, 0x9000, "input of {} bytes", data.len());
+        r.data
+    };
+    let m = b"any hash";
+    let prefixed = |scheme: Pkcs1v15Sign, digest: &[u8]| {
+        let mut v = scheme.prefix.to_vec();
+        v.extend_from_slice(digest);
+        v
+    };
+    let cases: Vec<(Pkcs1v15Sign, Vec<u8>)> = vec![
+        (Pkcs1v15Sign::new::<Sha1>(), Sha1::digest(m).to_vec()),
+        (Pkcs1v15Sign::new::<Sha384>(), Sha384::digest(m).to_vec()),
+        (Pkcs1v15Sign::new::<Sha512>(), Sha512::digest(m).to_vec()),
+    ];
+    for (scheme, digest) in cases {
+        let input = prefixed(scheme.clone(), &digest);
+        let sig = sign_raw(&mut h, &input);
+        assert!(pk.verify(scheme, &digest, &sig).is_ok());
+    }
+    // Raw RSA-PKCS: 1 byte and the maximum k-11 = 245 bytes.
+    for data in [vec![0x42], vec![0xA5; 245]] {
+        let sig = sign_raw(&mut h, &data);
+        assert!(pk
+            .verify(Pkcs1v15Sign::new_unprefixed(), &data, &sig)
+            .is_ok());
+    }
 }
 
 #[test]

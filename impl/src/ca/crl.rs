@@ -147,11 +147,23 @@ pub fn parse_and_verify(
 ) -> Result<CertificateList, CaError> {
     let list = CertificateList::from_der(der_bytes)
         .map_err(|e| CaError::MalformedCertificate(format!("CRL: {e}")))?;
-    if list.signature_algorithm.oid != SHA256_WITH_RSA
-        || list.tbs_cert_list.signature.oid != SHA256_WITH_RSA
-    {
-        return Err(CaError::UnsupportedAlgorithm(
-            list.signature_algorithm.oid.to_string(),
+    // RFC 5280 §5.1.1.2: the outer signatureAlgorithm is the signed one, parameters
+    // included (the signature covers only the inner copy); sha256WithRSAEncryption takes
+    // NULL parameters (RFC 4055 §5) or none.
+    let signed = &list.tbs_cert_list.signature;
+    let null_or_absent = signed
+        .parameters
+        .as_ref()
+        .is_none_or(|p| der::Tagged::tag(p) == der::Tag::Null && p.value().is_empty());
+    if signed.oid != SHA256_WITH_RSA || !null_or_absent {
+        return Err(CaError::UnsupportedAlgorithm(format!(
+            "CRL signature algorithm {} with parameters {:?}",
+            signed.oid, signed.parameters
+        )));
+    }
+    if &list.signature_algorithm != signed {
+        return Err(CaError::NotIssuedByThisCa(
+            "CRL signatureAlgorithm differs from the signed one (parameters altered)".into(),
         ));
     }
     if &list.tbs_cert_list.issuer != issuer_name {
@@ -185,4 +197,37 @@ pub fn entry_reason(entry: &RevokedCert) -> Result<Option<CrlReason>, CaError> {
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::SeededKeyPool;
+    use der::asn1::Any;
+
+    /// Finding 8 of issue 16: only the OIDs were compared, so a CRL whose outer
+    /// signatureAlgorithm parameters were altered still verified.
+    #[test]
+    fn altered_outer_algorithm_parameters_are_refused() {
+        let mut ca = crate::ca::Ca::new(&mut SeededKeyPool::new(0xC1), LogicalTime::BASE).unwrap();
+        let crl = ca.issue_crl(LogicalTime::BASE.plus(1)).unwrap();
+        let (name, key) = (ca.name().clone(), ca.public_key().clone());
+        parse_and_verify(&crl.der, &name, &key).unwrap();
+        for params in [
+            Some(Any::new(der::Tag::Integer, [0u8]).unwrap()),
+            Some(Any::new(der::Tag::OctetString, [1u8, 2]).unwrap()),
+            None,
+        ] {
+            let mut list = CertificateList::from_der(&crl.der).unwrap();
+            list.signature_algorithm.parameters = params.clone();
+            let altered = list.to_der().unwrap();
+            assert!(
+                matches!(
+                    parse_and_verify(&altered, &name, &key),
+                    Err(CaError::NotIssuedByThisCa(_))
+                ),
+                "outer parameters {params:?}"
+            );
+        }
+    }
 }

@@ -21,6 +21,7 @@
 pub mod card;
 pub mod host;
 pub mod kdf;
+pub mod putkey;
 mod sm;
 pub mod vectors;
 
@@ -187,7 +188,7 @@ pub(crate) struct CheckedKeys {
     pub(crate) kvn: u8,
     pub(crate) enc: kdf::AesKey,
     pub(crate) mac: kdf::AesKey,
-    #[allow(dead_code)] // kept checked for key-loading commands (PUT KEY) built on top.
+    #[allow(dead_code)] // checked here; PUT KEY (`putkey`) uses the static Key-DEK.
     pub(crate) dek: kdf::AesKey,
 }
 
@@ -259,6 +260,8 @@ pub enum Scp03Error {
     UnprotectedErrorData { sw: StatusWord, len: usize },
     /// The wrapped command or response would exceed what one APDU can carry.
     DataTooLong { len: usize },
+    /// PUT KEY data that does not give a usable key set (format, decryption, check value).
+    BadKeyData(&'static str),
 }
 
 impl Scp03Error {
@@ -295,6 +298,7 @@ impl Scp03Error {
             MalformedApdu(e) => e.status(),
             WrongDataLength { .. } | DataTooLong { .. } => StatusWord::WRONG_LENGTH,
             WrongInstruction { .. } => StatusWord::INS_NOT_SUPPORTED,
+            BadKeyData(_) => StatusWord::WRONG_DATA,
             UnsupportedClass(_) => StatusWord::CLA_NOT_SUPPORTED,
             InvalidKeyLength { .. }
             | MalformedResponse { .. }
@@ -381,6 +385,7 @@ impl fmt::Display for Scp03Error {
             DataTooLong { len } => {
                 write!(f, "{len} bytes after secure messaging do not fit one APDU")
             }
+            BadKeyData(why) => write!(f, "PUT KEY data refused: {why}"),
         }
     }
 }

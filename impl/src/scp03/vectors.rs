@@ -172,11 +172,11 @@ impl fmt::Display for VectorReport {
 /// Read and replay one vector file.
 pub fn run_vector_file(path: &Path) -> Result<VectorReport, VectorError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| VectorError {
+    let text = crate::fsio::read_capped_text(path).map_err(|e| VectorError {
         file: file.clone(),
         step: None,
         field: String::new(),
-        kind: VectorErrorKind::Io(e.to_string()),
+        kind: VectorErrorKind::Io(e),
     })?;
     run_named(&text, &file)
 }

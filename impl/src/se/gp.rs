@@ -74,6 +74,12 @@ impl SecureElement {
     /// The APSD hands everything it does not handle itself to the applet (R-SCP03: this is
     /// the only way the applet sees a secure-channel context).
     fn forward(&mut self, cmd: &Command, level: u8) -> Outcome {
+        // THREAT-SKIM: the minimum is the SE's own configuration; a session opened lower (a
+        // downgraded i-parameter) cannot personalise.
+        let min = self.config.personalisation_level;
+        if level & min != min {
+            return Err(StatusWord::SECURITY_NOT_SATISFIED);
+        }
         self.card_usable()?;
         let instance = self.instance.as_mut().ok_or(StatusWord::NOT_FOUND)?;
         if instance.locked {
@@ -312,6 +318,8 @@ impl SecureElement {
             }
             _ => return Err(StatusWord::WRONG_DATA),
         }
+        // R-ACL, THREAT-FAKE-APP: a removed grant takes effect at once.
+        self.close_ungranted_channels();
         Ok(Response::ok(Vec::new()))
     }
 }

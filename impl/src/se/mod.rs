@@ -21,7 +21,8 @@
 //! | `F2` | GET STATUS (P2 `02`, data `4F 00` or `4F` AID prefix) | all | itself + its applet |
 //! | `F0` | SET STATUS: P1 `80` card (ISD only: P2 `7F` lock, `0F` unlock, `FF` terminate); P1 `40` applet (data AID, P2 `80` lock, `00` unlock) | yes | applet only |
 //! | `E2` | STORE DATA of access rules (below) | yes | `6D00` |
-//! | other | | `6D00` | forwarded to the JPKI applet with `ChannelContext::SecureChannel` |
+//! | `D8` | PUT KEY: replace the domain's own key set, counter back to 1, session ends after the answer (`crate::scp03::putkey`; personalisation level) | yes | yes |
+//! | other | | `6D00` | forwarded to the JPKI applet with `ChannelContext::SecureChannel`, only in a session at [`SeConfig::personalisation_level`] or above (else `6982`, THREAT-SKIM) |
 //!
 //! INSTALL data is the GP form `Lelf ELF-AID Lmod module-AID Linst instance-AID Lpriv
 //! privileges Lparams params Ltoken token`. The only loadable code is the preloaded (ROM)
@@ -55,7 +56,9 @@
 //! selectable, not locked) and the access rules (R-ACL), then opens a logical channel (at most
 //! [`SeConfig::max_channels`]) on which [`SecureElement::transmit`] sends raw APDUs to the
 //! applet (`ChannelContext::Omapi`). MANAGE CHANNEL (`70`) is refused `6D00`; an unknown or
-//! closed channel answers `6881`.
+//! closed channel answers `6881`. A channel is bound to the app that opened it: every command
+//! names its caller, and answers only that app while the access rules still grant it (a
+//! removed grant closes the app's channels at once, THREAT-FAKE-APP).
 
 mod contactless;
 mod gp;
@@ -175,6 +178,8 @@ pub enum SeError {
     UnknownChannel(ChannelId),
     /// A configured SCP03 key set is unusable.
     BadKeys { sd: SdId, reason: String },
+    /// The configured personalisation level is not an SCP03 security level.
+    BadLevel(u8),
 }
 
 impl fmt::Display for SeError {
@@ -201,6 +206,10 @@ impl fmt::Display for SeError {
             }
             SeError::UnknownChannel(c) => write!(f, "logical channel {} is not open", c.0),
             SeError::BadKeys { sd, reason } => write!(f, "SCP03 keys of {sd:?} unusable: {reason}"),
+            SeError::BadLevel(b) => write!(
+                f,
+                "personalisation level {b:02X} is not one of 01, 03, 11, 13, 33"
+            ),
         }
     }
 }
@@ -250,6 +259,17 @@ pub struct SeConfig {
     pub applet: AppletConfig,
     /// How many logical channels phone apps may hold at once (1..=19).
     pub max_channels: u8,
+    /// The SCP03 level the APSD requires of the commands it forwards to the applet
+    /// (personalisation: GENERATE KEY PAIR, WRITE CERTIFICATE, SET TEMPORARY PIN, RESET PIN,
+    /// DELETE CREDENTIAL BY SERIAL, and every other applet command over SCP03): every bit of
+    /// this level must be in the session's level, else `6982` (THREAT-SKIM). One of `01`,
+    /// `03`, `11`, `13`, `33`; `33` by default.
+    #[serde(default = "default_personalisation_level")]
+    pub personalisation_level: u8,
+}
+
+fn default_personalisation_level() -> u8 {
+    crate::scp03::SecurityLevel::FULL.byte()
 }
 
 impl SeConfig {
@@ -261,6 +281,7 @@ impl SeConfig {
             kdd,
             applet: AppletConfig::default(),
             max_channels: 3,
+            personalisation_level: default_personalisation_level(),
         }
     }
 }
@@ -320,6 +341,8 @@ impl SecureElement {
                 reason: e.to_string(),
             })?;
         }
+        crate::scp03::SecurityLevel::from_byte(config.personalisation_level)
+            .map_err(|_| SeError::BadLevel(config.personalisation_level))?;
         Ok(SecureElement {
             isd: ScpEndpoint::new(config.isd_keys.clone(), config.kdd, ISD_AID.to_vec()),
             apsd: ScpEndpoint::new(config.apsd_keys.clone(), config.kdd, APSD_AID.to_vec()),
@@ -338,7 +361,15 @@ impl SecureElement {
     pub fn transmit_tsm(&mut self, sd: SdId, raw: &[u8]) -> Vec<u8> {
         let cmd = match Command::parse(raw) {
             Ok(c) => c,
-            Err(e) => return Response::status(e.status()).to_bytes(),
+            Err(e) => {
+                // Malformed input is a refusal like any other: it ends the secure channel
+                // session (a tampered length field must not leave it open).
+                self.endpoint(sd).end();
+                if sd == SdId::Apsd {
+                    self.end_applet_secure_session();
+                }
+                return Response::status(e.status()).to_bytes();
+            }
         };
         if cmd.cla & 0x80 != 0 && cmd.ins == crate::scp03::INS_INITIALIZE_UPDATE {
             if sd == SdId::Apsd {
@@ -361,8 +392,38 @@ impl SecureElement {
                 return Response::status(sw).to_bytes();
             }
         };
+        if plain.cla & 0x80 != 0 && plain.ins == crate::scp03::putkey::INS_PUT_KEY {
+            return self.put_key(sd, &plain, level);
+        }
         let resp = self.handle_sd_command(sd, &plain, level);
         self.endpoint(sd).wrap(&resp)
+    }
+
+    /// PUT KEY: the domain's key set is replaced once the answer is wrapped under the old
+    /// session, which then ends; the sequence counter starts again (see
+    /// `crate::scp03::putkey`). Only at the personalisation level.
+    fn put_key(&mut self, sd: SdId, plain: &Command, level: u8) -> Vec<u8> {
+        let min = self.config.personalisation_level;
+        let outcome = if level & min != min {
+            Err(StatusWord::SECURITY_NOT_SATISFIED)
+        } else {
+            self.endpoint(sd).put_key(plain)
+        };
+        match outcome {
+            Ok((resp, keys)) => {
+                let out = self.endpoint(sd).wrap(&resp);
+                match sd {
+                    SdId::Isd => self.config.isd_keys = keys.clone(),
+                    SdId::Apsd => {
+                        self.end_applet_secure_session();
+                        self.config.apsd_keys = keys.clone();
+                    }
+                }
+                self.endpoint(sd).rotate(keys);
+                out
+            }
+            Err(sw) => self.endpoint(sd).wrap(&Response::status(sw)),
+        }
     }
 
     fn endpoint(&mut self, sd: SdId) -> &mut ScpEndpoint {
@@ -427,9 +488,17 @@ impl SecureElement {
         Ok(ChannelId(n))
     }
 
-    /// OMAPI `transmit`: a raw APDU to the applet on `channel`; the raw response. Never panics.
-    pub fn transmit(&mut self, channel: ChannelId, raw: &[u8]) -> Vec<u8> {
-        if !self.channels.contains_key(&channel.0) {
+    /// OMAPI `transmit` by the app whose signing certificate hashes to `app_cert_hash`: a raw
+    /// APDU to the applet on `channel`; the raw response. Never panics. A channel answers only
+    /// the app that opened it, and only while the access rules still grant that app the
+    /// applet (R-ACL, THREAT-FAKE-APP): another app's command gets `6881` (the channel is not
+    /// open for it), and a channel whose grant was removed is closed and answers `6881`.
+    pub fn transmit(&mut self, app_cert_hash: [u8; 32], channel: ChannelId, raw: &[u8]) -> Vec<u8> {
+        if self.channels.get(&channel.0) != Some(&app_cert_hash) {
+            return Response::status(SW_NO_CHANNEL).to_bytes();
+        }
+        if !self.granted(app_cert_hash) {
+            self.close_ungranted_channels();
             return Response::status(SW_NO_CHANNEL).to_bytes();
         }
         let cmd = match Command::parse(raw) {
@@ -450,16 +519,47 @@ impl SecureElement {
         resp.to_bytes()
     }
 
-    /// OMAPI `Channel.close`.
-    pub fn close_channel(&mut self, channel: ChannelId) -> Result<(), SeError> {
-        self.channels
-            .remove(&channel.0)
-            .ok_or(SeError::UnknownChannel(channel))?;
+    /// OMAPI `Channel.close` by the app that opened `channel` (another app's close is
+    /// [`SeError::UnknownChannel`]).
+    pub fn close_channel(
+        &mut self,
+        app_cert_hash: [u8; 32],
+        channel: ChannelId,
+    ) -> Result<(), SeError> {
+        if self.channels.get(&channel.0) != Some(&app_cert_hash) {
+            return Err(SeError::UnknownChannel(channel));
+        }
+        self.channels.remove(&channel.0);
         if let Some(i) = self.instance.as_mut() {
             i.applet
                 .end_session(ChannelContext::Omapi { channel: channel.0 });
         }
         Ok(())
+    }
+
+    /// Whether the access rules grant the app the JPKI applet.
+    fn granted(&self, app_cert_hash: [u8; 32]) -> bool {
+        self.rules.contains(&AccessRule {
+            aid: JPKI_AID.to_vec(),
+            app_cert_hash,
+        })
+    }
+
+    /// Close every channel whose app the access rules no longer grant (with its applet
+    /// session: a verified PIN does not outlive the grant).
+    fn close_ungranted_channels(&mut self) {
+        let gone: Vec<u8> = self
+            .channels
+            .iter()
+            .filter(|(_, &hash)| !self.granted(hash))
+            .map(|(&n, _)| n)
+            .collect();
+        for n in gone {
+            self.channels.remove(&n);
+            if let Some(i) = self.instance.as_mut() {
+                i.applet.end_session(ChannelContext::Omapi { channel: n });
+            }
+        }
     }
 
     /// R-RESET: wipe the JPKI applet instance with its keys, certificates and PINs, its access
@@ -512,6 +612,22 @@ impl SecureElement {
     /// The access rules (R-ACL).
     pub fn access_rules(&self) -> Vec<AccessRule> {
         self.rules.iter().cloned().collect()
+    }
+
+    /// The level of `sd`'s authenticated SCP03 session, if one is open (inspection: a
+    /// refused secured command must leave none).
+    pub fn scp_level(&self, sd: SdId) -> Option<u8> {
+        match sd {
+            SdId::Isd => self.isd.level(),
+            SdId::Apsd => self.apsd.level(),
+        }
+    }
+
+    /// Set the sequence counter `sd`'s next INITIALIZE UPDATE uses (tests of counter
+    /// exhaustion without 16.7 million commands).
+    #[cfg(test)]
+    pub(crate) fn set_sequence_counter(&mut self, sd: SdId, counter: u32) {
+        self.endpoint(sd).set_sequence_counter(counter);
     }
 
     /// The open logical channels.

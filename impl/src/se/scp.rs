@@ -158,7 +158,31 @@ impl ScpEndpoint {
         }
     }
 
-    /// Drop the live session (factory reset).
+    /// PUT KEY (plain, from the authenticated session): the answer and the key set it
+    /// installs, once the answer is sent ([`ScpEndpoint::rotate`]).
+    pub(crate) fn put_key(&self, cmd: &Command) -> Result<(Response, KeysetSpec), StatusWord> {
+        let current = self.keys.static_keys().map_err(|e| e.status())?;
+        let new = crate::scp03::putkey::parse_put_key(&current, cmd).map_err(|e| e.status())?;
+        let answer = crate::scp03::putkey::put_key_answer(&new).map_err(|e| e.status())?;
+        let spec = KeysetSpec::new(new.kvn, &new.enc, &new.mac, &new.dek);
+        Ok((Response::ok(answer), spec))
+    }
+
+    /// Install `keys` (after PUT KEY was answered): the session ends and the sequence
+    /// counter starts again at 1 under the new keys.
+    pub(crate) fn rotate(&mut self, keys: KeysetSpec) {
+        self.live.0 = None;
+        self.keys = keys;
+        self.next_counter = 1;
+    }
+
+    #[cfg(test)]
+    pub(crate) fn set_sequence_counter(&mut self, counter: u32) {
+        self.live.0 = None;
+        self.next_counter = counter;
+    }
+
+    /// Drop the live session (factory reset, malformed secured input).
     pub(crate) fn end(&mut self) {
         if let Some(s) = &self.live.0 {
             self.next_counter = s.sequence_counter();

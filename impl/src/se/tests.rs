@@ -163,7 +163,8 @@ fn personalise(
 }
 
 fn omapi(se: &mut SecureElement, ch: ChannelId, cmd: Command, secrets: &[Vec<u8>]) -> Response {
-    let raw = se.transmit(ch, &cmd.to_bytes());
+    let owner = se.channels.get(&ch.0).copied().unwrap_or_default();
+    let raw = se.transmit(owner, ch, &cmd.to_bytes());
     assert_no_secret(&raw, secrets);
     Response::parse(&raw).unwrap()
 }
@@ -316,7 +317,7 @@ fn personalisation_without_apsd_secure_channel_is_refused() {
     assert_eq!(sp.send(&mut se, gen.clone()).sw.0, 0x6982, "C-MAC only");
     // Over OMAPI, even for the whitelisted app.
     let ch = se.open_channel(app, &JPKI_AID).unwrap();
-    assert_eq!(se.transmit(ch, &gen.to_bytes()), vec![0x69, 0x82]);
+    assert_eq!(se.transmit(app, ch, &gen.to_bytes()), vec![0x69, 0x82]);
     assert_eq!(se.slot(Kind::Auth).unwrap().pin_state, PinState::Empty);
     // The wrong APSD keys cannot open a session.
     let mut fake = Tsm::new(SdId::Apsd);
@@ -325,7 +326,7 @@ fn personalisation_without_apsd_secure_channel_is_refused() {
     let r = Response::parse(&se.transmit_tsm(SdId::Apsd, &iu.to_bytes())).unwrap();
     assert!(HostSession::open(fake.keys.static_keys().unwrap(), [7; 8], &r.data).is_err());
     // A tampered wrapped command is refused and ends the session.
-    sp.open(&mut se, SecurityLevel::C_DEC_C_MAC);
+    sp.open(&mut se, SecurityLevel::FULL);
     let mut raw = sp.host.as_mut().unwrap().wrap_command(&gen).unwrap();
     let last = raw.len() - 1;
     raw[last] ^= 1;
@@ -365,11 +366,11 @@ fn ara_refuses_non_whitelisted_app() {
         se.open_channel(good, &JPKI_AID),
         Err(SeError::NoChannelAvailable { max: 3 })
     );
-    se.close_channel(c2).unwrap();
-    assert_eq!(se.close_channel(c2), Err(SeError::UnknownChannel(c2)));
-    assert_eq!(se.transmit(c2, &[0, 0xA4, 0, 0]), vec![0x68, 0x81]);
+    se.close_channel(good, c2).unwrap();
+    assert_eq!(se.close_channel(good, c2), Err(SeError::UnknownChannel(c2)));
+    assert_eq!(se.transmit(good, c2, &[0, 0xA4, 0, 0]), vec![0x68, 0x81]);
     assert_eq!(
-        se.transmit(c1, &[0, 0x70, 0, 1]),
+        se.transmit(good, c1, &[0, 0x70, 0, 1]),
         vec![0x6D, 0x00],
         "no MANAGE CHANNEL"
     );
@@ -437,7 +438,7 @@ fn ara_refuses_non_whitelisted_app() {
     );
     // Only the ISD takes access rules.
     let mut sp = Tsm::new(SdId::Apsd);
-    sp.open(&mut se, SecurityLevel::C_DEC_C_MAC);
+    sp.open(&mut se, SecurityLevel::FULL);
     assert_eq!(
         sp.sw(
             &mut se,
@@ -529,7 +530,7 @@ fn install_delete_get_status_set_status() {
     ));
     // INSTALL for make selectable, from the APSD.
     let mut sp = Tsm::new(SdId::Apsd);
-    sp.open(&mut se, SecurityLevel::C_DEC_C_MAC);
+    sp.open(&mut se, SecurityLevel::FULL);
     let mut ms = vec![0, 0, JPKI_AID.len() as u8];
     ms.extend_from_slice(&JPKI_AID);
     ms.extend_from_slice(&[0, 0, 0]);
@@ -548,7 +549,7 @@ fn install_delete_get_status_set_status() {
         AppLifeCycle::Locked(0x07)
     );
     assert_eq!(se.installed_applets()[0].life_cycle.byte(), 0x87);
-    assert_eq!(se.transmit(ch, &[0, 0xA4, 0, 0]), vec![0x68, 0x81]);
+    assert_eq!(se.transmit(app, ch, &[0, 0xA4, 0, 0]), vec![0x68, 0x81]);
     assert!(matches!(
         se.open_channel(app, &JPKI_AID),
         Err(SeError::AppletLocked { .. })
@@ -648,7 +649,7 @@ fn delete_by_serial_via_apsd_keeps_newer_credential() {
     let app = app_hash("app");
     install_applet(&mut se, app);
     let mut sp = Tsm::new(SdId::Apsd);
-    sp.open(&mut se, SecurityLevel::C_DEC_C_MAC_R_MAC);
+    sp.open(&mut se, SecurityLevel::FULL);
     personalise(&mut se, &mut sp, Kind::Sign, 0x0300, b"TEMPPASS");
     personalise(&mut se, &mut sp, Kind::Sign, 0x0400, b"TEMPPASS");
     assert_eq!(
@@ -674,7 +675,7 @@ fn factory_reset_wipes_applet_and_data() {
     let app = app_hash("app");
     install_applet(&mut se, app);
     let mut sp = Tsm::new(SdId::Apsd);
-    sp.open(&mut se, SecurityLevel::C_DEC_C_MAC);
+    sp.open(&mut se, SecurityLevel::FULL);
     let pk1 = personalise(&mut se, &mut sp, Kind::Auth, 1, b"1111");
     let ch = se.open_channel(app, &JPKI_AID).unwrap();
     se.factory_reset();
@@ -682,7 +683,7 @@ fn factory_reset_wipes_applet_and_data() {
     assert_eq!(se.slot(Kind::Auth), None);
     assert!(se.access_rules().is_empty());
     assert!(se.open_channels().is_empty());
-    assert_eq!(se.transmit(ch, &[0, 0xA4, 0, 0]), vec![0x68, 0x81]);
+    assert_eq!(se.transmit(app, ch, &[0, 0xA4, 0, 0]), vec![0x68, 0x81]);
     assert_eq!(
         sp.sw_raw(&mut se),
         vec![0x69, 0x82],
@@ -690,7 +691,7 @@ fn factory_reset_wipes_applet_and_data() {
     );
     install_applet(&mut se, app);
     assert_eq!(se.slot(Kind::Auth).unwrap().pin_state, PinState::Empty);
-    sp.open(&mut se, SecurityLevel::C_DEC_C_MAC);
+    sp.open(&mut se, SecurityLevel::FULL);
     let pk2 = personalise(&mut se, &mut sp, Kind::Auth, 2, b"2222");
     assert_ne!(pk1, pk2, "no key reuse after reset");
 }
@@ -716,7 +717,7 @@ fn serde_snapshot_restores_state() {
     let app = app_hash("app");
     install_applet(&mut se, app);
     let mut sp = Tsm::new(SdId::Apsd);
-    sp.open(&mut se, SecurityLevel::C_DEC_C_MAC);
+    sp.open(&mut se, SecurityLevel::FULL);
     let pk = personalise(&mut se, &mut sp, Kind::Auth, 5, b"1111");
     let json = serde_json::to_string(&se).unwrap();
     let mut back: SecureElement = serde_json::from_str(&json).unwrap();
@@ -754,7 +755,7 @@ fn serde_snapshot_restores_state() {
     )
     .unwrap();
     // The sequence counter carried over: a new session on the restored SE works.
-    sp.open(&mut back, SecurityLevel::C_DEC_C_MAC);
+    sp.open(&mut back, SecurityLevel::FULL);
     assert_eq!(
         sp.send(&mut back, Command::new(0x80, ins::GET_STATE, 0, 1, vec![]))
             .sw
@@ -794,10 +795,10 @@ proptest! {
         install_applet(&mut se, app);
         let ch = se.open_channel(app, &JPKI_AID).unwrap();
         let mut sp = Tsm::new(SdId::Apsd);
-        sp.open(&mut se, SecurityLevel::C_DEC_C_MAC);
+        sp.open(&mut se, SecurityLevel::FULL);
         for (target, bytes) in msgs {
             let raw = match target {
-                0 => se.transmit(ch, &bytes),
+                0 => se.transmit(app, ch, &bytes),
                 1 => se.transmit_tsm(SdId::Isd, &bytes),
                 2 => se.transmit_tsm(SdId::Apsd, &bytes),
                 _ => {
@@ -806,7 +807,7 @@ proptest! {
                     if cmd.cla == 0xFF || cmd.cla & 0x0C != 0 || cmd.data.len() > 200 {
                         continue;
                     }
-                    sp.open(&mut se, SecurityLevel::C_DEC_C_MAC);
+                    sp.open(&mut se, SecurityLevel::FULL);
                     let Ok(wrapped) = sp.host.as_mut().unwrap().wrap_command(&cmd) else {
                         continue;
                     };
@@ -854,7 +855,7 @@ fn contactless_route_needs_select_and_pin_but_no_access_rule() {
         set_user_pin(&mut se, ch, Kind::Auth, b"2468", b"1357"),
         0x9000
     );
-    se.close_channel(ch).unwrap();
+    se.close_channel(app, ch).unwrap();
     // The access rules are removed: OMAPI is closed to the app, the reader route is not.
     assert_eq!(
         sei.sw(&mut se, 0x80, 0xE2, 0x80, 0x00, &[0xF1, 0x00]),
@@ -911,4 +912,130 @@ fn contactless_route_needs_select_and_pin_but_no_access_rule() {
     assert_eq!(reader_sw(&mut se, 0, 0x20, 0, 0x80, b"1357"), 0x6986);
     install_applet(&mut se, app);
     assert_eq!(reader_sw(&mut se, 0, 0x20, 0, 0x80, b"1357"), 0x6986);
+}
+
+/// THREAT-SKIM: the APSD forwards applet commands only in a session at its configured
+/// personalisation level (`33` by default), whatever level the card's i-parameter allowed the
+/// host to choose; a lower configured level admits the lower session.
+#[test]
+fn personalisation_needs_the_configured_level() {
+    let app = app_hash("app");
+    let gen = Command::new(0x80, ins::GENERATE_KEY_PAIR, 0, Kind::Auth.p2(), vec![]).with_le(0);
+    for level in [SecurityLevel::C_DEC_C_MAC, SecurityLevel::C_DEC_C_MAC_R_MAC] {
+        let mut se = new_se();
+        install_applet(&mut se, app);
+        let mut sp = Tsm::new(SdId::Apsd);
+        sp.open(&mut se, level);
+        assert_eq!(sp.send(&mut se, gen.clone()).sw.0, 0x6982, "level {level}");
+        assert_eq!(se.key_gen(), &KeyGen::seeded(KEY_SEED), "no key drawn");
+        sp.open(&mut se, SecurityLevel::FULL);
+        assert_eq!(sp.send(&mut se, gen.clone()).sw, StatusWord::OK);
+    }
+    let mut config = SeConfig::new(isd_keys(), apsd_keys(), [0xAB; 10]);
+    config.personalisation_level = SecurityLevel::C_DEC_C_MAC.byte();
+    let mut se = SecureElement::new(config.clone(), KeyGen::seeded(KEY_SEED)).unwrap();
+    install_applet(&mut se, app);
+    let mut sp = Tsm::new(SdId::Apsd);
+    sp.open(&mut se, SecurityLevel::C_DEC_C_MAC);
+    assert_eq!(sp.send(&mut se, gen).sw, StatusWord::OK);
+    config.personalisation_level = 0x02;
+    assert_eq!(
+        SecureElement::new(config, KeyGen::seeded(KEY_SEED)).err(),
+        Some(SeError::BadLevel(0x02))
+    );
+}
+
+/// Finding 4 of issue 16: a secured command whose length field was broken in transit got
+/// `6700` and left the session open. Now any refusal, malformed input included, ends it, at
+/// every level and on both security domains.
+#[test]
+fn malformed_secured_command_ends_the_session() {
+    let app = app_hash("app");
+    for sd in [SdId::Isd, SdId::Apsd] {
+        for level in SecurityLevel::ALL {
+            let mut se = new_se();
+            install_applet(&mut se, app);
+            let mut tsm = Tsm::new(sd);
+            tsm.open(&mut se, level);
+            let gs = Command::new(0x80, 0xF2, 0x40, 0x02, vec![0x4F, 0x00]);
+            let raw = tsm.host.as_mut().unwrap().wrap_command(&gs).unwrap();
+            let mut tampered = raw.clone();
+            tampered[4] = tampered[4].wrapping_add(1); // Lc no longer matches the data
+            assert_eq!(
+                se.transmit_tsm(sd, &tampered),
+                vec![0x67, 0x00],
+                "{sd:?} {level}"
+            );
+            assert_eq!(se.scp_level(sd), None, "{sd:?} {level}");
+            // The genuine command, delivered after its tampered copy, is refused.
+            assert_eq!(
+                se.transmit_tsm(sd, &raw),
+                vec![0x69, 0x82],
+                "{sd:?} {level}"
+            );
+        }
+    }
+}
+
+/// A channel with a verified PIN, ready to sign (finding 2 of issue 16).
+fn verified_channel(se: &mut SecureElement, app: [u8; 32]) -> (Tsm, ChannelId) {
+    let sei = install_applet(se, app);
+    let mut sp = Tsm::new(SdId::Apsd);
+    sp.open(se, SecurityLevel::FULL);
+    personalise(se, &mut sp, Kind::Auth, 0xA1, b"2468");
+    let ch = se.open_channel(app, &JPKI_AID).unwrap();
+    assert_eq!(set_user_pin(se, ch, Kind::Auth, b"2468", b"1357"), 0x9000);
+    assert_eq!(verify(se, ch, Kind::Auth, b"1357"), 0x9000);
+    assert_eq!(select_ef(se, ch, fid::AUTH_KEY), 0x9000);
+    (sei, ch)
+}
+
+fn sign_cmd() -> Vec<u8> {
+    Command::new(0x80, 0x2A, 0, 0x80, digest_info(b"login"))
+        .with_le(0)
+        .to_bytes()
+}
+
+/// Finding 2 of issue 16 (THREAT-FAKE-APP): after the ISD removed the app's access rule, a
+/// channel the app opened earlier still signed. Now removing the grant closes the channel.
+#[test]
+fn removed_access_rule_closes_open_channels() {
+    let mut se = new_se();
+    let app = app_hash("app");
+    let (mut sei, ch) = verified_channel(&mut se, app);
+    let never = rule_do(0xF0, &JPKI_AID, &app, Some(0x00));
+    assert_eq!(sei.sw(&mut se, 0x80, 0xE2, 0x90, 0x00, &never), 0x9000);
+    assert_eq!(se.open_channels(), vec![]);
+    assert_eq!(se.transmit(app, ch, &sign_cmd()), vec![0x68, 0x81]);
+    // Granted again, a new channel starts without the verified PIN.
+    let grant = rule_do(0xF0, &JPKI_AID, &app, None);
+    assert_eq!(sei.sw(&mut se, 0x80, 0xE2, 0x90, 0x00, &grant), 0x9000);
+    let ch = se.open_channel(app, &JPKI_AID).unwrap();
+    assert_eq!(select_ef(&mut se, ch, fid::AUTH_KEY), 0x9000);
+    let r = Response::parse(&se.transmit(app, ch, &sign_cmd())).unwrap();
+    assert_eq!(r.sw.0, 0x6982, "the PIN must be verified again");
+    // Deleting every rule has the same effect.
+    assert_eq!(
+        sei.sw(&mut se, 0x80, 0xE2, 0x90, 0x00, &[0xF1, 0x00]),
+        0x9000
+    );
+    assert_eq!(se.open_channels(), vec![]);
+}
+
+/// THREAT-FAKE-APP: a channel answers only the app that opened it; another app, with or
+/// without its own grant, cannot use or close it.
+#[test]
+fn a_channel_answers_only_its_app() {
+    let mut se = new_se();
+    let app = app_hash("app");
+    let (mut sei, ch) = verified_channel(&mut se, app);
+    let evil = app_hash("evil");
+    assert_eq!(se.transmit(evil, ch, &sign_cmd()), vec![0x68, 0x81]);
+    assert_eq!(se.close_channel(evil, ch), Err(SeError::UnknownChannel(ch)));
+    let grant = rule_do(0xF0, &JPKI_AID, &evil, None);
+    assert_eq!(sei.sw(&mut se, 0x80, 0xE2, 0x90, 0x00, &grant), 0x9000);
+    assert_eq!(se.transmit(evil, ch, &sign_cmd()), vec![0x68, 0x81]);
+    // The owner is unaffected.
+    let r = Response::parse(&se.transmit(app, ch, &sign_cmd())).unwrap();
+    assert_eq!(r.sw, StatusWord::OK);
 }

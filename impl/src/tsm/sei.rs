@@ -3,18 +3,18 @@
 //! deletes the instance with its rules (R-TRANSFER, R-DISPOSE, R-DELETE). Everything goes
 //! over SCP03 to the ISD (R-SCP03).
 
-use super::{ScpLink, TsmError};
+use super::{KeyRing, ScpLink, TsmError, TsmWire};
 use crate::apdu::Command;
 use crate::applet::{AppletConfig, JPKI_AID};
 use crate::ca::PhoneId;
-use crate::se::{tlv, KeysetSpec, SdId, SecureElement, JPKI_ELF_AID, JPKI_MODULE_AID};
+use crate::scp03::SecurityLevel;
+use crate::se::{tlv, KeysetSpec, SdId, JPKI_ELF_AID, JPKI_MODULE_AID};
 use rand_chacha::ChaCha20Rng;
-use std::collections::BTreeMap;
 
 /// The SEI-TSM (see the module documentation).
 #[derive(Debug, Clone)]
 pub struct SeiTsm {
-    isd_keys: BTreeMap<PhoneId, KeysetSpec>,
+    ring: KeyRing,
     rng: ChaCha20Rng,
 }
 
@@ -27,22 +27,40 @@ impl SeiTsm {
     /// A SEI-TSM with no phones; host challenges come from `rng`.
     pub fn new(rng: ChaCha20Rng) -> Self {
         SeiTsm {
-            isd_keys: BTreeMap::new(),
+            ring: KeyRing::new(SdId::Isd),
             rng,
         }
     }
 
+    /// Require `level` instead of [`PERSONALISATION_LEVEL`] on every link (configuration,
+    /// never the card's answer).
+    pub fn with_level(mut self, level: SecurityLevel) -> Self {
+        self.ring.level = level;
+        self
+    }
+
+    /// Planned rotation of `phone`'s ISD keys (PUT KEY; the sequence counter starts
+    /// again). Links also rotate on their own near the counter's end (`super::ROTATE_AT`).
+    pub fn rotate_keys(&mut self, se: &mut dyn TsmWire, phone: PhoneId) -> Result<(), TsmError> {
+        self.ring.rotate(se, phone, &mut self.rng)
+    }
+
+    /// The key set held for `phone`'s domain.
+    pub fn keys(&self, phone: PhoneId) -> Option<&KeysetSpec> {
+        self.ring.get(phone)
+    }
+
     /// Record the ISD key set of `phone`'s SE (shared at SE manufacture).
     pub fn register_phone(&mut self, phone: PhoneId, keys: KeysetSpec) {
-        self.isd_keys.insert(phone, keys);
+        self.ring.register(phone, keys);
     }
 
     fn link<'a>(
         &mut self,
-        se: &'a mut SecureElement,
+        se: &'a mut dyn TsmWire,
         phone: PhoneId,
     ) -> Result<ScpLink<'a>, TsmError> {
-        ScpLink::open_for(se, SdId::Isd, &self.isd_keys, phone, &mut self.rng)
+        self.ring.link(se, phone, &mut self.rng)
     }
 
     /// INSTALL [for install and make selectable] of the JPKI instance with retry limits
@@ -50,7 +68,7 @@ impl SeiTsm {
     /// signing certificate hashes to `app_cert_hash` (R-ACL).
     pub fn install_applet(
         &mut self,
-        se: &mut SecureElement,
+        se: &mut dyn TsmWire,
         phone: PhoneId,
         config: AppletConfig,
         app_cert_hash: [u8; 32],
@@ -81,11 +99,7 @@ impl SeiTsm {
 
     /// DELETE the JPKI instance and related objects (its access rules): keys, certificates
     /// and PINs go with it (R-DELETE).
-    pub fn delete_applet(
-        &mut self,
-        se: &mut SecureElement,
-        phone: PhoneId,
-    ) -> Result<(), TsmError> {
+    pub fn delete_applet(&mut self, se: &mut dyn TsmWire, phone: PhoneId) -> Result<(), TsmError> {
         let mut link = self.link(se, phone)?;
         link.expect_ok(
             "DELETE",

@@ -10,7 +10,7 @@
 //! newer credential of the same kind (INV-NO-STALE-DELETE). A certificate revoked between
 //! its issuance and WRITE CERTIFICATE is never written.
 
-use super::{ScpLink, TsmError};
+use super::{KeyRing, ScpLink, TsmError, TsmWire};
 use crate::apdu::{Command, StatusWord};
 use crate::applet::{self, Kind};
 use crate::ca::{
@@ -18,7 +18,8 @@ use crate::ca::{
     RevokedPhoneCert, Serial, StatusAnswer,
 };
 use crate::push::{DeletionNotice, PushService, Token};
-use crate::se::{KeysetSpec, SdId, SecureElement};
+use crate::scp03::SecurityLevel;
+use crate::se::{KeysetSpec, SdId};
 use rand_chacha::rand_core::RngCore;
 use rand_chacha::ChaCha20Rng;
 use rsa::pkcs8::DecodePublicKey;
@@ -211,7 +212,7 @@ const CERT_BLOCK: usize = 200;
 /// The SP-TSM (see the module documentation).
 #[derive(Debug, Clone)]
 pub struct SpTsm {
-    apsd_keys: BTreeMap<PhoneId, KeysetSpec>,
+    ring: KeyRing,
     tokens: BTreeMap<PhoneId, Token>,
     sessions: BTreeMap<PhoneId, Issuance>,
     rng: ChaCha20Rng,
@@ -221,16 +222,34 @@ impl SpTsm {
     /// An SP-TSM with no phones; host challenges and temporary PINs come from `rng`.
     pub fn new(rng: ChaCha20Rng) -> Self {
         SpTsm {
-            apsd_keys: BTreeMap::new(),
+            ring: KeyRing::new(SdId::Apsd),
             tokens: BTreeMap::new(),
             sessions: BTreeMap::new(),
             rng,
         }
     }
 
+    /// Require `level` instead of [`PERSONALISATION_LEVEL`] on every link (configuration,
+    /// never the card's answer).
+    pub fn with_level(mut self, level: SecurityLevel) -> Self {
+        self.ring.level = level;
+        self
+    }
+
+    /// Planned rotation of `phone`'s APSD keys (PUT KEY; the sequence counter starts
+    /// again). Links also rotate on their own near the counter's end (`super::ROTATE_AT`).
+    pub fn rotate_keys(&mut self, se: &mut dyn TsmWire, phone: PhoneId) -> Result<(), TsmError> {
+        self.ring.rotate(se, phone, &mut self.rng)
+    }
+
+    /// The key set held for `phone`'s domain.
+    pub fn keys(&self, phone: PhoneId) -> Option<&KeysetSpec> {
+        self.ring.get(phone)
+    }
+
     /// Record the APSD key set of `phone`'s SE.
     pub fn register_phone(&mut self, phone: PhoneId, keys: KeysetSpec) {
-        self.apsd_keys.insert(phone, keys);
+        self.ring.register(phone, keys);
     }
 
     /// The app registered `token` for its phone (R-TOKEN): it replaces the previous one.
@@ -250,15 +269,15 @@ impl SpTsm {
 
     fn link<'a>(
         &mut self,
-        se: &'a mut SecureElement,
+        se: &'a mut dyn TsmWire,
         phone: PhoneId,
     ) -> Result<ScpLink<'a>, TsmError> {
-        ScpLink::open_for(se, SdId::Apsd, &self.apsd_keys, phone, &mut self.rng)
+        self.ring.link(se, phone, &mut self.rng)
     }
 
     /// Check a card-signed application (R-ISSUE): the CA verifies the signature and the card
     /// certificate; the application must be for `purpose`, `person`, `phone`, `kind`.
-    fn check_card(
+    pub(crate) fn check_card(
         ca: &Ca,
         signed: &SignedApplication,
         expected: (Purpose, PersonId, Option<PhoneId>, CertKind),
@@ -318,7 +337,7 @@ impl SpTsm {
     }
 
     /// GENERATE KEY PAIR in the SE slot of the session's kind, over SCP03 (R-KEYGEN).
-    pub fn generate_key(&mut self, se: &mut SecureElement, phone: PhoneId) -> Result<(), SpError> {
+    pub fn generate_key(&mut self, se: &mut dyn TsmWire, phone: PhoneId) -> Result<(), SpError> {
         let kind = match self.sessions.get(&phone) {
             None => return Err(SpError::NoSession),
             Some(s) if s.step != IssuanceStep::Applied => return Err(SpError::WrongStep),
@@ -383,7 +402,7 @@ impl SpTsm {
     pub fn write_cert(
         &mut self,
         ca: &Ca,
-        se: &mut SecureElement,
+        se: &mut dyn TsmWire,
         phone: PhoneId,
     ) -> Result<(), SpError> {
         let s = self.sessions.get(&phone).ok_or(SpError::NoSession)?;
@@ -447,7 +466,7 @@ impl SpTsm {
     /// user PIN can still be set (R-PIN-SETUP).
     pub fn renew_temporary_pin(
         &mut self,
-        se: &mut SecureElement,
+        se: &mut dyn TsmWire,
         phone: PhoneId,
     ) -> Result<(), SpError> {
         let s = self.sessions.get(&phone).ok_or(SpError::NoSession)?;
@@ -484,7 +503,7 @@ impl SpTsm {
     /// RESET PIN over SCP03 to a fresh temporary PIN (unblocking the slot); returns it.
     fn reset_to_temporary_pin(
         &mut self,
-        se: &mut SecureElement,
+        se: &mut dyn TsmWire,
         phone: PhoneId,
         kind: CertKind,
     ) -> Result<String, SpError> {
@@ -527,44 +546,92 @@ impl SpTsm {
 
     /// DELETE CREDENTIAL BY SERIAL over SCP03: `true` if the applet deleted it, `false` if it
     /// holds no credential with that serial (INV-NO-STALE-DELETE) or has no applet.
+    ///
+    /// Only an authenticated answer counts (THREAT-SKIM): SCP03 sends error status words bare
+    /// (Amd D §6.2.5), so anyone on the wire can forge `6A88` "not found". An error answer is
+    /// therefore checked with GET CREDENTIAL STATE on a new link, whose `9000` answer carries
+    /// an R-MAC: if the slot still holds `serial`, the deletion stays pending and this is
+    /// [`TsmError::DeletionUnconfirmed`] (the caller reports it; the app's next status sync
+    /// retries).
     pub fn delete_by_serial(
         &mut self,
-        se: &mut SecureElement,
+        se: &mut dyn TsmWire,
         phone: PhoneId,
         kind: CertKind,
         serial: Serial,
     ) -> Result<bool, SpError> {
-        if se.slot(applet_kind(kind)).is_none() {
+        if !se.applet_installed() {
             return Ok(false);
         }
-        let mut link = self.link(se, phone)?;
-        let resp = link.send(&Command::new(
+        let resp = self.link(se, phone)?.send(&Command::new(
             0x80,
             applet::ins::DELETE_BY_SERIAL,
             0,
             applet_kind(kind).p2(),
             serial_bytes(serial),
         ))?;
-        match resp.sw {
-            StatusWord::OK => Ok(true),
-            applet::sw::SERIAL_NOT_FOUND => Ok(false),
-            sw => Err(TsmError::Status {
+        if resp.sw == StatusWord::OK {
+            return Ok(true);
+        }
+        match self.held_serial(se, phone, kind)? {
+            Some(held) if held == serial => Err(TsmError::DeletionUnconfirmed {
+                serial,
+                sw: resp.sw,
+            }
+            .into()),
+            _ if resp.sw == applet::sw::SERIAL_NOT_FOUND => Ok(false),
+            _ => Err(TsmError::Status {
                 what: "DELETE CREDENTIAL BY SERIAL",
-                sw,
+                sw: resp.sw,
             }
             .into()),
         }
     }
 
+    /// The serial of the certificate in `kind`'s slot, from GET CREDENTIAL STATE over a new
+    /// link at an R-MAC level (an answer without R-MAC proves nothing:
+    /// [`TsmError::Unauthenticated`]).
+    fn held_serial(
+        &mut self,
+        se: &mut dyn TsmWire,
+        phone: PhoneId,
+        kind: CertKind,
+    ) -> Result<Option<Serial>, SpError> {
+        let mut link = self.link(se, phone)?;
+        if !link.level().is_some_and(|l| l.r_mac()) {
+            return Err(TsmError::Unauthenticated("GET CREDENTIAL STATE").into());
+        }
+        let data = link.expect_ok(
+            "GET CREDENTIAL STATE",
+            &Command::new(
+                0x80,
+                applet::ins::GET_STATE,
+                0,
+                applet_kind(kind).p2(),
+                vec![],
+            )
+            .with_le(0),
+        )?;
+        let bad = || TsmError::Malformed("GET CREDENTIAL STATE answer".into());
+        let outer = crate::se::tlv::parse(&data).map_err(|_| bad())?;
+        let slot = crate::se::tlv::find(&outer, u32::from(0xA0 | applet_kind(kind).p2()))
+            .ok_or_else(bad)?;
+        let inner = crate::se::tlv::parse(slot).map_err(|_| bad())?;
+        match crate::se::tlv::find(&inner, 0x83) {
+            None => Ok(None),
+            Some(b) => Ok(Some(serial_from_bytes(b).ok_or_else(bad)?)),
+        }
+    }
+
     /// R-REVOKE(a): revocation requested by the app on the phone holding the credential,
-    /// then local deletion over SCP03 (R-DELETE). `holder` must be the certificate's person.
+    /// then local deletion over SCP03 (R-DELETE). `proof` authenticates it (ALT-REVOKE-AUTH).
     #[allow(clippy::too_many_arguments)]
     pub fn revoke_from_phone(
         &mut self,
         ca: &mut Ca,
-        se: &mut SecureElement,
+        se: &mut dyn TsmWire,
         phone: PhoneId,
-        holder: PersonId,
+        proof: &super::revoke_auth::RevocationProof,
         kind: CertKind,
         serial: Serial,
         now: LogicalTime,
@@ -573,9 +640,8 @@ impl SpTsm {
             .registry()
             .get(serial)
             .ok_or(SpError::CertRevoked(serial))?;
-        if record.person != holder {
-            return Err(SpError::NotCredentialOwner);
-        }
+        // ALT-REVOKE-AUTH: authenticated by what the request carries (tsm::revoke_auth).
+        proof.check(ca, phone, record, now)?;
         // A certificate already revoked elsewhere (model change, card, ...) is just deleted.
         if record.status.is_live() {
             ca.revoke_phone_cert(serial, RevocationCause::UserRequestFromPhone, now)
@@ -614,7 +680,7 @@ impl SpTsm {
     pub fn init_pin(
         &mut self,
         ca: &Ca,
-        se: &mut SecureElement,
+        se: &mut dyn TsmWire,
         phone: PhoneId,
         signed: &SignedApplication,
         serial: Serial,
@@ -646,7 +712,7 @@ impl SpTsm {
     pub fn sync(
         &mut self,
         ca: &Ca,
-        se: &mut SecureElement,
+        se: &mut dyn TsmWire,
         phone: PhoneId,
         held: &[(CertKind, Serial)],
     ) -> Result<Vec<Serial>, SpError> {

@@ -1,0 +1,180 @@
+//! Phone life: loss, finding, breakage, hand-over, disposal, factory reset and network
+//! (R-LOSS, R-FAILURE, R-TRANSFER, R-DISPOSE, R-RESET, R-CONTINUE).
+
+use super::{Refusal, System};
+use crate::ca::PhoneId;
+use crate::phone::{Condition, Holder};
+
+impl System {
+    /// The hand-over / disposal procedure (R-TRANSFER, R-DISPOSE, INV-DELETE-ON-TRANSFER):
+    /// online, the holder revokes from the phone every live credential in the applet, each
+    /// authenticated as configured (ALT-REVOKE-AUTH; one the holder cannot authenticate, such
+    /// as someone else's, stays live), and the SEI-TSM deletes the applet; in any case,
+    /// factory reset.
+    fn procedure(&mut self, h: PhoneId) -> Result<(), Refusal> {
+        let phone = self.phone(h)?;
+        if phone.online {
+            if phone.app.is_some() && phone.has_applet() {
+                let held = self.read_held(h).unwrap_or_default();
+                for (kind, serial) in held {
+                    if self
+                        .ca
+                        .registry()
+                        .get(serial)
+                        .is_some_and(|r| r.status.is_live())
+                    {
+                        // A defect stops the procedure; a refused authentication does not.
+                        if let Err(Refusal::Failure(m)) = self.revoke_held(h, kind, serial) {
+                            return Err(Refusal::Failure(m));
+                        }
+                    }
+                }
+            }
+            let phone = self.phones.get_mut(&h).ok_or(Refusal::UnknownPhone(h))?;
+            if phone.has_applet() {
+                self.sei.delete_applet(&mut phone.se, h)?;
+            }
+        }
+        self.reset(h)
+    }
+
+    fn reset(&mut self, h: PhoneId) -> Result<(), Refusal> {
+        self.phone_mut(h)?.factory_reset();
+        self.sp.drop_session(h);
+        self.pin_memory.retain(|(ph, _), _| *ph != h);
+        self.found.remove(&h);
+        Ok(())
+    }
+
+    // ----- phone life events -----
+
+    /// `Lose(h)`: the phone is mislaid (R-LOSS, R-TEMP-LOSS); it stays online if it was. An
+    /// issuance session in progress on it is lost.
+    pub fn lose(&mut self, h: PhoneId) -> Result<(), Refusal> {
+        self.tick();
+        self.operable(h)?;
+        self.phone_mut(h)?.condition = Condition::Lost;
+        self.sp.drop_session(h);
+        Ok(())
+    }
+
+    /// `Find(h)`: a lost phone is back in hand.
+    pub fn find(&mut self, h: PhoneId) -> Result<(), Refusal> {
+        self.tick();
+        let phone = self.phone_mut(h)?;
+        if phone.condition != Condition::Lost {
+            return Err(Refusal::NotLost);
+        }
+        phone.condition = Condition::InHand;
+        Ok(())
+    }
+
+    /// `Break(h)`: broken for good (R-FAILURE): offline forever.
+    pub fn r#break(&mut self, h: PhoneId) -> Result<(), Refusal> {
+        self.tick();
+        let phone = self.phone_mut(h)?;
+        if phone.condition == Condition::Broken {
+            return Err(Refusal::PhoneBroken);
+        }
+        if phone.holder == Holder::Nobody {
+            return Err(Refusal::NotInHand);
+        }
+        phone.condition = Condition::Broken;
+        phone.online = false;
+        self.sp.drop_session(h);
+        Ok(())
+    }
+
+    /// Alias of [`System::r#break`].
+    pub fn break_phone(&mut self, h: PhoneId) -> Result<(), Refusal> {
+        self.r#break(h)
+    }
+
+    /// `HandOver(h, to, procedure)`: to a person or a stranger (R-TRANSFER); with the
+    /// procedure the holder first revokes from the phone and deletes the applet (online),
+    /// then factory-resets.
+    pub fn hand_over(&mut self, h: PhoneId, to: Holder, procedure: bool) -> Result<(), Refusal> {
+        self.tick();
+        let phone = self.operable(h)?;
+        if to == Holder::Nobody {
+            return Err(Refusal::InvalidHolder);
+        }
+        if let Holder::Person(q) = to {
+            if !self.cards.contains_key(&q) {
+                return Err(Refusal::UnknownPerson(q));
+            }
+        }
+        if phone.holder == to {
+            return Err(Refusal::SameHolder);
+        }
+        if procedure {
+            self.procedure(h)?;
+        }
+        self.sp.drop_session(h);
+        self.phone_mut(h)?.holder = to;
+        Ok(())
+    }
+
+    /// `Dispose(h, procedure)`: the phone is disposed of (R-DISPOSE); likewise with or
+    /// without the procedure. Nobody holds it afterwards and it is offline.
+    pub fn dispose(&mut self, h: PhoneId, procedure: bool) -> Result<(), Refusal> {
+        self.tick();
+        // A broken phone is disposed of too (R-FAILURE, R-DISPOSE); the procedure then does
+        // what it can offline: the factory reset.
+        let phone = self.phone(h)?;
+        if phone.condition != Condition::Broken {
+            self.operable(h)?;
+        } else if phone.holder == Holder::Nobody {
+            return Err(Refusal::NotInHand);
+        }
+        if procedure {
+            self.procedure(h)?;
+        }
+        self.sp.drop_session(h);
+        let phone = self.phone_mut(h)?;
+        phone.holder = Holder::Nobody;
+        phone.online = false;
+        Ok(())
+    }
+
+    /// `FactoryReset(h)`: the app goes (token invalid) and the SE's JPKI data is wiped
+    /// (R-RESET).
+    pub fn factory_reset(&mut self, h: PhoneId) -> Result<(), Refusal> {
+        self.tick();
+        self.operable(h)?;
+        self.reset(h)
+    }
+
+    /// `GoOffline(h)`: network lost (R-CONTINUE).
+    pub fn go_offline(&mut self, h: PhoneId) -> Result<(), Refusal> {
+        self.tick();
+        let phone = self.phone_mut(h)?;
+        if phone.condition == Condition::Broken {
+            return Err(Refusal::PhoneBroken);
+        }
+        if !phone.online {
+            return Err(Refusal::AlreadyOffline);
+        }
+        phone.online = false;
+        Ok(())
+    }
+
+    /// `GoOnline(h)`: network back; the app syncs its credentials' status and has revoked
+    /// ones deleted (R-CONTINUE, R-DELETE).
+    pub fn go_online(&mut self, h: PhoneId) -> Result<(), Refusal> {
+        self.tick();
+        let phone = self.phone_mut(h)?;
+        if phone.condition == Condition::Broken {
+            return Err(Refusal::PhoneBroken);
+        }
+        if phone.holder == Holder::Nobody {
+            return Err(Refusal::NotInHand);
+        }
+        if phone.online {
+            return Err(Refusal::AlreadyOnline);
+        }
+        phone.online = true;
+        self.sync(h);
+        Ok(())
+    }
+}

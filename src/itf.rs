@@ -1,0 +1,1 @@
+//! ITF export (placeholder filled below).
