@@ -10,7 +10,11 @@ use serde_json::json;
 /// The effects in words: `breaks X, Y; opens Z; closes W`.
 fn effects(e: &Expected) -> String {
     let mut parts = Vec::new();
-    for (what, ids) in [("breaks", &e.breaks), ("opens", &e.opens), ("closes", &e.closes)] {
+    for (what, ids) in [
+        ("breaks", &e.breaks),
+        ("opens", &e.opens),
+        ("closes", &e.closes),
+    ] {
         if !ids.is_empty() {
             parts.push(format!("{what} {}", ids.join(", ")));
         }
@@ -49,7 +53,9 @@ pub fn run(base: &Config, threads: usize) -> Vec<(Alternative, CheckReport)> {
                     ..CheckOptions::default()
                 };
                 let r = check(&c, &opts, &mut |_| {});
-                done.lock().unwrap_or_else(|e| e.into_inner()).push((i, a, r));
+                done.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((i, a, r));
             });
         }
     });

@@ -408,11 +408,13 @@ fn run() -> Result<ExitCode, String> {
                 print!("{}", matrix::text(&rows));
                 print!("{}", alternatives::table(&rows[0].report, &alts));
             }
-            Ok(if rows.iter().all(|r| r.report.complete) && alts.iter().all(|(_, r)| r.complete) {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            Ok(
+                if rows.iter().all(|r| r.report.complete) && alts.iter().all(|(_, r)| r.complete) {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                },
+            )
         }
         Command::Explore {
             world,

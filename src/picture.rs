@@ -54,28 +54,19 @@ pub fn mark(s: &State, a: Action) -> Option<String> {
     Some(t.to_string())
 }
 
-/// History facts, in words (render_state leaves them out).
+/// Ground-truth facts the state carries beyond render_state, in words.
 fn history_lines(s: &State) -> Vec<String> {
-    let h = s.history;
-    [
-        (
-            h.rp_accepted_unusable,
-            "a relying party has accepted a revoked or suspended cert",
-        ),
-        (
-            h.used_without_user_pin,
-            "a service was used without the correct user PIN",
-        ),
-        (
-            h.stale_delete,
-            "a push deleted a credential it was not sent for",
-        ),
-        (h.key_outside_se, "a private key has existed outside an SE"),
-    ]
-    .into_iter()
-    .filter(|(on, _)| *on)
-    .map(|(_, t)| format!("history: {t}"))
-    .collect()
+    let mut v = Vec::new();
+    if s.keys_outside_se != 0 {
+        v.push("ground truth: a private key exists outside every SE".to_string());
+    }
+    if !s.threats.signatures.is_empty() {
+        v.push(format!(
+            "ground truth: {} signature(s) made offline, waiting to be presented",
+            s.threats.signatures.len()
+        ));
+    }
+    v
 }
 
 /// The state in words, one fact a line (replay's rendering plus the history facts).
@@ -156,7 +147,7 @@ fn status_colour(st: CertStatus) -> &'static str {
     match st {
         CertStatus::Active => GREEN,
         CertStatus::Suspended => AMBER,
-        CertStatus::Revoked(_) => RED,
+        CertStatus::Revoked(_) | CertStatus::Expired => RED,
     }
 }
 
@@ -239,7 +230,9 @@ pub fn state_svg(c: &Config, s: &State) -> String {
             let (t, pin, colour) = match ph.slot(k) {
                 _ if !in_play => ("not in this world".to_string(), String::new(), GREY),
                 Slot::Empty => ("empty".to_string(), String::new(), GREY),
-                Slot::Key { person } => (format!("key of {person}, no cert"), String::new(), AMBER),
+                Slot::Key { person, .. } => {
+                    (format!("key of {person}, no cert"), String::new(), AMBER)
+                }
                 Slot::Cert { serial, pin } => {
                     let pin = match pin {
                         Pin::Temporary => "temporary PIN".to_string(),

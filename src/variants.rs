@@ -39,6 +39,22 @@ pub fn sentence(v: Variant) -> &'static str {
         Variant::TemporaryPinShown => {
             "The temporary PIN is shown to the user and works for services."
         }
+        Variant::NoStatusSync => {
+            "The app does not ask its certs' status when it comes online or is installed."
+        }
+        Variant::ResetLocalWipe => {
+            "ALT-RESET: a factory reset wipes the SE locally, online or not, instead of asking the server."
+        }
+        Variant::OfflineProcedure => {
+            "The hand-over procedure runs offline too, and then only resets the phone."
+        }
+        Variant::RevocationKeepsApplet => {
+            "A revocation or deletion leaves the empty applet installed."
+        }
+        Variant::PushNeedsWrittenCert => {
+            "A deletion push deletes only a written cert of its serial, not a certified key."
+        }
+        Variant::NoCertExpiry => "Phone certs never expire.",
     }
 }
 

@@ -69,15 +69,16 @@ pub fn read_actions_for(path: &std::path::Path, config: &Config) -> Result<Vec<A
 /// the initial one).
 ///
 /// Only the actions the implementation realises are walked ([`crate::lockstep::realised`]):
-/// the rest are skipped by the drivers and named in the report.
+/// the rest are skipped by the drivers and named in the report. The graph is the one the
+/// implementation is driven on ([`crate::lockstep::driven_config`]).
 pub fn model_graph(config: &Config) -> (usize, usize) {
+    let config = crate::lockstep::driven_config(config).unwrap_or_else(|_| config.clone());
     let opts = CheckOptions {
         only: Some(crate::lockstep::realised),
         ..CheckOptions::default()
     };
-    let config = &crate::lockstep::realised_config(config);
     let mut line = crate::progress::Line::new("conform: counting the model graph");
-    let r = check_properties(config, &opts, Vec::new(), &mut |p| {
+    let r = check_properties(&config, &opts, Vec::new(), &mut |p| {
         line.show(&format!(
             "depth {}, {} states, {:.0} s",
             p.depth, p.unique_states, p.seconds
@@ -105,6 +106,8 @@ pub fn conform_json(
     let mut text = String::new();
     let mut json_out = report_head(config, opts, "phone-jpki-impl (in process)");
     let mut divergence: Option<Box<Divergence>> = None;
+    text += &format!("{}\n", crate::lockstep::policy_note());
+    json_out["policy_note"] = json!(crate::lockstep::policy_note());
 
     let mut replays = Vec::new();
     for path in &opts.replay {

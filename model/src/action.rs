@@ -69,6 +69,8 @@ pub enum Action {
     /// The pending deletion push for this revoked serial.
     DeliverPush(Serial),
     DropPush(Serial),
+    /// The validity period of this phone cert ends (更新, R-REISSUE).
+    CertExpire(Serial),
     // Phone leaves its holder (R-TRANSFER, R-DISPOSE, R-RESET).
     FactoryReset(PhoneId),
     HandOver(PhoneId, Recipient, bool),
@@ -126,6 +128,7 @@ pub enum ActionKind {
     RevokeWithCard,
     DeliverPush,
     DropPush,
+    CertExpire,
     FactoryReset,
     HandOver,
     Dispose,
@@ -143,7 +146,7 @@ pub enum ActionKind {
 
 impl ActionKind {
     /// Every action kind, in alphabet order.
-    pub const ALL: [ActionKind; 39] = [
+    pub const ALL: [ActionKind; 40] = [
         ActionKind::GoOffline,
         ActionKind::GoOnline,
         ActionKind::Lose,
@@ -170,6 +173,7 @@ impl ActionKind {
         ActionKind::RevokeWithCard,
         ActionKind::DeliverPush,
         ActionKind::DropPush,
+        ActionKind::CertExpire,
         ActionKind::FactoryReset,
         ActionKind::HandOver,
         ActionKind::Dispose,
@@ -230,6 +234,7 @@ impl ActionKind {
             RevokeFromPhone => &["R-REVOKE", "R-DELETE", "R-DISPOSE"],
             RevokeWithCard => &["R-REVOKE", "R-LOSS", "R-FAILURE", "R-TOKEN"],
             DeliverPush | DropPush => &["R-DELETE", "R-TOKEN"],
+            CertExpire => &["R-REISSUE"],
             FactoryReset => &["R-RESET"],
             HandOver => &["R-TRANSFER", "R-DELETE"],
             Dispose => &["R-DISPOSE", "R-DELETE"],
@@ -275,6 +280,7 @@ impl ActionKind {
             RevokeWithCard => "RevokeWithCard",
             DeliverPush => "DeliverPush",
             DropPush => "DropPush",
+            CertExpire => "CertExpire",
             FactoryReset => "FactoryReset",
             HandOver => "HandOver",
             Dispose => "Dispose",
@@ -303,7 +309,7 @@ impl Action {
         match self {
             GoOffline(_) | Lose(_) | Break(_) | UninstallApp(_) | CardRenew(_) | CardRevoke(_)
             | CardExpire(_) | Suspend(..) | AbandonIssuance(_) | RevokeFromPhone(..)
-            | RevokeWithCard(..) | FactoryReset(_) => true,
+            | RevokeWithCard(..) | FactoryReset(_) | CertExpire(_) => true,
             Use(_, _, e) | ChangePin(_, _, e) | Resume(_, _, e) => *e == PinEntry::Wrong,
             // A stranger's wrong entries count like the owner's. What a new holder does with
             // the phone follows the detour that gave it to them (finding follows a loss,
@@ -351,6 +357,7 @@ impl Action {
             RevokeWithCard(..) => ActionKind::RevokeWithCard,
             DeliverPush(_) => ActionKind::DeliverPush,
             DropPush(_) => ActionKind::DropPush,
+            CertExpire(_) => ActionKind::CertExpire,
             FactoryReset(_) => ActionKind::FactoryReset,
             HandOver(..) => ActionKind::HandOver,
             Dispose(..) => ActionKind::Dispose,
@@ -412,7 +419,7 @@ impl fmt::Display for Action {
             }
             Suspend(p, k) | RevokeWithCard(p, k) => write!(f, "{}({p},{k})", self.kind().name()),
             ApplyWithCode(h, p, k) => write!(f, "ApplyWithCode({h},{p},{k})"),
-            DeliverPush(i) | DropPush(i) | PresentSignature(i) => {
+            DeliverPush(i) | DropPush(i) | CertExpire(i) | PresentSignature(i) => {
                 write!(f, "{}({i})", self.kind().name())
             }
             HandOver(h, to, p) => write!(f, "HandOver({h}->{to},{})", proc_(p)),
@@ -473,6 +480,8 @@ pub enum Refusal {
     CertRevoked,
     /// The relying party found the cert suspended.
     CertSuspended,
+    /// The cert's validity period has ended.
+    CertExpired,
     /// The push cannot reach its token (offline, app removed, phone gone).
     Undeliverable,
     /// ALT-APPLET-STATUS: the phone signs only after the app, online, saw the cert active.
@@ -503,6 +512,7 @@ impl Refusal {
             TemporaryPin => "TemporaryPin",
             CertRevoked => "CertRevoked",
             CertSuspended => "CertSuspended",
+            CertExpired => "CertExpired",
             Undeliverable => "Undeliverable",
             StatusUnknown => "StatusUnknown",
             BiometricInvalidated => "BiometricInvalidated",

@@ -21,7 +21,9 @@ pub const MODEL_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// names so that `phone-jpki verify-report` can tell whether it was made against these rules.
 pub const MODEL_HASH: &str = env!("PHONE_JPKI_MODEL_HASH");
 pub mod check;
+pub mod deadend;
 pub mod explore;
+pub mod invariants;
 pub mod properties;
 pub mod risks;
 pub mod semantics;

@@ -79,6 +79,7 @@ pub enum Alternative {
     ProofingMailedCode,
     KeygenAtJlis,
     LinkPerKind,
+    ResetLocalWipe,
 }
 
 /// What a policy choice is expected to do to the verdicts, by property ID.
@@ -95,7 +96,7 @@ pub struct Expected {
 
 impl Alternative {
     /// Every alternative, in matrix order.
-    pub const ALL: [Alternative; 10] = [
+    pub const ALL: [Alternative; 11] = [
         Alternative::StorageSim,
         Alternative::UnlockAnyFinger,
         Alternative::UnlockInvalidateOnEnrol,
@@ -106,6 +107,7 @@ impl Alternative {
         Alternative::ProofingMailedCode,
         Alternative::KeygenAtJlis,
         Alternative::LinkPerKind,
+        Alternative::ResetLocalWipe,
     ];
 
     /// The CLI name (`--policy NAME`).
@@ -121,6 +123,7 @@ impl Alternative {
             Alternative::ProofingMailedCode => "proofing-mailed-code",
             Alternative::KeygenAtJlis => "keygen-at-jlis",
             Alternative::LinkPerKind => "link-per-kind",
+            Alternative::ResetLocalWipe => Variant::ResetLocalWipe.name(),
         }
     }
 
@@ -135,6 +138,7 @@ impl Alternative {
             Alternative::ProofingMailedCode => "ALT-PROOFING",
             Alternative::KeygenAtJlis => "ALT-KEYGEN",
             Alternative::LinkPerKind => "ALT-LINK",
+            Alternative::ResetLocalWipe => "ALT-RESET",
         }
     }
 
@@ -151,6 +155,7 @@ impl Alternative {
             Alternative::ProofingMailedCode => "Identity proven by an access code mailed by 本人限定受取郵便 (001, 002): a co-resident who receives it gets the person's phone cert on their own phone, with a PIN they set.",
             Alternative::KeygenAtJlis => "The key pair is generated at J-LIS and sent over the network to the SE (001 ネットワーク経由による格納): a private key exists outside every SE.",
             Alternative::LinkPerKind => "Each phone cert kind is linked to the card cert of its own kind: revoking the card signing cert (an address change) leaves the phone auth cert live.",
+            Alternative::ResetLocalWipe => "A factory reset wipes the SE's JPKI data locally through the OS, online or not, instead of asking the server (004 課題2 対策): an offline reset deletes too.",
         }
     }
 
@@ -210,6 +215,10 @@ impl Alternative {
                 breaks: vec!["INV-LINK"],
                 ..Expected::default()
             },
+            Alternative::ResetLocalWipe => Expected {
+                closes: vec![Variant::ResetLocalWipe.breaks()],
+                ..Expected::default()
+            },
         }
     }
 
@@ -226,6 +235,7 @@ impl Alternative {
             Alternative::ProofingMailedCode => p.proofing = Proofing::MailedCode,
             Alternative::KeygenAtJlis => p.keygen_in_se = false,
             Alternative::LinkPerKind => p.link = Link::PerKind,
+            Alternative::ResetLocalWipe => Variant::ResetLocalWipe.apply(p),
         }
     }
 }
@@ -248,10 +258,12 @@ pub enum Choice {
 }
 
 impl Choice {
-    /// Every choice: the fault variants, then the alternatives.
+    /// Every choice: the fault variants, then the alternatives (ALT-RESET's local wipe is
+    /// listed among the latter only).
     pub fn all() -> Vec<Choice> {
         Variant::ALL
             .into_iter()
+            .filter(|&v| !is_alternative(v))
             .map(Choice::Fault)
             .chain(Alternative::ALL.into_iter().map(Choice::Alternative))
             .collect()
@@ -313,6 +325,11 @@ impl Choice {
     }
 }
 
+/// A [`Variant`] that is one of the seeds' alternatives rather than a fault.
+pub fn is_alternative(v: Variant) -> bool {
+    v == Variant::ResetLocalWipe
+}
+
 /// The requirement a fault variant toggles off.
 fn fault_requirement(v: Variant) -> &'static str {
     match v {
@@ -327,6 +344,12 @@ fn fault_requirement(v: Variant) -> &'static str {
         Variant::CaTrustsApplication => "R-ISSUE's re-check at the CA",
         Variant::KeygenAtTsm => "R-KEYGEN",
         Variant::TemporaryPinShown => "R-PIN-SETUP's secret temporary PIN",
+        Variant::NoStatusSync => "the app's status sync (a project decision)",
+        Variant::ResetLocalWipe => "R-RESET's deletion through the server",
+        Variant::OfflineProcedure => "the procedure's need for the network",
+        Variant::RevocationKeepsApplet => "the applet's deletion on revocation",
+        Variant::PushNeedsWrittenCert => "R-DELETE of a certified key not yet written",
+        Variant::NoCertExpiry => "phone cert expiry (更新)",
     }
 }
 

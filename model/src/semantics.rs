@@ -204,6 +204,12 @@ pub fn describe(k: ActionKind) -> ActionDoc {
             "the push service gives it up (004 課題2)",
             &[],
         ),
+        A::CertExpire => (
+            "CertExpire(serial)",
+            "the phone cert is live (active or suspended)",
+            "its validity period ends (Expired); no push is sent, the app deletes it at its next status sync; 更新 is a reissue (Apply is no longer refused with ReissueWhileLive)",
+            &[],
+        ),
         A::FactoryReset => (
             "FactoryReset(phone)",
             "the phone is operable",
@@ -298,7 +304,7 @@ zero (R-PIN-RETRY). Refusals are checked in the order listed.\n\n## Actions\n\n"
 }
 
 /// Every refusal, in declaration order.
-pub const ALL_REFUSALS: [Refusal; 21] = [
+pub const ALL_REFUSALS: [Refusal; 22] = [
     Refusal::PhoneOffline,
     Refusal::NoApp,
     Refusal::NoApplet,
@@ -317,6 +323,7 @@ pub const ALL_REFUSALS: [Refusal; 21] = [
     Refusal::TemporaryPin,
     Refusal::CertRevoked,
     Refusal::CertSuspended,
+    Refusal::CertExpired,
     Refusal::Undeliverable,
     Refusal::StatusUnknown,
     Refusal::BiometricInvalidated,
@@ -343,6 +350,7 @@ fn refusal_meaning(r: Refusal) -> &'static str {
         TemporaryPin => "only the temporary PIN is set",
         CertRevoked => "the cert is revoked",
         CertSuspended => "the relying party found the cert suspended",
+        CertExpired => "the cert's validity period has ended",
         Undeliverable => "the push cannot reach its token",
         StatusUnknown => {
             "ALT-APPLET-STATUS: the phone signs only after the app, online, saw the cert active"

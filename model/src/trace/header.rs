@@ -2,9 +2,9 @@
 
 use super::FORMAT;
 use crate::config::Config;
+use crate::ids::Kind;
 use crate::ids::PersonId;
 use crate::policy::Choice;
-use crate::ids::Kind;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
