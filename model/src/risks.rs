@@ -152,10 +152,6 @@ pub fn for_config(config: &Config) -> Vec<Property> {
             },
         ));
     }
-    v.push(Property::always_step(
-        "INV-NO-USE-AFTER-REVOKE/ROUTES: over a card reader, by a finger or as a signature presented later, no relying party accepts a revoked or suspended cert",
-        no_use_after_revoke_other_routes,
-    ));
     v
 }
 

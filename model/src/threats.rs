@@ -293,6 +293,7 @@ pub fn candidates(config: &Config, state: &State, out: &mut Vec<Action>) {
 fn rp_check(config: &Config, s: &State, serial: Serial) -> Result<(), Refusal> {
     match s.cert(serial).status {
         CertStatus::Revoked(_) => Err(Refusal::CertRevoked),
+        CertStatus::Expired => Err(Refusal::CertExpired),
         CertStatus::Suspended if config.policy.rp_checks_suspension => Err(Refusal::CertSuspended),
         _ => Ok(()),
     }

@@ -20,7 +20,7 @@ pub fn describe(k: ActionKind) -> Doc {
             "ReaderUse(phone, kind, pin)",
             "the phone is in someone's hand (a person or a stranger), the applet holds a cert of that kind; `right` only when the holder knows the PIN (its owner, or anyone under THREAT-PIN-KNOWN); neither the app nor the network is needed",
             "a login or signature through an NFC card reader (THREAT-READER): the applet checks the PIN (no OMAPI access rule on this route), the relying party, online from the reader's PC, checks the status",
-            &[R::StatusUnknown, R::PinBlocked, R::TemporaryPin, R::WrongPin, R::CertRevoked, R::CertSuspended],
+            &[R::StatusUnknown, R::PinBlocked, R::TemporaryPin, R::WrongPin, R::CertRevoked, R::CertExpired, R::CertSuspended],
         ),
         A::ReadAuthCert => (
             "ReadAuthCert(phone)",
@@ -44,7 +44,7 @@ pub fn describe(k: ActionKind) -> Doc {
             "PresentSignature(serial)",
             "a signature made with that serial's key is waiting",
             "the relying party verifies it, checking the cert's status now, and accepts it (INV-NO-USE-AFTER-REVOKE)",
-            &[R::CertRevoked, R::CertSuspended],
+            &[R::CertRevoked, R::CertExpired, R::CertSuspended],
         ),
         A::EnrollFinger => (
             "EnrollFinger(phone)",
@@ -56,7 +56,7 @@ pub fn describe(k: ActionKind) -> Doc {
             "BiometricUse(phone)",
             "ALT-UNLOCK uses biometrics; the holder's finger is enrolled, the phone has the app and an auth cert",
             "a login through the app unlocked by the finger instead of the PIN; the relying party checks the status",
-            &[R::PhoneOffline, R::BiometricInvalidated, R::PinBlocked, R::TemporaryPin, R::CertRevoked, R::CertSuspended],
+            &[R::PhoneOffline, R::BiometricInvalidated, R::PinBlocked, R::TemporaryPin, R::CertRevoked, R::CertExpired, R::CertSuspended],
         ),
         A::SimSwap => (
             "SimSwap(phone)",
