@@ -100,6 +100,7 @@ pub fn describe(k: ActionKind) -> ActionDoc {
                 R::TemporaryPin,
                 R::WrongPin,
                 R::CertRevoked,
+                R::CertExpired,
                 R::CertSuspended,
             ],
         ),
@@ -118,6 +119,7 @@ pub fn describe(k: ActionKind) -> ActionDoc {
                 R::CardNotValid,
                 R::NotCredentialOwner,
                 R::CertRevoked,
+                R::CertExpired,
             ],
         ),
         A::Suspend => (
@@ -133,6 +135,7 @@ pub fn describe(k: ActionKind) -> ActionDoc {
             &[
                 R::PhoneOffline,
                 R::CertRevoked,
+                R::CertExpired,
                 R::NotSuspended,
                 R::PinBlocked,
                 R::TemporaryPin,
@@ -166,7 +169,7 @@ pub fn describe(k: ActionKind) -> ActionDoc {
             "WriteCert(phone)",
             "the phone's session is at Issued",
             "the cert and a temporary PIN are written into the slot over SCP03 (phase 3); the slot still holds the session's key under the default policy (KeyMissing is reachable only when a push may delete whatever is in the slot)",
-            &[R::PhoneOffline, R::CertRevoked],
+            &[R::PhoneOffline, R::KeyMissing, R::CertRevoked, R::CertExpired],
         ),
         A::SetUserPin => (
             "SetUserPin(phone)",
@@ -220,13 +223,13 @@ pub fn describe(k: ActionKind) -> ActionDoc {
             "HandOver(phone, to, procedure)",
             "the phone has had the app, is operable and held by a person, and hand-overs are left; `to` is another person or `stranger`; `procedure: false` only if careless users exist",
             "with the procedure and online: the holder's live certs on it are revoked (FromPhone) and the applet deleted, then a factory reset; the phone goes to `to`, its session ends",
-            &[],
+            &[R::PhoneOffline, R::NoApp],
         ),
         A::Dispose => (
             "Dispose(phone, procedure)",
             "the phone has had the app and is held by a person (operable or broken)",
             "as HandOver's procedure; then nobody holds it and it is offline",
-            &[],
+            &[R::PhoneOffline, R::NoApp],
         ),
         threat => crate::threats_doc::describe(threat),
     };
