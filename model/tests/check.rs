@@ -122,7 +122,7 @@ fn deep_report() -> &'static CheckReport {
 const REFERENCE: (usize, usize, usize) = (195_965, 646_946, 24);
 const REFERENCE_SYM_UNIQUE: usize = 101_138;
 /// The deep configuration (two detours, two PIN tries), pinned.
-const DEEP: (usize, usize, usize) = (4_053_490, 13_361_720, 26);
+const DEEP: (usize, usize, usize) = (8_353_803, 34_083_775, 29);
 
 fn assert_every_property_gets_its_verdict(c: &Config, r: &CheckReport) {
     assert!(r.complete);
