@@ -10,7 +10,7 @@
 
 use crate::action::{Action, Refusal};
 use crate::config::Config;
-use crate::properties::{self, Condition, Expectation, Property};
+use crate::properties::{self, Condition, Expectation, Observed, Property};
 use crate::rules::{candidate_actions, step};
 use crate::state::State;
 use crate::symmetry;
@@ -177,7 +177,7 @@ const BATCH: usize = 1 << 15;
 struct Expansion {
     /// Indices into the property list with a discovery at this state (state conditions).
     state_hits: Vec<usize>,
-    /// (action, property index) discoveries on accepted edges.
+    /// (action, property index) discoveries on attempted steps.
     edge_hits: Vec<(Action, usize)>,
     /// Successors that differ from the state: action, canonical successor, fingerprint.
     next: Vec<(Action, State, u64)>,
@@ -209,23 +209,28 @@ fn expand(
     candidate_actions(config, state, &mut actions);
     for a in actions {
         let o = step(config, state, a);
-        match o.result {
-            Ok(()) => {
-                for (i, p) in props.iter().enumerate() {
-                    if !open[i] {
-                        continue;
-                    }
-                    let hit = match p.condition {
-                        Condition::Edge(f) => f(config, state, &a, &o.next),
-                        Condition::Action(k) => a.kind() == k,
-                        Condition::State(_) => false,
-                    };
-                    if hit {
-                        out.edge_hits.push((a, i));
-                    }
-                }
+        let observed = Observed {
+            config,
+            before: state,
+            action: a,
+            result: o.result,
+            after: &o.next,
+        };
+        for (i, p) in props.iter().enumerate() {
+            if !open[i] {
+                continue;
             }
-            Err(r) => out.refusals.push(r),
+            let hit = match p.condition {
+                Condition::Step(f) => f(&observed) == (p.expectation == Expectation::Sometimes),
+                Condition::Action(k) => o.result.is_ok() && a.kind() == k,
+                Condition::State(_) | Condition::NoDeadEnd => false,
+            };
+            if hit {
+                out.edge_hits.push((a, i));
+            }
+        }
+        if let Err(r) = o.result {
+            out.refusals.push(r);
         }
         if &o.next != state {
             let next = if sym {

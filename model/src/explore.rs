@@ -9,6 +9,7 @@ use crate::properties::{self, Condition, Expectation};
 use crate::rules::{candidate_actions, step};
 use crate::state::{CertStatus, Holder, Pin, Slot, State};
 use stateright::{Model, Property};
+use std::sync::OnceLock;
 
 /// The model checked by stateright.
 #[derive(Clone, Debug)]
@@ -16,27 +17,40 @@ pub struct JpkiModel {
     pub config: Config,
 }
 
-/// stateright properties take `&'static str` names and plain fn pointers, so the state
-/// properties are listed here by index into [`properties::invariants`] / reachability.
-macro_rules! state_prop {
-    ($kind:ident, $list:ident, $i:expr) => {
-        Property::$kind(static_name(properties::$list(), $i), |m: &JpkiModel, s| {
-            eval(&properties::$list()[$i].condition, &m.config, s)
-        })
-    };
+/// Every property, built once (names and conditions do not depend on the configuration).
+fn all_properties() -> &'static [properties::Property] {
+    static ALL: OnceLock<Vec<properties::Property>> = OnceLock::new();
+    ALL.get_or_init(properties::all)
 }
 
-fn static_name(list: Vec<properties::Property>, i: usize) -> &'static str {
-    // Names are built once per checker start; leaking a few short strings is fine.
-    Box::leak(list[i].name.clone().into_boxed_str())
-}
-
-fn eval(c: &Condition, config: &Config, s: &State) -> bool {
-    match c {
-        Condition::State(f) => f(config, s),
-        _ => true,
+/// stateright properties are plain fn pointers on states, so each property is evaluated by
+/// its index `I` in [`all_properties`]. A step observer becomes a state property: "every
+/// step out of this state satisfies it" (always) or "some step does" (sometimes).
+fn eval<const I: usize>(m: &JpkiModel, s: &State) -> bool {
+    let p = &all_properties()[I];
+    let sometimes = p.expectation == Expectation::Sometimes;
+    match p.condition {
+        Condition::State(f) => f(&m.config, s),
+        Condition::Step(f) if sometimes => {
+            properties::some_step_satisfies(&m.config, s, f).is_some()
+        }
+        Condition::Step(f) => properties::steps_satisfy(&m.config, s, f).is_none(),
+        // Action reachability is stateright's own coverage; the dead-end analysis needs the
+        // whole graph (crate::check). Neither is a state property.
+        Condition::Action(_) | Condition::NoDeadEnd => !sometimes,
     }
 }
+
+macro_rules! table {
+    ($($i:literal)*) => {
+        const EVAL: &[fn(&JpkiModel, &State) -> bool] = &[$(eval::<$i>),*];
+    };
+}
+table!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31
+    32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61
+    62 63 64 65 66 67 68 69 70 71 72 73 74 75 76 77 78 79 80 81 82 83 84 85 86 87 88 89 90 91
+    92 93 94 95 96 97 98 99 100 101 102 103 104 105 106 107 108 109 110 111 112 113 114 115
+    116 117 118 119 120 121 122 123 124 125 126 127);
 
 impl Model for JpkiModel {
     type State = State;
@@ -74,28 +88,33 @@ impl Model for JpkiModel {
         Some(timeline_svg(&self.config, &path.into_vec()))
     }
 
+    /// Every state and step property (action reachability and INV-NO-DEAD-END are left to
+    /// [`crate::check`]).
     fn properties(&self) -> Vec<Property<Self>> {
-        let inv = properties::invariants();
-        let mut v = Vec::new();
-        for (i, p) in inv.iter().enumerate() {
-            if matches!(p.condition, Condition::State(_)) && p.expectation == Expectation::Always {
-                v.push(match i {
-                    0 => state_prop!(always, invariants, 0),
-                    1 => state_prop!(always, invariants, 1),
-                    2 => state_prop!(always, invariants, 2),
-                    3 => state_prop!(always, invariants, 3),
-                    4 => state_prop!(always, invariants, 4),
-                    5 => state_prop!(always, invariants, 5),
-                    6 => state_prop!(always, invariants, 6),
-                    7 => state_prop!(always, invariants, 7),
-                    _ => state_prop!(always, invariants, 8),
-                });
-            }
-        }
-        // The two residual risks are state properties (indices 4 and 5 of reachability).
-        v.push(state_prop!(sometimes, reachability, 4));
-        v.push(state_prop!(sometimes, reachability, 5));
-        v
+        let names: Vec<String> = properties::for_config(&self.config)
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        all_properties()
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| {
+                names.contains(&p.name)
+                    && matches!(p.condition, Condition::State(_) | Condition::Step(_))
+            })
+            .map(|(i, p)| {
+                assert!(
+                    i < EVAL.len(),
+                    "explore: more properties than the EVAL table"
+                );
+                // Names are built once per checker start; leaking a few strings is fine.
+                let name: &'static str = Box::leak(p.name.clone().into_boxed_str());
+                match p.expectation {
+                    Expectation::Always => Property::always(name, EVAL[i]),
+                    Expectation::Sometimes => Property::sometimes(name, EVAL[i]),
+                }
+            })
+            .collect()
     }
 }
 

@@ -2,7 +2,7 @@
 //! invariant, and reachability of every action kind, the named scenarios and both residual
 //! risks (so that a model whose safety holds vacuously fails). Names start with their ID.
 
-use crate::action::{Action, ActionKind};
+use crate::action::{Action, ActionKind, Refusal};
 use crate::config::Config;
 use crate::ids::{Kind, PersonId};
 use crate::state::{CertStatus, Holder, Pin, RevokeReason, Slot, State};
@@ -18,15 +18,56 @@ pub enum Expectation {
     Sometimes,
 }
 
+/// One attempted step as an observer sees it: the configuration, the state before, the
+/// action, its outcome (accepted, or the refusal) and the state after. `after` equals
+/// `before` for most refusals; a wrong PIN is refused and still counts down.
+///
+/// This is the **observer property vocabulary** (stable API; other properties, threat
+/// actors and ALT-* policies build on it): an [`Observer`] is a plain function of an
+/// [`Observed`] step, wrapped by [`Property::always_step`] (must hold on every attempted step
+/// from every reachable state; a step where it returns `false` is a counterexample) or
+/// [`Property::sometimes_step`] (some attempted step makes it return `true`: an example).
+/// Both checkers evaluate it: [`crate::check`] on every edge it expands (the path ends with
+/// the observed action), and the stateright adapter [`crate::explore`] as a state property
+/// "every step out of this state satisfies it" (resp. "some step does") through
+/// [`steps_satisfy`] / [`some_step_satisfies`]. Observers must be written apart from the
+/// rules: they read the states and the action, never the rules' helpers.
+#[derive(Clone, Copy, Debug)]
+pub struct Observed<'a> {
+    pub config: &'a Config,
+    pub before: &'a State,
+    pub action: Action,
+    pub result: Result<(), Refusal>,
+    pub after: &'a State,
+}
+
+impl Observed<'_> {
+    /// The system accepted the action.
+    pub fn accepted(&self) -> bool {
+        self.result.is_ok()
+    }
+
+    /// The system refused the action with this reason.
+    pub fn refused(&self, r: Refusal) -> bool {
+        self.result == Err(r)
+    }
+}
+
+/// A predicate on one attempted step (see [`Observed`]).
+pub type Observer = fn(&Observed) -> bool;
+
 /// What a property looks at.
 #[derive(Clone, Copy)]
 pub enum Condition {
     /// A predicate on states.
     State(fn(&Config, &State) -> bool),
-    /// A predicate on accepted steps: before, action, after.
-    Edge(fn(&Config, &State, &Action, &State) -> bool),
+    /// A predicate on attempted steps, accepted or refused (the observer vocabulary).
+    Step(Observer),
     /// An accepted step of this action kind.
     Action(ActionKind),
+    /// INV-NO-DEAD-END: decided by [`crate::check`] on the explored graph (backward
+    /// reachability of goal states over the persons' own actions).
+    NoDeadEnd,
 }
 
 /// A named property.
@@ -37,8 +78,39 @@ pub struct Property {
     pub condition: Condition,
 }
 
+/// Attempt every action offered in `state` and return the first whose observed step makes
+/// `f` false (`None`: all satisfy it). What `always_step` means for one state.
+pub fn steps_satisfy(config: &Config, state: &State, f: Observer) -> Option<Action> {
+    offered_steps(config, state, |o| !f(o))
+}
+
+/// The first action offered in `state` whose observed step makes `f` true.
+pub fn some_step_satisfies(config: &Config, state: &State, f: Observer) -> Option<Action> {
+    offered_steps(config, state, f)
+}
+
+fn offered_steps(
+    config: &Config,
+    state: &State,
+    hit: impl Fn(&Observed) -> bool,
+) -> Option<Action> {
+    let mut actions = Vec::new();
+    crate::rules::candidate_actions(config, state, &mut actions);
+    actions.into_iter().find(|&a| {
+        let o = crate::rules::step(config, state, a);
+        hit(&Observed {
+            config,
+            before: state,
+            action: a,
+            result: o.result,
+            after: &o.next,
+        })
+    })
+}
+
 impl Property {
-    fn always(name: &str, f: fn(&Config, &State) -> bool) -> Property {
+    /// Holds in every reachable state.
+    pub fn always(name: &str, f: fn(&Config, &State) -> bool) -> Property {
         Property {
             name: name.to_string(),
             expectation: Expectation::Always,
@@ -46,7 +118,8 @@ impl Property {
         }
     }
 
-    fn sometimes(name: &str, f: fn(&Config, &State) -> bool) -> Property {
+    /// Holds in some reachable state.
+    pub fn sometimes(name: &str, f: fn(&Config, &State) -> bool) -> Property {
         Property {
             name: name.to_string(),
             expectation: Expectation::Sometimes,
@@ -54,11 +127,21 @@ impl Property {
         }
     }
 
-    fn sometimes_edge(name: &str, f: fn(&Config, &State, &Action, &State) -> bool) -> Property {
+    /// Holds on every attempted step from every reachable state (an always-edge observer).
+    pub fn always_step(name: &str, f: Observer) -> Property {
+        Property {
+            name: name.to_string(),
+            expectation: Expectation::Always,
+            condition: Condition::Step(f),
+        }
+    }
+
+    /// Holds on some attempted step from some reachable state.
+    pub fn sometimes_step(name: &str, f: Observer) -> Property {
         Property {
             name: name.to_string(),
             expectation: Expectation::Sometimes,
-            condition: Condition::Edge(f),
+            condition: Condition::Step(f),
         }
     }
 
@@ -133,17 +216,25 @@ pub fn invariants() -> Vec<Property> {
 /// The `sometimes` properties: scenarios, residual risks, then one per action kind.
 pub fn reachability() -> Vec<Property> {
     let mut v = vec![
-        Property::sometimes_edge(
+        Property::sometimes_step(
             "SCN-MODEL-CHANGE: issuing on a new phone revokes the cert on the old one",
-            |_, before, a, after| {
+            |o| {
+                let (before, a, after) = (o.before, &o.action, o.after);
+                if !o.accepted() {
+                    return false;
+                }
                 matches!(a, Action::CaIssue(_))
                     && revoked_now(before, after)
                         .any(|r| r == CertStatus::Revoked(RevokeReason::ModelChange))
             },
         ),
-        Property::sometimes_edge(
+        Property::sometimes_step(
             "SCN-REISSUE-AFTER-RENEWAL: a phone cert reissued on a renewed card cert",
-            |_, before, a, after| {
+            |o| {
+                let (before, a, after) = (o.before, &o.action, o.after);
+                if !o.accepted() {
+                    return false;
+                }
                 let Action::CaIssue(h) = a else { return false };
                 let Some(new) = after.registry.last() else {
                     return false;
@@ -158,9 +249,13 @@ pub fn reachability() -> Vec<Property> {
                     })
             },
         ),
-        Property::sometimes_edge(
+        Property::sometimes_step(
             "SCN-PIN-INIT-AFTER-BLOCK: a blocked PIN is initialised with the card",
-            |_, before, a, after| {
+            |o| {
+                let (before, a, after) = (o.before, &o.action, o.after);
+                if !o.accepted() {
+                    return false;
+                }
                 let Action::InitPin(h, k) = a else {
                     return false;
                 };
@@ -168,9 +263,13 @@ pub fn reachability() -> Vec<Property> {
                     && matches!(after.phone(*h).slot(*k), Slot::Cert { pin: Pin::User { .. }, .. })
             },
         ),
-        Property::sometimes_edge(
+        Property::sometimes_step(
             "SCN-RESUME-AFTER-SUSPEND: a suspended cert is resumed from the phone",
-            |_, before, a, after| {
+            |o| {
+                let (before, a, after) = (o.before, &o.action, o.after);
+                if !o.accepted() {
+                    return false;
+                }
                 let Action::Resume(h, k, _) = a else {
                     return false;
                 };

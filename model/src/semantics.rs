@@ -282,7 +282,8 @@ zero (R-PIN-RETRY). Refusals are checked in the order listed.\n\n## Actions\n\n"
     for p in properties::for_config(&Config::reference()) {
         let kind = match p.condition {
             Condition::State(_) => "state",
-            Condition::Edge(_) => "step",
+            Condition::Step(_) => "step",
+            Condition::NoDeadEnd => "graph",
             Condition::Action(_) => "action",
         };
         let exp = match p.expectation {

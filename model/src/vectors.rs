@@ -472,9 +472,13 @@ pub fn export(config: &Config, cov: Coverage) -> Export {
             }
             for p in &scn {
                 let hit = match (p.condition, p.expectation) {
-                    (Condition::Edge(f), _) => {
-                        e.result.is_ok() && f(config, before, &e.action, after)
-                    }
+                    (Condition::Step(f), Expectation::Sometimes) => f(&properties::Observed {
+                        config,
+                        before,
+                        action: e.action,
+                        result: e.result,
+                        after,
+                    }),
                     (Condition::State(f), Expectation::Sometimes) => f(config, after),
                     _ => false,
                 };

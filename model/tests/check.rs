@@ -283,11 +283,19 @@ fn every_variant_breaks_its_property() {
                 .unwrap();
             match prop.condition {
                 Condition::State(f) => assert!(!f(&c, &states.last().unwrap().0), "{}", v.name()),
-                Condition::Edge(f) => {
+                Condition::Step(f) => {
                     let n = states.len();
-                    let (before, after) = (&states[n - 2].0, &states[n - 1].0);
-                    assert!(f(&c, before, path.last().unwrap(), after), "{}", v.name());
+                    let (before, (after, result)) = (&states[n - 2].0, &states[n - 1]);
+                    let o = properties::Observed {
+                        config: &c,
+                        before,
+                        action: *path.last().unwrap(),
+                        result: *result,
+                        after,
+                    };
+                    assert!(!f(&o), "{}", v.name());
                 }
+                Condition::NoDeadEnd => {}
                 Condition::Action(_) => unreachable!("no variant breaks action reachability"),
             }
         } else {
