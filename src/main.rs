@@ -311,20 +311,24 @@ fn run() -> Result<ExitCode, String> {
                 return Ok(ExitCode::SUCCESS);
             }
             let c = config(&world, &policy)?;
+            let live = std::io::IsTerminal::is_terminal(&std::io::stderr());
             let mut opts = CheckOptions {
                 symmetry,
                 max_states,
                 timeout: timeout.map(Duration::from_secs),
+                progress_line: live,
                 ..CheckOptions::default()
             };
             if let Some(t) = threads {
                 opts.threads = t.max(1);
             }
             let r = check(&c, &opts, &mut |p| {
-                eprintln!(
-                    "depth {:3}  {:>10} states  {:.1} s",
-                    p.depth, p.unique_states, p.seconds
-                )
+                if !live {
+                    eprintln!(
+                        "depth {:3}  {:>10} states  {:.1} s",
+                        p.depth, p.unique_states, p.seconds
+                    )
+                }
             });
             if let Some(file) = html {
                 report::write_atomic(&file, report::check_html(&c, &r).as_bytes())?;

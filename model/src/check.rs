@@ -32,6 +32,9 @@ pub struct CheckOptions {
     pub max_depth: Option<usize>,
     /// Stop (incomplete) after this long.
     pub timeout: Option<Duration>,
+    /// Draw progress on one updating line of standard error (states, states/s, level,
+    /// memory, estimate).
+    pub progress_line: bool,
 }
 
 impl Default for CheckOptions {
@@ -44,6 +47,7 @@ impl Default for CheckOptions {
             max_states: None,
             max_depth: None,
             timeout: None,
+            progress_line: false,
         }
     }
 }
@@ -100,6 +104,20 @@ impl Verdict {
 }
 
 impl PropertyResult {
+    /// The result of `p` given its discovery, if any, and whether the search was complete.
+    pub fn new(p: &Property, path: Option<Vec<Action>>, complete: bool) -> PropertyResult {
+        let holds = match p.expectation {
+            Expectation::Always => complete && path.is_none(),
+            Expectation::Sometimes => path.is_some(),
+        };
+        PropertyResult {
+            name: p.name.clone(),
+            expectation: p.expectation,
+            holds,
+            path,
+        }
+    }
+
     /// The verdict, given whether the search was complete.
     pub fn verdict(&self, complete: bool) -> Verdict {
         match (self.expectation, self.path.is_some(), complete) {
@@ -254,8 +272,19 @@ pub fn check(
     check_properties(config, opts, properties::for_config(config), progress)
 }
 
-/// Run the check for the given properties.
+/// Run the check for the given properties (on [`crate::engine`]).
 pub fn check_properties(
+    config: &Config,
+    opts: &CheckOptions,
+    props: Vec<Property>,
+    progress: &mut dyn FnMut(Progress),
+) -> CheckReport {
+    crate::engine::run(config, opts, props, progress).0
+}
+
+/// The first checker: full states in a hash map of fingerprints, kept to compare the engine
+/// against (`model/tests/engine.rs`).
+pub fn check_properties_classic(
     config: &Config,
     opts: &CheckOptions,
     props: Vec<Property>,
@@ -369,16 +398,7 @@ pub fn check_properties(
                     stored
                 }
             });
-            let holds = match p.expectation {
-                Expectation::Always => complete && path.is_none(),
-                Expectation::Sometimes => path.is_some(),
-            };
-            PropertyResult {
-                name: p.name.clone(),
-                expectation: p.expectation,
-                holds,
-                path,
-            }
+            PropertyResult::new(p, path, complete)
         })
         .collect();
     CheckReport {

@@ -15,6 +15,7 @@ pub use ids::{Kind, PersonId, PhoneId, Serial};
 pub use rules::{candidate_actions, is_offered, step, Outcome};
 pub use state::State;
 pub mod check;
+pub mod engine;
 pub mod explore;
 pub mod properties;
 pub mod semantics;
