@@ -181,6 +181,23 @@ fn expand_batch(
     })
 }
 
+/// A world by name, for benchmarks and scripts: `reference`, `deep`, `single`, or `wide`
+/// (the reference world with 4 phone certs and 2 detours: a person can move both kinds to a
+/// new phone).
+pub fn named_world(name: &str) -> Option<Config> {
+    Some(match name {
+        "reference" => Config::reference(),
+        "deep" => Config::deep(),
+        "single" => Config::single(),
+        "wide" => Config {
+            max_certs: Some(4),
+            max_events: Some(2),
+            ..Config::reference()
+        },
+        _ => return None,
+    })
+}
+
 /// Run the check for the given properties (what [`crate::check::check_properties`] calls).
 pub fn run(
     config: &Config,
