@@ -2,6 +2,7 @@
 
 mod card_cmd;
 mod check_cmd;
+mod distributed_cmd;
 mod explorer;
 mod explorer_api;
 mod links;
@@ -104,6 +105,8 @@ enum Command {
         /// Also write an HTML page with every path as pictures.
         #[arg(long)]
         html: Option<PathBuf>,
+        #[command(flatten)]
+        cluster: distributed_cmd::ClusterArgs,
     },
     /// Every policy variant against every property: the design-space table.
     Matrix {
@@ -305,6 +308,7 @@ fn run() -> Result<ExitCode, String> {
             json,
             strict,
             html,
+            cluster,
         } => {
             if policy.iter().any(|p| p == "list") {
                 print!("{}", variants::list());
@@ -321,6 +325,10 @@ fn run() -> Result<ExitCode, String> {
             };
             if let Some(t) = threads {
                 opts.threads = t.max(1);
+            }
+            if cluster.processes.is_some() {
+                let vs = check_cmd::variants(&policy);
+                return distributed_cmd::run(&c, &opts, &cluster, &vs, json, strict);
             }
             let r = check(&c, &opts, &mut |p| {
                 if !live {

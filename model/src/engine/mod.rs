@@ -9,6 +9,8 @@
 //! It decides exactly what [`crate::check`]'s first checker decided (tests in
 //! `model/tests/engine.rs` compare both on several worlds and policies).
 
+#[cfg(feature = "distributed")]
+pub mod distributed;
 pub mod pack;
 pub mod path;
 pub mod progress;

@@ -53,7 +53,13 @@ pub fn path_to(
 ) -> Vec<Action> {
     let mut steps = indices_to(visited, id);
     steps.extend(last);
-    let (_, stored) = replay_indices(config, sym, &steps);
+    replay_to_path(config, sym, &steps)
+}
+
+/// The concrete path taken by candidate-action indices from the initial state (each index
+/// into the candidates of the stored, canonical state when `sym`).
+pub fn replay_to_path(config: &Config, sym: bool, steps: &[usize]) -> Vec<Action> {
+    let (_, stored) = replay_indices(config, sym, steps);
     if sym {
         symmetry::concrete_path(config, &stored)
     } else {
