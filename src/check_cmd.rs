@@ -5,18 +5,19 @@
 
 use crate::links::{explorer_link, DEFAULT_ADDR};
 use crate::picture::words;
+use crate::variants::Choice;
 use crate::variants::{broken, expected};
 use phone_jpki_model::check::{CheckReport, PropertyResult, Verdict};
-use phone_jpki_model::{check::replay, Action, Config, Variant};
+use phone_jpki_model::{check::replay, Action, Config};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 /// The variants named by `--policy` (already validated by `config`).
-pub fn variants(policy: &[String]) -> Vec<Variant> {
+pub fn variants(policy: &[String]) -> Vec<Choice> {
     policy
         .iter()
-        .filter_map(|p| Variant::from_name(p))
+        .filter_map(|p| crate::variants::from_name(p))
         .collect()
 }
 
@@ -76,7 +77,7 @@ pub fn path_text(c: &Config, p: &PropertyResult, path: &[Action], indent: &str) 
 }
 
 /// The verdict line for variants: broken as meant, or what differs.
-pub fn policy_verdict(r: &CheckReport, vs: &[Variant]) -> Option<(bool, String)> {
+pub fn policy_verdict(r: &CheckReport, vs: &[Choice]) -> Option<(bool, String)> {
     if vs.is_empty() || !r.complete {
         return None;
     }
@@ -117,7 +118,7 @@ pub fn policy_verdict(r: &CheckReport, vs: &[Variant]) -> Option<(bool, String)>
 }
 
 /// Print the report and choose the exit code.
-pub fn finish(c: &Config, r: &CheckReport, vs: &[Variant], json: bool, strict: bool) -> ExitCode {
+pub fn finish(c: &Config, r: &CheckReport, vs: &[Choice], json: bool, strict: bool) -> ExitCode {
     let pv = policy_verdict(r, vs);
     let meant = expected(vs);
     if json {

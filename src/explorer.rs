@@ -33,7 +33,7 @@ pub fn serve(addr: &str, c: &Config, path: &[Action]) -> Result<(), String> {
     let landing = Arc::new(format!(
         "/path{}?{}",
         path.iter()
-            .map(|a| format!("/{}", crate::links::encode(&a.to_string())))
+            .map(|a| format!("/{}", crate::links::encode_label(&a.to_string())))
             .collect::<String>(),
         query(&flags)
     ));

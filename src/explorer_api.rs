@@ -49,13 +49,14 @@ pub fn view(r: &Request) -> Result<Value, String> {
         .into_iter()
         .filter_map(|a| reason(&c, &s, a).map(|why| json!({"label": a.to_string(), "why": why})))
         .collect();
-    let policies = crate::links::policy_names(&c.policy);
+    let policies = crate::variants::policy_names(&c.policy);
     Ok(json!({
         "query": q,
         "flags": r.flags,
         "policies": policies.iter().map(|p| {
-            let v = phone_jpki_model::Variant::from_name(p).expect("listed variant");
-            json!({"name": p, "sentence": crate::variants::sentence(v), "breaks": v.breaks()})
+            let v = crate::variants::from_name(p).expect("listed variant");
+            json!({"name": p, "sentence": crate::variants::sentence(v), "kind": crate::variants::kind(v),
+                   "breaks": crate::variants::expected(&[v])})
         }).collect::<Vec<_>>(),
         "labels": r.labels,
         "steps": views,

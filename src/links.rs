@@ -4,9 +4,12 @@
 //! it carries its world; when it cannot (a label not offered where it stands), the error
 //! says which step and why.
 
+use crate::variants::policy_names;
 use crate::WorldArgs;
 use clap::Parser;
-use phone_jpki_model::{candidate_actions, step, Action, Config, Kind, Policy, State, Variant};
+#[cfg(test)]
+use phone_jpki_model::Variant;
+use phone_jpki_model::{candidate_actions, step, Action, Config, Kind, State};
 
 /// Where `phone-jpki explore` listens unless told otherwise.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
@@ -86,20 +89,6 @@ pub fn config_flags(c: &Config) -> Result<Vec<(String, String)>, String> {
     }
 }
 
-/// The variants whose switch is set in `p`.
-pub fn policy_names(p: &Policy) -> Vec<&'static str> {
-    Variant::ALL
-        .into_iter()
-        .filter(|v| {
-            let (mut on_default, mut on_p) = (Policy::default(), *p);
-            v.apply(&mut on_default);
-            v.apply(&mut on_p);
-            on_default != Policy::default() && on_p == *p
-        })
-        .map(|v| v.name())
-        .collect()
-}
-
 /// Build a world from flags (name without `--`, value), with the CLI's checks.
 pub fn config_from_flags(flags: &[(String, String)]) -> Result<Config, String> {
     let mut argv = Vec::new();
@@ -139,9 +128,18 @@ pub fn parse_query(q: &str) -> Result<Vec<(String, String)>, String> {
 
 /// Percent-encode all but unreserved characters and those that keep labels legible.
 pub fn encode(s: &str) -> String {
+    encode_keeping(s, b"-_.~(),")
+}
+
+/// Encode an action label for a URL path segment (`=` is plain there).
+pub fn encode_label(s: &str) -> String {
+    encode_keeping(s, b"-_.~(),=")
+}
+
+fn encode_keeping(s: &str, keep: &[u8]) -> String {
     let mut out = String::new();
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~(),".contains(&b) {
+        if b.is_ascii_alphanumeric() || keep.contains(&b) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -183,7 +181,7 @@ pub fn explorer_link(addr: &str, c: &Config, path: &[Action]) -> Result<String, 
     let flags = config_flags(c)?;
     let steps: String = path
         .iter()
-        .map(|a| format!("/{}", encode(&a.to_string())))
+        .map(|a| format!("/{}", encode_label(&a.to_string())))
         .collect();
     Ok(format!("http://{addr}/path{steps}?{}", query(&flags)))
 }

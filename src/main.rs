@@ -1,5 +1,6 @@
 //! `phone-jpki`: model checking, exploration, SCP03 vectors and the demo scenario.
 
+mod ca_cmd;
 mod card_cmd;
 mod check_cmd;
 mod distributed_cmd;
@@ -20,6 +21,9 @@ use phone_jpki_model::{Config, Kind, Variant};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+
+mod interop;
+mod itf;
 
 #[derive(Parser)]
 #[command(
@@ -107,6 +111,9 @@ enum Command {
         html: Option<PathBuf>,
         #[command(flatten)]
         cluster: distributed_cmd::ClusterArgs,
+        /// Also write every counterexample and example as ITF (`DIR/<property>.itf.json`).
+        #[arg(long)]
+        itf: Option<PathBuf>,
     },
     /// Every policy variant against every property: the design-space table.
     Matrix {
@@ -117,6 +124,12 @@ enum Command {
         /// Variants checked at once (default: the machine's cores).
         #[arg(long)]
         threads: Option<usize>,
+        /// Give up (UNDECIDED) on a variant after this many unique states.
+        #[arg(long)]
+        max_states: Option<usize>,
+        /// Give up (UNDECIDED) on what is left after this many seconds for the whole matrix.
+        #[arg(long)]
+        timeout: Option<u64>,
     },
     /// Serve the Explorer on the model: paths by action labels, properties on the shown
     /// state, refusals and their reasons, pictures (see README).
@@ -157,9 +170,41 @@ enum Command {
     Replay {
         /// The trace, JSON Lines (`-` for standard input).
         trace: PathBuf,
-        /// One JSON object instead of text.
+        /// One JSON object instead of text (errors too).
         #[arg(long)]
         json: bool,
+        /// Report every divergence, not only the first (the model goes on from its own state).
+        #[arg(long)]
+        keep_going: bool,
+    },
+    /// Drive our implementation along a trace's actions (in the trace's configuration) and
+    /// write the trace it answers: outcomes and facts as the implementation showed them.
+    Record {
+        /// The trace whose actions to drive (`-` for standard input).
+        trace: PathBuf,
+        /// Write here (atomically) instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Seed of the implementation's keys.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Convert a trace to the current format version (phone-jpki-trace/2), every
+    /// configuration field spelled out.
+    Upgrade {
+        /// The trace (`-` for standard input).
+        trace: PathBuf,
+        /// Write here (atomically) instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Our implementation as a driver process: the driver protocol (docs/DRIVER.md) on
+    /// standard input and output.
+    Driver,
+    /// Check that a conformance report (`conform --report`) was made against this model.
+    VerifyReport {
+        /// The report's JSON file.
+        file: PathBuf,
     },
     /// Drive the implementation against the model in lockstep (replay, random, every edge);
     /// exit 1 on any divergence, with its report.
@@ -197,6 +242,16 @@ enum Command {
         /// One JSON object instead of text.
         #[arg(long)]
         json: bool,
+        /// Drive this command (run by `sh -c`) over the driver protocol (docs/DRIVER.md)
+        /// instead of our implementation in process.
+        #[arg(long)]
+        driver: Option<String>,
+        /// Run one golden-vector case per edge class.
+        #[arg(long)]
+        classes: bool,
+        /// Write a conformance report: FILE (JSON) and FILE with .md (Markdown).
+        #[arg(long)]
+        report: Option<PathBuf>,
     },
     /// Run the demo scenario and write PEM files (see README).
     Demo {
@@ -206,6 +261,9 @@ enum Command {
     /// A phone's SE as a virtual smart card for PC/SC middleware (vsmartcard vpcd).
     #[command(subcommand)]
     Card(card_cmd::CardCmd),
+    /// The CA's publication point (CRL and CA certificate over HTTP on loopback).
+    #[command(subcommand)]
+    Ca(ca_cmd::CaCmd),
 }
 
 #[derive(Subcommand)]
@@ -221,6 +279,12 @@ enum VectorsCmd {
         /// Take every edge, not one per edge class (reference: ~76,000 files, ~220 MB).
         #[arg(long)]
         all_edges: bool,
+        /// `jsonl` (traces, default) or `itf` (Informal Trace Format, `*.itf.json`).
+        #[arg(long, default_value = "jsonl")]
+        format: String,
+        /// Detours in the whole world, or `none` (overrides the world's).
+        #[arg(long)]
+        max_events: Option<String>,
     },
     /// Run SCP03 vector files (shared/vectors/scp03 format), host and card side.
     Scp03 {
@@ -309,6 +373,7 @@ fn run() -> Result<ExitCode, String> {
             strict,
             html,
             cluster,
+            itf,
         } => {
             if policy.iter().any(|p| p == "list") {
                 print!("{}", variants::list());
@@ -341,6 +406,9 @@ fn run() -> Result<ExitCode, String> {
             if let Some(file) = html {
                 report::write_atomic(&file, report::check_html(&c, &r).as_bytes())?;
             }
+            if let Some(dir) = itf {
+                itf::write_check(&c, &r, &dir)?;
+            }
             Ok(check_cmd::finish(
                 &c,
                 &r,
@@ -353,9 +421,12 @@ fn run() -> Result<ExitCode, String> {
             world,
             json,
             threads,
+            max_states,
+            timeout,
         } => {
             let base = config(&world, &[])?;
-            let rows = matrix::run(&base, threads.unwrap_or_else(cores), true);
+            let limits = (max_states, timeout.map(Duration::from_secs));
+            let rows = matrix::run_within(&base, threads.unwrap_or_else(cores), true, limits);
             if json {
                 println!("{}", matrix::json(&rows));
             } else {
@@ -393,19 +464,33 @@ fn run() -> Result<ExitCode, String> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Replay { trace, json } => replay_cmd(&trace, json),
+        Command::Replay {
+            trace,
+            json,
+            keep_going,
+        } => Ok(interop::replay_cmd(&trace, json, keep_going)),
+        Command::Record { trace, out, seed } => {
+            Ok(interop::record_cmd(&trace, out.as_deref(), seed))
+        }
+        Command::Upgrade { trace, out } => Ok(interop::upgrade_cmd(&trace, out.as_deref())),
+        Command::Driver => Ok(interop::driver_cmd()),
+        Command::VerifyReport { file } => Ok(interop::verify_report_cmd(&file)),
         Command::Vectors {
             which:
                 VectorsCmd::Export {
                     dir,
                     world,
                     all_edges,
+                    format,
+                    max_events,
                 },
-        } => export_cmd(&dir, &world, all_edges),
+        } => export_cmd(&dir, &world, all_edges, &format, max_events),
         Command::Vectors {
             which: VectorsCmd::Scp03 { files },
         } => {
-            let mut ok = true;
+            // A vector that fails: exit 1 (stdout); a file that is not a vector file: exit 2
+            // (stderr), whatever the other files gave.
+            let (mut ok, mut malformed) = (true, false);
             for f in &files {
                 match phone_jpki_impl::scp03::vectors::run_vector_file(f) {
                     Ok(r) => {
@@ -413,12 +498,14 @@ fn run() -> Result<ExitCode, String> {
                         println!("{}: {r}", f.display());
                     }
                     Err(e) => {
-                        ok = false;
-                        println!("{}: ERROR {e}", f.display());
+                        malformed = true;
+                        eprintln!("phone-jpki: {}: {e}", f.display());
                     }
                 }
             }
-            Ok(if ok {
+            Ok(if malformed {
+                ExitCode::from(2)
+            } else if ok {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
@@ -436,6 +523,9 @@ fn run() -> Result<ExitCode, String> {
             timeout,
             replay,
             json,
+            driver,
+            classes,
+            report,
         } => {
             let w = WorldArgs {
                 world: world.clone(),
@@ -463,9 +553,14 @@ fn run() -> Result<ExitCode, String> {
                 max_states,
                 timeout: timeout.map(Duration::from_secs),
                 json,
+                driver,
+                classes,
             };
-            let (text, ok) = phone_jpki_checks::conform::conform(&c, &opts)?;
+            let (text, ok, figures) = phone_jpki_checks::conform::conform_json(&c, &opts)?;
             print!("{text}");
+            if let Some(file) = report {
+                interop::write_report(&file, &figures, ok)?;
+            }
             Ok(if ok {
                 ExitCode::SUCCESS
             } else {
@@ -473,9 +568,11 @@ fn run() -> Result<ExitCode, String> {
             })
         }
         Command::Card(cmd) => card_cmd::run(cmd),
+        Command::Ca(cmd) => ca_cmd::run(cmd),
         Command::Demo { out } => {
             std::fs::create_dir_all(&out).map_err(|e| format!("--out {}: {e}", out.display()))?;
             let r = phone_jpki_impl::demo::demo(&out).map_err(|e| format!("demo: {e}"))?;
+            println!("{}", phone_jpki_impl::demo::KEY_WARNING);
             println!("CA:  {}", r.ca.display());
             println!("CRL: {}", r.crl.display());
             for f in &r.certs {
@@ -491,78 +588,51 @@ fn run() -> Result<ExitCode, String> {
     }
 }
 
-/// `phone-jpki replay`: 0 conforms, 1 diverges, 2 malformed.
-fn replay_cmd(path: &std::path::Path, json: bool) -> Result<ExitCode, String> {
-    use phone_jpki_model::trace::{parse, replay, Verdict};
-    let bytes = if path.as_os_str() == "-" {
-        let mut b = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)
-            .map_err(|e| format!("stdin: {e}"))?;
-        b
-    } else {
-        std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?
-    };
-    let t = match parse(&bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"verdict": "malformed", "line": e.line(), "message": e.to_string(), "error": e})
-                );
-            } else {
-                eprintln!("phone-jpki: {}: {e}", path.display());
-            }
-            return Ok(ExitCode::from(2));
-        }
-    };
-    match replay(&t) {
-        Verdict::Conforms(n) => {
-            if json {
-                println!("{}", serde_json::json!({"verdict": "conforms", "steps": n}));
-            } else {
-                println!("{}: conforms ({n} steps)", path.display());
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Verdict::Diverges(d) => {
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"verdict": "diverges", "divergence": d})
-                );
-            } else {
-                print!("{}: {d}", path.display());
-            }
-            Ok(ExitCode::FAILURE)
-        }
-    }
-}
-
 /// `phone-jpki vectors export`.
-fn export_cmd(dir: &std::path::Path, world: &str, all_edges: bool) -> Result<ExitCode, String> {
+fn export_cmd(
+    dir: &std::path::Path,
+    world: &str,
+    all_edges: bool,
+    format: &str,
+    max_events: Option<String>,
+) -> Result<ExitCode, String> {
+    if !matches!(format, "jsonl" | "itf") {
+        return Err(format!("--format: expected jsonl or itf, got {format:?}"));
+    }
     use phone_jpki_model::vectors::Coverage;
-    let c = match world {
-        "reference" => Config::reference(),
-        "single" => Config::single(),
-        "deep" => Config::deep(),
-        other => {
-            return Err(format!(
-                "--world: expected reference, single or deep, got {other:?}"
-            ))
-        }
-    };
+    let c = config(
+        &WorldArgs {
+            world: world.to_string(),
+            persons: None,
+            phones: None,
+            kinds: None,
+            pin_tries: None,
+            max_issuances: None,
+            max_card_generations: None,
+            max_app_installs: None,
+            max_handovers: None,
+            max_events,
+            max_sessions: None,
+            max_certs: None,
+        },
+        &[],
+    )?;
     let cov = if all_edges {
         Coverage::AllEdges
     } else {
         Coverage::EdgeClasses
     };
-    let x = phone_jpki_model::vectors::export(&c, cov);
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    // The output location is checked before the (possibly long) export; files are
+    // written atomically, so a full disk leaves no partial file.
+    phone_jpki_impl::fsio::prepare_output_dir(dir)?;
+    let mut x = phone_jpki_model::vectors::export(&c, cov);
+    if format == "itf" {
+        x.files = itf::vector_files(&x.files)?;
+    }
     let mut bytes = 0usize;
     for (name, text) in &x.files {
         let p = dir.join(name);
-        std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
+        phone_jpki_impl::fsio::write_atomic(&p, text.as_bytes())?;
         bytes += text.len();
     }
     let m = &x.manifest;

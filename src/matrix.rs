@@ -2,21 +2,31 @@
 //! property, variants in parallel (`--threads`), progress on one updating line, and a table
 //! that tells the cell a variant is meant to break from collateral ones.
 
+use crate::variants::Choice;
 use crate::variants::{broken, expected};
 use phone_jpki_model::check::{check, CheckOptions, CheckReport, Verdict};
-use phone_jpki_model::{Config, Variant};
+use phone_jpki_model::Config;
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// One row: the seeds' design (`variant: None`) or a variant, and its check.
 pub struct Row {
-    pub variant: Option<Variant>,
+    pub base: Config,
+    pub variant: Option<Choice>,
     pub report: CheckReport,
 }
 
 impl Row {
+    /// The world this row checked.
+    pub fn config(&self) -> Config {
+        match self.variant {
+            Some(v) => crate::variants::with(&self.base, v),
+            None => self.base.clone(),
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         self.variant.map_or("default", |v| v.name())
     }
@@ -53,8 +63,19 @@ pub fn columns(r: &CheckReport) -> Vec<String> {
 
 /// Check the default and every variant of `base`, `threads` at a time, in matrix order.
 pub fn run(base: &Config, threads: usize, progress: bool) -> Vec<Row> {
-    let todo: Vec<Option<Variant>> = std::iter::once(None)
-        .chain(Variant::ALL.map(Some))
+    run_within(base, threads, progress, (None, None))
+}
+
+/// [`run`] with limits (issue 16 finding 11): at most `max_states` unique states per check,
+/// and one `timeout` for the whole matrix (each check gets what is left of it).
+pub fn run_within(
+    base: &Config,
+    threads: usize,
+    progress: bool,
+    (max_states, timeout): (Option<usize>, Option<Duration>),
+) -> Vec<Row> {
+    let todo: Vec<Option<Choice>> = std::iter::once(None)
+        .chain(crate::variants::all().into_iter().map(Some))
         .collect();
     let next = Mutex::new(0usize);
     let done: Mutex<Vec<Option<Row>>> = Mutex::new(todo.iter().map(|_| None).collect());
@@ -74,16 +95,22 @@ pub fn run(base: &Config, threads: usize, progress: bool) -> Vec<Row> {
                     return;
                 };
                 let c = match v {
-                    Some(v) => base.clone().with_variant(v),
+                    Some(v) => crate::variants::with(base, v),
                     None => base.clone(),
                 };
                 let opts = CheckOptions {
                     threads: if workers > 1 { 1 } else { threads.max(1) },
+                    max_states,
+                    timeout: timeout.map(|t| t.saturating_sub(start.elapsed())),
                     ..CheckOptions::default()
                 };
                 let report = check(&c, &opts, &mut |_| {});
                 let mut d = done.lock().unwrap_or_else(|e| e.into_inner());
-                d[i] = Some(Row { variant: v, report });
+                d[i] = Some(Row {
+                    base: base.clone(),
+                    variant: v,
+                    report,
+                });
                 if progress {
                     let n = d.iter().filter(|r| r.is_some()).count();
                     let name = v.map_or("default", |v| v.name());
@@ -199,7 +226,7 @@ pub fn json(rows: &[Row]) -> serde_json::Value {
             let meant = row.meant();
             json!({
                 "policy": row.name(),
-                "kind": if row.variant.is_some() { "fault" } else { "default" },
+                "kind": row.variant.map_or("default", crate::variants::kind),
                 "sentence": row.variant.map(crate::variants::sentence),
                 "meant_to_break": meant,
                 "as_meant": row.as_meant(&baseline),
@@ -213,6 +240,9 @@ pub fn json(rows: &[Row]) -> serde_json::Value {
                         "holds": (v != Verdict::Undecided).then_some(p.holds),
                         "meant": meant.contains(id),
                         "path_len": p.path.as_ref().map(|x| x.len()),
+                        "link": p.path.as_ref().and_then(|x| {
+                            crate::links::explorer_link(crate::links::DEFAULT_ADDR, &row.config(), x).ok()
+                        }),
                     })
                 }).collect::<Vec<_>>(),
             })
@@ -231,7 +261,7 @@ mod tests {
         base.max_events = Some(1);
         let one = run(&base, 1, false);
         let three = run(&base, 3, false);
-        assert_eq!(one.len(), Variant::ALL.len() + 1);
+        assert_eq!(one.len(), crate::variants::all().len() + 1);
         let names = |rs: &[Row]| rs.iter().map(|r| r.name()).collect::<Vec<_>>();
         assert_eq!(names(&one), names(&three));
         assert_eq!(text(&one), text(&three));

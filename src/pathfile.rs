@@ -9,7 +9,8 @@ use std::path::Path;
 /// Read a path file; a trace's own world replaces `c`. Errors name the file and the line.
 pub fn read(file: &Path, c: &Config) -> Result<(Config, Vec<Action>), String> {
     let name = file.display();
-    let bytes = std::fs::read(file).map_err(|e| format!("--path {name}: {e}"))?;
+    let bytes =
+        phone_jpki_impl::fsio::read_capped(file).map_err(|e| format!("--path {name}: {e}"))?;
     let text =
         String::from_utf8(bytes.clone()).map_err(|_| format!("--path {name}: not UTF-8 text"))?;
     let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
@@ -76,5 +77,27 @@ mod tests {
         assert!(read(Path::new("/nonexistent/x"), &c)
             .unwrap_err()
             .starts_with("--path /nonexistent/x"));
+    }
+
+    #[test]
+    fn a_trace_brings_its_own_world() {
+        let trace = r#"{"format":"phone-jpki-trace/1","config":{"persons":1,"phones":1,"kinds":["auth"],"max_events":null,"max_certs":null,"max_sessions":null,"pin_tries":[2,2]}}
+{"action":"InstallApp","phone":0,"outcome":"accepted"}
+{"action":"Apply","phone":0,"kind":"auth","outcome":{"refused":"NoApplet"}}
+"#;
+        let (tc, a) = read(&tmp("t.jsonl", trace), &Config::deep()).unwrap();
+        assert_eq!((tc.persons, tc.phones, tc.max_events), (1, 1, None));
+        assert_eq!(a.len(), 2);
+        let link = crate::links::explorer_link("h:1", &tc, &a).unwrap();
+        assert_eq!(
+            link,
+            "http://h:1/path/InstallApp(h0)/Apply(h0,auth)?world=single"
+        );
+        let e = read(
+            &tmp("bad.jsonl", "{\"format\":\"nope\"}\n"),
+            &Config::deep(),
+        )
+        .unwrap_err();
+        assert!(e.contains("bad.jsonl: not a trace"), "{e}");
     }
 }

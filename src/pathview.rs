@@ -25,20 +25,14 @@ pub struct PropertyHere {
 /// Evaluate every property of `c` along `path` (all offered; see [`crate::links`]).
 pub fn properties_on(c: &Config, path: &[Action]) -> Vec<PropertyHere> {
     let mut states = vec![State::initial(c)];
+    let mut accepted = Vec::new();
     let mut results = Vec::new();
     for &a in path {
         let o = step(c, states.last().expect("initial state"), a);
+        accepted.push(o.result.is_ok());
         results.push(o.result);
         states.push(o.next);
     }
-    let accepted: Vec<bool> = results.iter().map(|r| r.is_ok()).collect();
-    let observed = |i: usize| properties::Observed {
-        config: c,
-        before: &states[i],
-        action: path[i],
-        result: results[i],
-        after: &states[i + 1],
-    };
     let last = states.last().expect("initial state");
     properties::for_config(c)
         .into_iter()
@@ -58,14 +52,22 @@ pub fn properties_on(c: &Config, path: &[Action]) -> Vec<PropertyHere> {
                         Some(i) => ("reached", Some(i)),
                     }
                 }
-                (Expectation::Sometimes, Condition::Step(f)) => {
-                    let hit = (0..path.len()).find(|&i| f(&observed(i)));
-                    hit.map_or(("not-on-path", None), |i| ("reached", Some(i + 1)))
-                }
-                (Expectation::Always, Condition::Step(f)) => {
-                    match (0..path.len()).find(|&i| !f(&observed(i))) {
-                        None => ("holds", None),
-                        Some(i) => ("FAILS", Some(i + 1)),
+                (exp, Condition::Step(f)) => {
+                    let observed = |i: usize| {
+                        f(&properties::Observed {
+                            config: c,
+                            before: &states[i],
+                            action: path[i],
+                            result: results[i],
+                            after: &states[i + 1],
+                        })
+                    };
+                    if exp == Expectation::Sometimes {
+                        let hit = (0..path.len()).find(|&i| observed(i));
+                        hit.map_or(("not-on-path", None), |i| ("reached", Some(i + 1)))
+                    } else {
+                        let bad = (0..path.len()).find(|&i| !observed(i));
+                        bad.map_or(("holds", None), |i| ("FAILS", Some(i + 1)))
                     }
                 }
                 (Expectation::Sometimes, Condition::Action(k)) => {

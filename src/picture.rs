@@ -54,33 +54,56 @@ pub fn mark(s: &State, a: Action) -> Option<String> {
     Some(t.to_string())
 }
 
-/// History facts, in words (render_state leaves them out).
+/// Ground-truth facts, in words (render_state leaves them out).
 fn history_lines(s: &State) -> Vec<String> {
-    let h = s.history;
-    [
-        (
-            h.rp_accepted_unusable,
-            "a relying party has accepted a revoked or suspended cert",
-        ),
-        (
-            h.used_without_user_pin,
-            "a service was used without the correct user PIN",
-        ),
-        (
-            h.stale_delete,
-            "a push deleted a credential it was not sent for",
-        ),
-        (h.key_outside_se, "a private key has existed outside an SE"),
-    ]
-    .into_iter()
-    .filter(|(on, _)| *on)
-    .map(|(_, t)| format!("history: {t}"))
-    .collect()
+    if s.keys_outside_se > 0 {
+        vec![format!(
+            "ground truth: {} private key(s) exist outside an SE",
+            s.keys_outside_se
+        )]
+    } else {
+        Vec::new()
+    }
+}
+
+/// A cert status in words.
+pub fn status_words(st: CertStatus) -> String {
+    humanize(&format!("{st:?}"))
+}
+
+/// Rust's spelling of statuses and session steps, in words: `Issued(Serial(0))` becomes
+/// `cert #0 issued`, `Revoked(ModelChange)` becomes `revoked (model change)`.
+pub fn humanize(line: &str) -> String {
+    let mut out = line.to_string();
+    for (rust, words) in [
+        ("Revoked(FromPhone)", "revoked (from the phone)"),
+        ("Revoked(WithCard)", "revoked (with the card)"),
+        ("Revoked(Linked)", "revoked (with the card cert)"),
+        ("Revoked(ModelChange)", "revoked (model change)"),
+        ("Active", "active"),
+        ("Suspended", "suspended"),
+        ("Applied", "applied"),
+        ("KeyGenerated", "key generated"),
+    ] {
+        out = out.replace(rust, words);
+    }
+    for (rust, words) in [
+        ("Issued(Serial(", "issued"),
+        ("CertWritten(Serial(", "written with a temporary PIN"),
+    ] {
+        while let Some(i) = out.find(rust) {
+            let rest = &out[i + rust.len()..];
+            let Some(end) = rest.find("))") else { break };
+            let n = rest[..end].to_string();
+            out = format!("{}cert #{n} {words}{}", &out[..i], &rest[end + 2..]);
+        }
+    }
+    out
 }
 
 /// The state in words, one fact a line (replay's rendering plus the history facts).
 pub fn words(c: &Config, s: &State) -> Vec<String> {
-    let mut v: Vec<String> = render_state(c, s).lines().map(str::to_string).collect();
+    let mut v: Vec<String> = render_state(c, s).lines().map(humanize).collect();
     v.extend(history_lines(s));
     v
 }
@@ -156,7 +179,7 @@ fn status_colour(st: CertStatus) -> &'static str {
     match st {
         CertStatus::Active => GREEN,
         CertStatus::Suspended => AMBER,
-        CertStatus::Revoked(_) => RED,
+        CertStatus::Revoked(_) | CertStatus::Expired => RED,
     }
 }
 
@@ -234,33 +257,39 @@ pub fn state_svg(c: &Config, s: &State) -> String {
             },
         );
         for (row, &k) in phone_jpki_model::Kind::ALL.iter().enumerate() {
-            let ty = top + 70 + row * 20;
+            let ty = top + 68 + row * 30;
             let in_play = c.kinds.contains(&k);
-            let (t, colour) = match ph.slot(k) {
-                _ if !in_play => ("not in this world".to_string(), GREY),
-                Slot::Empty => ("empty".to_string(), GREY),
-                Slot::Key { person } => (format!("key of {person}, no cert"), AMBER),
+            let (t, pin, colour) = match ph.slot(k) {
+                _ if !in_play => ("not in this world".to_string(), String::new(), GREY),
+                Slot::Empty => ("empty".to_string(), String::new(), GREY),
+                Slot::Key { person, .. } => {
+                    (format!("key of {person}, no cert"), String::new(), AMBER)
+                }
                 Slot::Cert { serial, pin } => {
                     let pin = match pin {
                         Pin::Temporary => "temporary PIN".to_string(),
-                        Pin::User { tries_left } => format!("PIN set, {tries_left} tries left"),
+                        Pin::User { tries_left } => {
+                            format!("user PIN set, {tries_left} tries left")
+                        }
                         Pin::Blocked => "PIN BLOCKED".to_string(),
                     };
                     let st = s.cert(serial).status;
                     (
-                        format!("cert #{} ({st:?}), {pin}", serial.0),
+                        format!("cert #{}: {}", serial.0, status_words(st)),
+                        pin,
                         status_colour(st),
                     )
                 }
             };
             body += &format!(
-                "<rect x='{}' y='{}' width='{}' height='17' rx='3' fill='#f6f8fa'/>",
+                "<rect x='{}' y='{}' width='{}' height='28' rx='3' fill='#f6f8fa'/>",
                 x + 6,
                 ty - 12,
                 card_w - 12
             );
             body += &text(x + 10, ty, "#000", "bold", &format!("{k}"));
             body += &text(x + 46, ty, colour, "normal", &t);
+            body += &text(x + 46, ty + 13, colour, "normal", &pin);
         }
         if let Some(sess) = ph.session {
             body += &text(
@@ -268,7 +297,12 @@ pub fn state_svg(c: &Config, s: &State) -> String {
                 top + 130,
                 AMBER,
                 "normal",
-                &format!("issuance of {} {}: {:?}", sess.person, sess.kind, sess.step),
+                &format!(
+                    "issuance of {} {}: {}",
+                    sess.person,
+                    sess.kind,
+                    humanize(&format!("{:?}", sess.step))
+                ),
             );
         }
         if ph.handovers > 0 {
@@ -293,12 +327,12 @@ pub fn state_svg(c: &Config, s: &State) -> String {
             status_colour(cert.status),
             "normal",
             &format!(
-                "#{i}  {} {} on {}, card gen {}, {:?}{}",
+                "#{i}  {} {} on {}, card gen {}, {}{}",
                 cert.person,
                 cert.kind,
                 cert.phone,
                 cert.card_generation,
-                cert.status,
+                status_words(cert.status),
                 if cert.signature_valid_at_issue && cert.signer == cert.person {
                     String::new()
                 } else {
@@ -432,8 +466,8 @@ mod tests {
         assert_eq!(
             v[4].changes,
             vec![
-                "h0: issuance session of p0 auth at KeyGenerated → issuance session of p0 auth at Issued(Serial(0))",
-                "+ cert #0: p0 auth on h0, card generation 0, Active"
+                "h0: issuance session of p0 auth at key generated → issuance session of p0 auth at cert #0 issued",
+                "+ cert #0: p0 auth on h0, card generation 0, active"
             ]
         );
         // An accepted use changes nothing, and is still accepted.
@@ -456,10 +490,14 @@ mod tests {
         let st = state_svg(&c, &last);
         assert!(st.contains("held by a STRANGER"));
         assert!(
-            st.contains("cert #0 (Active), PIN set, 1 tries left") || st.contains("PIN BLOCKED"),
+            st.contains("cert #0: active") && st.contains("PIN BLOCKED"),
             "{st}"
         );
-        assert!(st.contains("#0  p0 auth on h0, card gen 0, Active"));
+        assert!(st.contains("#0  p0 auth on h0, card gen 0, active"));
+        assert_eq!(
+            humanize("x at CertWritten(Serial(12)); Revoked(ModelChange)"),
+            "x at cert #12 written with a temporary PIN; revoked (model change)"
+        );
         assert!(st.contains("person p1"));
     }
 

@@ -1,12 +1,49 @@
-//! What each policy variant changes, in a sentence, and what a check of it is expected to
-//! show: the CLI's `--policy list`, `check --policy`'s verdict, `matrix` and the report.
+//! The policy choices away from the seeds' design, as the CLI shows them: what each changes,
+//! in a sentence, its kind, and what a check of it is expected to show (`--policy list`,
+//! `check --policy`'s verdict, `matrix`, the report, the Explorer). The one place that knows
+//! the model's choice type.
 
 use phone_jpki_model::check::{CheckReport, Verdict};
-use phone_jpki_model::Variant;
+pub use phone_jpki_model::Variant as Choice;
+use phone_jpki_model::{Config, Policy, Variant};
 use std::collections::BTreeSet;
 
+/// Every choice, in matrix order.
+pub fn all() -> Vec<Choice> {
+    Variant::ALL.to_vec()
+}
+
+/// A choice by its CLI name.
+pub fn from_name(name: &str) -> Option<Choice> {
+    Variant::from_name(name)
+}
+
+/// The choice's kind: `fault` (a variant meant to break a property) or an ALT-* id.
+pub fn kind(_: Choice) -> &'static str {
+    "fault"
+}
+
+/// `base` with the choice applied.
+pub fn with(base: &Config, c: Choice) -> Config {
+    base.clone().with_variant(c)
+}
+
+/// The choices whose switch is set in `p`.
+pub fn policy_names(p: &Policy) -> Vec<&'static str> {
+    all()
+        .into_iter()
+        .filter(|v| {
+            let (mut on_default, mut on_p) = (Policy::default(), *p);
+            v.apply(&mut on_default);
+            v.apply(&mut on_p);
+            on_default != Policy::default() && on_p == *p
+        })
+        .map(|v| v.name())
+        .collect()
+}
+
 /// What the variant changes against the seeds' design, in a sentence.
-pub fn sentence(v: Variant) -> &'static str {
+pub fn sentence(v: Choice) -> &'static str {
     match v {
         Variant::DeleteWhateverIsThere => {
             "A deletion push deletes whatever credential sits in the slot, not only the revoked serial it was sent for."
@@ -39,12 +76,28 @@ pub fn sentence(v: Variant) -> &'static str {
         Variant::TemporaryPinShown => {
             "The temporary PIN is shown to the user and works for services."
         }
+        Variant::NoStatusSync => {
+            "The app does not ask its certs' status when it comes online: only pushes delete."
+        }
+        Variant::ResetLocalWipe => {
+            "ALT-RESET: a factory reset wipes the SE's JPKI data locally, online or not."
+        }
+        Variant::OfflineProcedure => {
+            "The hand-over procedure runs offline too, doing only what needs no network."
+        }
+        Variant::RevocationKeepsApplet => {
+            "Revocation deletes the credential but keeps the applet."
+        }
+        Variant::PushNeedsWrittenCert => {
+            "A deletion push deletes only a written cert of its serial, not a key certified as it."
+        }
+        Variant::NoCertExpiry => "Phone certificates never expire.",
     }
 }
 
 /// The property IDs the given variants are meant to break (a RISK-* "break" is the risk
 /// becoming unreachable).
-pub fn expected(variants: &[Variant]) -> BTreeSet<String> {
+pub fn expected(variants: &[Choice]) -> BTreeSet<String> {
     variants.iter().map(|v| v.breaks().to_string()).collect()
 }
 
@@ -61,12 +114,13 @@ pub fn broken(r: &CheckReport) -> BTreeSet<String> {
 /// `--policy list`: one line per variant.
 pub fn list() -> String {
     let mut out = String::new();
-    for v in Variant::ALL {
+    for v in all() {
         out += &format!(
-            "{:26} {}\n{:26} meant to break {}\n",
+            "{:26} {}\n{:26} {}, meant to break {}\n",
             v.name(),
             sentence(v),
             "",
+            kind(v),
             v.breaks()
         );
     }

@@ -393,6 +393,39 @@ mod tests {
         );
     }
 
+    /// Seeded random walks reach deep states (blocked PINs, pushes, strangers, disposal)
+    /// that a bounded breadth-first prefix does not.
+    #[test]
+    fn reasons_agree_with_the_rules_on_deep_random_walks() {
+        let c = Config::deep();
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut seen_push = false;
+        for _ in 0..300 {
+            let mut s = State::initial(&c);
+            for _ in 0..40 {
+                let mut offered = Vec::new();
+                candidate_actions(&c, &s, &mut offered);
+                for a in universe(&c, &s) {
+                    assert_eq!(
+                        reason(&c, &s, a).is_none(),
+                        offered.contains(&a),
+                        "{a} in\n{s:?}"
+                    );
+                }
+                seen_push |= !s.pushes.is_empty();
+                if offered.is_empty() {
+                    break;
+                }
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let a = offered[(seed >> 33) as usize % offered.len()];
+                s = step(&c, &s, a).next;
+            }
+        }
+        assert!(seen_push, "the walks should reach a pending push");
+    }
+
     #[test]
     fn an_unknown_label_is_named() {
         let c = Config::reference();

@@ -48,7 +48,13 @@ fn a_counterexample_opens_steps_and_reads_right_in_chromium() {
 
     // The link exactly as `check` prints it.
     let out = bin()
-        .args(["check", "--world", "reference", "--policy", "keygen-at-tsm"])
+        .args([
+            "check",
+            "--world",
+            "reference",
+            "--policy",
+            "rp-ignores-suspension",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());

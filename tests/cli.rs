@@ -163,8 +163,9 @@ fn scp03_vectors_pass_and_a_broken_file_fails() {
         .output()
         .unwrap();
     std::fs::remove_file(&bad).ok();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("ERROR"));
+    // Malformed input (issue 16 finding 9): exit 2, the error on stderr.
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&*bad.to_string_lossy()));
 }
 
 // ----- replay and golden vectors (issue 5) -----
@@ -202,7 +203,13 @@ fn replay(text: &str, json: bool) -> std::process::Output {
 fn replay_exit_codes_conforms_diverges_malformed() {
     let out = replay(TRACE, false);
     assert_eq!(out.status.code(), Some(0), "{:?}", out);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("conforms (9 steps)"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("conforms (9 steps)"));
+    // The trace's path opens in the Explorer, its world in the link.
+    assert!(
+        text.contains("open in the Explorer (run `phone-jpki explore`): http://127.0.0.1:3000/path/InstallApp(h0)/"),
+        "{text}"
+    );
     let out = replay(TRACE, true);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(

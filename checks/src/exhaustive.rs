@@ -181,7 +181,18 @@ fn worker(shared: &Shared, opts: &Options, start: Instant, limited: &AtomicBool)
                 continue;
             }
             shared.edges.fetch_add(1, Ordering::Relaxed);
-            if lock(&shared.visited).insert(l.model().clone()) {
+            let mut visited = lock(&shared.visited);
+            if !visited.contains(l.model()) {
+                // The state budget holds at every new state, not only per expanded node.
+                if opts
+                    .max_states
+                    .is_some_and(|m| shared.states.load(Ordering::Relaxed) >= m)
+                {
+                    limited.store(true, Ordering::Relaxed);
+                    shared.stop.store(true, Ordering::Relaxed);
+                    break;
+                }
+                visited.insert(l.model().clone());
                 shared.states.fetch_add(1, Ordering::Relaxed);
                 children.push(l);
             }

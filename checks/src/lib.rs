@@ -2,6 +2,7 @@
 //! `phone-jpki-impl` against `phone-jpki-model`.
 
 pub mod conform;
+pub mod driver;
 pub mod exhaustive;
 pub mod lockstep;
 pub mod map;

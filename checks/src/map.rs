@@ -6,11 +6,13 @@
 //! whether it is **observed** (read from the implementation now) or **tracked** (kept by the
 //! lockstep driver in [`Ghost`] from what it observed before and after each step, because the
 //! implementation has no place that shows it: the model's history flags and detour counter,
-//! its per-phone install numbering, who a bare key pair was generated for).
+//! its per-phone install numbering, who a bare key pair was generated for and which serial
+//! certifies it).
 //!
 //! Requirement IDs: R-LINK (card generation links), R-TOKEN (push tokens), R-PIN-RETRY (PIN
-//! counters), R-ISSUE (sessions), INV-NO-USE-AFTER-REVOKE / INV-PIN / INV-NO-STALE-DELETE /
-//! INV-KEY-IN-SE (history flags).
+//! counters), R-ISSUE (sessions). The invariants observe steps of the model; the state keeps
+//! no history flags (INV-KEY-IN-SE's ground truth: the implementation generates every key in
+//! the SE, so no key is outside one).
 
 use phone_jpki_impl::applet::PinState;
 use phone_jpki_impl::ca::{
@@ -21,8 +23,8 @@ use phone_jpki_impl::phone::{Condition as ICondition, Holder as IHolder};
 use phone_jpki_impl::system::{Pin as IPin, System};
 use phone_jpki_impl::tsm::sp::IssuanceStep;
 use phone_jpki_model::state::{
-    CardStatus, CertStatus, Condition, History, Holder, Person, Phone, PhoneCert, Pin, Push,
-    RevokeReason, Session, SessionStep, Slot,
+    CardStatus, CertStatus, Condition, Holder, Person, Phone, PhoneCert, Pin, Push, RevokeReason,
+    Session, SessionStep, Slot,
 };
 use phone_jpki_model::{Config, Kind, PersonId, PhoneId, PinEntry, Serial, State};
 use std::collections::BTreeMap;
@@ -46,8 +48,9 @@ pub struct Ghost {
     /// Whether the card cert authorising an issued phone cert was the person's current and
     /// valid card cert when CaIssue was accepted (observed just before that step).
     pub signature_valid: BTreeMap<ISerial, bool>,
-    /// The model's history flags, set from observations around each step.
-    pub history: History,
+    /// The serial CaIssue certified the bare key in a slot as (the applet shows no serial
+    /// before the cert is written); set when CaIssue is accepted, cleared by GenerateKey.
+    pub key_certified: BTreeMap<(PhoneId, Kind), Serial>,
     /// Detours that changed the (mapped) state, as the model counts them.
     pub events: u8,
 }
@@ -232,6 +235,8 @@ pub fn abstract_state(config: &Config, sys: &System, ghost: &Ghost) -> Result<St
                             .key_person
                             .get(&(h, k))
                             .ok_or(MapError::UnknownKeyOwner(h, k))?,
+                        // certified (tracked): see Ghost::key_certified.
+                        certified: ghost.key_certified.get(&(h, k)).copied(),
                     },
                     st => {
                         let serial = info
@@ -382,8 +387,8 @@ pub fn abstract_state(config: &Config, sys: &System, ghost: &Ghost) -> Result<St
         phones,
         registry,
         pushes,
-        // history (tracked): see Ghost::history and the driver.
-        history: ghost.history,
+        // keys_outside_se (ground truth): the implementation generates keys in the SE only.
+        keys_outside_se: 0,
         // events (tracked): detours that changed the mapped state.
         events: ghost.events,
     })

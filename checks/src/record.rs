@@ -93,6 +93,11 @@ impl Recorder {
         })
     }
 
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        self.drive.config()
+    }
+
     /// The system as driven so far.
     pub fn system(&self) -> &phone_jpki_impl::system::System {
         self.drive.system()

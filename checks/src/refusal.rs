@@ -72,6 +72,15 @@ pub fn class(r: &ImplRefusal) -> Class {
         I::NotLost => return Class::Outside("NotLost"),
         I::SameHolder => return Class::Outside("SameHolder"),
         I::InvalidHolder => return Class::Outside("InvalidHolder"),
+        // The model never offers the app route to a finder, suspension under ALT-SUSPEND
+        // none, or a signature that is not waiting; the facade verifies before reading the
+        // sign cert; a signature that does not verify is a defect.
+        I::ScreenLocked => return Class::Outside("ScreenLocked"),
+        I::NoSuspension => return Class::Outside("NoSuspension"),
+        I::StatusUnknown => return Class::Outside("StatusUnknown"),
+        I::NoSuchSignature => return Class::Outside("NoSuchSignature"),
+        I::PinRequired => return Class::Outside("PinRequired"),
+        I::BadSignature => return Class::Outside("BadSignature"),
         I::Failure(_) => return Class::Outside("Failure"),
     };
     Class::Model(m)

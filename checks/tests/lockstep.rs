@@ -196,6 +196,7 @@ fn divergence_report_names_actions_fields_and_the_answer() {
     let mut b = a.clone();
     b.phones[1].slots[Kind::Auth.index()] = Slot::Key {
         person: PersonId(1),
+        certified: None,
     };
     b.phones[2].online = false;
     let diff = diff_states(&a, &b);

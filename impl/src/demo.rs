@@ -1,17 +1,26 @@
-//! The end-to-end demonstration behind the root CLI: both kinds issued on phone A (h0),
-//! model change to phone B (h1), suspension of B's auth certificate, revocation of B's sign
-//! certificate with the card; every certificate and the CRL written as PEM files whose names
-//! say which phone, kind and state (R-ISSUE, R-MODEL-CHANGE, R-SUSPEND, R-REVOKE, R-DELETE).
+//! The end-to-end demonstration behind the root CLI: person p0 has both kinds issued on phone
+//! h0, changes model to phone h2, then h2's auth certificate is suspended and its sign
+//! certificate revoked with the card; person p1 has both kinds issued on phone h1 and keeps
+//! them live. Every certificate and the CRL are written as PEM files whose names say which
+//! phone, kind and state (R-ISSUE, R-MODEL-CHANGE, R-SUSPEND, R-REVOKE, R-DELETE).
 //!
 //! `openssl verify -CAfile ca.pem -crl_check -CRLfile crl.pem <cert>` accepts the live
-//! certificates and rejects the revoked and held ones. [`demo`] anchors the logical clock one
-//! hour before the real current time, so no `-attime` is needed; [`demo_at`] takes the start
-//! time explicitly (then pass `-attime <unix secs of the CRL's thisUpdate>` to openssl).
-//! Keys come from the seeded pool (deterministic, fast); only the times follow the clock.
+//! certificates and rejects the revoked and held ones; with `phone-jpki ca serve --dir DIR`
+//! running, `openssl verify -CAfile ca.pem -crl_check -crl_download <cert>` does the same from
+//! the certificate's cRLDistributionPoints alone. [`demo`] anchors the logical clock one hour
+//! before the real current time, so no `-attime` is needed; [`demo_at`] takes the start time
+//! explicitly (then pass `-attime <unix secs of the CRL's thisUpdate>` to openssl).
+//!
+//! WARNING: the keys come from the seeded pool ([`KEY_WARNING`]): deterministic, fast, and
+//! rebuildable by anyone; only the times follow the clock.
 
 use crate::ca::{cert, CertKind, CertStatus, LogicalTime, PersonId, PhoneId};
 use crate::system::{Refusal, System, SystemConfig, SystemError};
 use std::path::{Path, PathBuf};
+
+/// Printed with the demo's output: the keys are test keys.
+pub const KEY_WARNING: &str = "WARNING: deterministic test keys: anyone can rebuild the CA's and \
+every holder's private key from the project's seeds; never trust these certificates outside tests";
 
 /// One certificate file written by the demo.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,12 +69,15 @@ pub fn one_hour_ago() -> Result<LogicalTime, SystemError> {
 
 /// Run the demo into `out_dir` with the logical clock starting at `start`.
 pub fn demo_at(out_dir: &Path, start: LogicalTime) -> Result<DemoReport, SystemError> {
-    let mut config = SystemConfig::new(1, 2);
+    // The output location is checked before the work; each file is written atomically.
+    crate::fsio::prepare_output_dir(out_dir).map_err(SystemError::Io)?;
+    let mut config = SystemConfig::new(2, 3);
     config.seed = 2026;
     config.start = start;
     let mut s = System::new(config)?;
-    let mut log = Vec::new();
-    let (a, b, p0) = (PhoneId(0), PhoneId(1), PersonId(0));
+    let mut log = vec![KEY_WARNING.to_string()];
+    // Phone h starts with person h % 2: h0 and h2 are p0's, h1 is p1's.
+    let (old, live, new, p0) = (PhoneId(0), PhoneId(1), PhoneId(2), PersonId(0));
     let mut step = |s: &mut System,
                     name: &str,
                     f: &dyn Fn(&mut System) -> Result<(), Refusal>|
@@ -77,7 +89,7 @@ pub fn demo_at(out_dir: &Path, start: LogicalTime) -> Result<DemoReport, SystemE
         log.push(format!("{name}: ok"));
         Ok(())
     };
-    for h in [a, b] {
+    for h in [old, live, new] {
         step(&mut s, &format!("install_app({h})"), &|s| s.install_app(h))?;
         step(&mut s, &format!("install_applet({h})"), &|s| {
             s.install_applet(h)
@@ -91,7 +103,7 @@ pub fn demo_at(out_dir: &Path, start: LogicalTime) -> Result<DemoReport, SystemE
             step(&mut s, &n("set_user_pin"), &|s| s.set_user_pin(h))?;
         }
     }
-    // Model change: the deletion pushes to phone A.
+    // Model change: the deletion pushes to phone h0.
     while !s.pending_pushes().is_empty() {
         step(&mut s, "deliver_push(0) to h0", &|s| s.deliver_push(0))?;
     }
@@ -101,12 +113,11 @@ pub fn demo_at(out_dir: &Path, start: LogicalTime) -> Result<DemoReport, SystemE
     step(&mut s, "revoke_with_card(p0, Sign)", &|s| {
         s.revoke_with_card(p0, CertKind::Sign)
     })?;
-    step(&mut s, "deliver_push(0) to h1", &|s| s.deliver_push(0))?;
+    step(&mut s, "deliver_push(0) to h2", &|s| s.deliver_push(0))?;
 
-    std::fs::create_dir_all(out_dir).map_err(|e| SystemError::Io(e.to_string()))?;
     let write = |name: &str, text: &str| -> Result<PathBuf, SystemError> {
         let path = out_dir.join(name);
-        std::fs::write(&path, text).map_err(|e| SystemError::Io(format!("{name}: {e}")))?;
+        crate::fsio::write_atomic(&path, text.as_bytes()).map_err(SystemError::Io)?;
         Ok(path)
     };
     let ca = write("ca.pem", &s.ca().root_pem().map_err(SystemError::Ca)?)?;

@@ -5,10 +5,13 @@
 
 pub mod apdu;
 pub mod applet;
+#[cfg(any(test, feature = "attack"))]
+pub mod attack;
 pub mod ca;
 pub mod card;
 pub mod crypto;
 pub mod demo;
+pub mod fsio;
 pub mod phone;
 pub mod push;
 pub mod reader;

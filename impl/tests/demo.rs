@@ -49,17 +49,22 @@ fn demo_output_verifies_with_openssl_without_attime() {
         .collect();
     for expected in [
         "card-p0-valid.pem",
+        "card-p1-valid.pem",
         "phone-h0-auth-revoked.pem",
         "phone-h0-sign-revoked.pem",
-        "phone-h1-auth-suspended.pem",
-        "phone-h1-sign-revoked.pem",
+        "phone-h1-auth-valid.pem",
+        "phone-h1-sign-valid.pem",
+        "phone-h2-auth-suspended.pem",
+        "phone-h2-sign-revoked.pem",
     ] {
         assert!(
             names.iter().any(|n| n == expected),
             "{expected} in {names:?}"
         );
     }
-    assert_eq!(report.certs.iter().filter(|f| f.live).count(), 1);
+    // Live: both card certs and p1's phone certs of each kind.
+    assert_eq!(report.certs.iter().filter(|f| f.live).count(), 4);
+    assert!(report.log[0].contains("deterministic test keys"));
     if openssl_available() {
         for f in &report.certs {
             let (ok, text) = verify(&report.ca, &report.crl, &f.path);

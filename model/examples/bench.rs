@@ -8,7 +8,7 @@
 use phone_jpki_model::check::CheckOptions;
 use phone_jpki_model::engine;
 use phone_jpki_model::explore::JpkiModel;
-use phone_jpki_model::{properties, Action, State};
+use phone_jpki_model::{Action, State};
 use stateright::{Checker, Model, Property};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -64,7 +64,7 @@ fn main() -> ExitCode {
                 threads,
                 ..CheckOptions::default()
             };
-            let props = properties::for_config(&config);
+            let props = engine::engine_properties(&config);
             let n = props.len();
             let (r, m) = engine::run(&config, &opts, props, &mut |_| {});
             serde_json::json!({

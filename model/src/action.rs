@@ -69,6 +69,8 @@ pub enum Action {
     /// The pending deletion push for this revoked serial.
     DeliverPush(Serial),
     DropPush(Serial),
+    /// The validity period of this phone cert ends (更新, R-REISSUE).
+    CertExpire(Serial),
     // Phone leaves its holder (R-TRANSFER, R-DISPOSE, R-RESET).
     FactoryReset(PhoneId),
     HandOver(PhoneId, Recipient, bool),
@@ -104,6 +106,7 @@ pub enum ActionKind {
     RevokeWithCard,
     DeliverPush,
     DropPush,
+    CertExpire,
     FactoryReset,
     HandOver,
     Dispose,
@@ -111,7 +114,7 @@ pub enum ActionKind {
 
 impl ActionKind {
     /// Every action kind, in alphabet order.
-    pub const ALL: [ActionKind; 29] = [
+    pub const ALL: [ActionKind; 30] = [
         ActionKind::GoOffline,
         ActionKind::GoOnline,
         ActionKind::Lose,
@@ -138,6 +141,7 @@ impl ActionKind {
         ActionKind::RevokeWithCard,
         ActionKind::DeliverPush,
         ActionKind::DropPush,
+        ActionKind::CertExpire,
         ActionKind::FactoryReset,
         ActionKind::HandOver,
         ActionKind::Dispose,
@@ -169,6 +173,7 @@ impl ActionKind {
             RevokeFromPhone => &["R-REVOKE", "R-DELETE", "R-DISPOSE"],
             RevokeWithCard => &["R-REVOKE", "R-LOSS", "R-FAILURE", "R-TOKEN"],
             DeliverPush | DropPush => &["R-DELETE", "R-TOKEN"],
+            CertExpire => &["R-REISSUE"],
             FactoryReset => &["R-RESET"],
             HandOver => &["R-TRANSFER", "R-DELETE"],
             Dispose => &["R-DISPOSE", "R-DELETE"],
@@ -204,6 +209,7 @@ impl ActionKind {
             RevokeWithCard => "RevokeWithCard",
             DeliverPush => "DeliverPush",
             DropPush => "DropPush",
+            CertExpire => "CertExpire",
             FactoryReset => "FactoryReset",
             HandOver => "HandOver",
             Dispose => "Dispose",
@@ -222,7 +228,7 @@ impl Action {
         match self {
             GoOffline(_) | Lose(_) | Break(_) | UninstallApp(_) | CardRenew(_) | CardRevoke(_)
             | CardExpire(_) | Suspend(..) | AbandonIssuance(_) | RevokeFromPhone(..)
-            | RevokeWithCard(..) | FactoryReset(_) => true,
+            | RevokeWithCard(..) | FactoryReset(_) | CertExpire(_) => true,
             Use(_, _, e) | ChangePin(_, _, e) | Resume(_, _, e) => *e == PinEntry::Wrong,
             GoOnline(_) | Find(_) | InstallApp(_) | InstallApplet(_) | InitPin(..) | Apply(..)
             | GenerateKey(_) | CaIssue(_) | WriteCert(_) | SetUserPin(_) | DeliverPush(_)
@@ -263,6 +269,7 @@ impl Action {
             RevokeWithCard(..) => ActionKind::RevokeWithCard,
             DeliverPush(_) => ActionKind::DeliverPush,
             DropPush(_) => ActionKind::DropPush,
+            CertExpire(_) => ActionKind::CertExpire,
             FactoryReset(_) => ActionKind::FactoryReset,
             HandOver(..) => ActionKind::HandOver,
             Dispose(..) => ActionKind::Dispose,
@@ -309,7 +316,9 @@ impl fmt::Display for Action {
                 write!(f, "{}({h},{k})", self.kind().name())
             }
             Suspend(p, k) | RevokeWithCard(p, k) => write!(f, "{}({p},{k})", self.kind().name()),
-            DeliverPush(i) | DropPush(i) => write!(f, "{}({i})", self.kind().name()),
+            DeliverPush(i) | DropPush(i) | CertExpire(i) => {
+                write!(f, "{}({i})", self.kind().name())
+            }
             HandOver(h, to, p) => write!(f, "HandOver({h}->{to},{})", proc_(p)),
             Dispose(h, p) => write!(f, "Dispose({h},{})", proc_(p)),
         }
@@ -368,6 +377,8 @@ pub enum Refusal {
     CertRevoked,
     /// The relying party found the cert suspended.
     CertSuspended,
+    /// The cert's validity period has ended.
+    CertExpired,
     /// The push cannot reach its token (offline, app removed, phone gone).
     Undeliverable,
 }
@@ -394,6 +405,7 @@ impl Refusal {
             TemporaryPin => "TemporaryPin",
             CertRevoked => "CertRevoked",
             CertSuspended => "CertSuspended",
+            CertExpired => "CertExpired",
             Undeliverable => "Undeliverable",
         }
     }

@@ -10,6 +10,7 @@
 
 use crate::action::{Action, Refusal};
 use crate::config::Config;
+use crate::deadend;
 use crate::properties::{self, Condition, Expectation, Observed, Property};
 use crate::rules::{candidate_actions, step};
 use crate::state::State;
@@ -197,9 +198,19 @@ struct Expansion {
     state_hits: Vec<usize>,
     /// (action, property index) discoveries on attempted steps.
     edge_hits: Vec<(Action, usize)>,
-    /// Successors that differ from the state: action, canonical successor, fingerprint.
-    next: Vec<(Action, State, u64)>,
+    /// Successors that differ from the state: action, canonical successor, fingerprint, and
+    /// for a person's own action (INV-NO-DEAD-END) the phone renaming into the successor.
+    next: Vec<(Action, State, u64, Option<u16>)>,
     refusals: Vec<Refusal>,
+    /// The dead-end analysis' view of the state, when it runs.
+    node: Option<deadend::NodeInfo>,
+}
+
+/// What the dead-end analysis needs from the search.
+struct DeadEndGraph {
+    free: Config,
+    nodes: Vec<deadend::NodeInfo>,
+    edges: Vec<(u32, u32, u16)>,
 }
 
 fn expand(
@@ -207,6 +218,7 @@ fn expand(
     props: &[Property],
     open: &[bool],
     sym: bool,
+    free: Option<&Config>,
     state: &State,
 ) -> Expansion {
     let mut out = Expansion {
@@ -214,6 +226,7 @@ fn expand(
         edge_hits: Vec::new(),
         next: Vec::new(),
         refusals: Vec::new(),
+        node: free.map(|f| deadend::node_info(config, f, state)),
     };
     for (i, p) in props.iter().enumerate() {
         if let (true, Condition::State(f)) = (open[i], p.condition) {
@@ -251,13 +264,15 @@ fn expand(
             out.refusals.push(r);
         }
         if &o.next != state {
-            let next = if sym {
-                symmetry::representative(&o.next).0
+            let (next, map) = if sym {
+                let (rep, perm) = symmetry::representative(&o.next);
+                (rep, deadend::pack(&perm.phones))
             } else {
-                o.next
+                (o.next, deadend::identity(config.phones))
             };
             let fp = fingerprint(&next);
-            out.next.push((a, next, fp));
+            let own = (free.is_some() && deadend::is_own(&a)).then_some(map);
+            out.next.push((a, next, fp, own));
         }
     }
     out
@@ -279,6 +294,14 @@ pub fn check_properties(
     props: Vec<Property>,
     progress: &mut dyn FnMut(Progress),
 ) -> CheckReport {
+    // INV-NO-DEAD-END's graph pass lives in the first checker for now (issue 9); every
+    // other property runs on the engine.
+    if props
+        .iter()
+        .any(|p| matches!(p.condition, Condition::NoDeadEnd))
+    {
+        return check_properties_classic(config, opts, props, progress);
+    }
     crate::engine::run(config, opts, props, progress).0
 }
 
@@ -291,7 +314,13 @@ pub fn check_properties_classic(
     progress: &mut dyn FnMut(Progress),
 ) -> CheckReport {
     let start = Instant::now();
-    let threads = opts.threads.max(1);
+    // More workers than cores only add overhead (issue 16: `--threads 30000`).
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = opts.threads.clamp(1, cores);
+    // Limits hold within a level too: workers stop at the deadline (the batch is then
+    // dropped, the search incomplete) and the state budget is checked at every new state.
+    let deadline = opts.timeout.map(|t| start + t);
+    let late = move || deadline.is_some_and(|d| Instant::now() > d);
     let init = {
         let s = State::initial(config);
         if opts.symmetry {
@@ -307,11 +336,20 @@ pub fn check_properties_classic(
     let mut found: Vec<Option<(u32, Option<Action>)>> = vec![None; props.len()];
     let mut refusals: BTreeMap<String, usize> = BTreeMap::new();
     let mut frontier: Vec<(u32, State)> = vec![(0, init)];
+    let mut dead = props
+        .iter()
+        .any(|p| matches!(p.condition, Condition::NoDeadEnd))
+        .then(|| DeadEndGraph {
+            free: deadend::unbounded(config),
+            nodes: Vec::new(),
+            edges: Vec::new(),
+        });
+    let free = dead.as_ref().map(|d| d.free.clone());
     let mut depth = 0usize;
     let mut states = 1usize;
     let mut cut = None;
 
-    while !frontier.is_empty() {
+    'levels: while !frontier.is_empty() {
         if opts.max_depth.is_some_and(|d| depth > d) {
             cut = Some(Cut::Depth);
             break;
@@ -330,10 +368,14 @@ pub fn check_properties_classic(
                 let handles: Vec<_> = batch
                     .chunks(chunk)
                     .map(|part| {
-                        let (props, open) = (&props, &open);
+                        let (props, open, free) = (&props, &open, free.as_ref());
                         scope.spawn(move || {
                             part.iter()
-                                .map(|(_, s)| expand(config, props, open, opts.symmetry, s))
+                                .map_while(|(_, s)| {
+                                    (!late()).then(|| {
+                                        expand(config, props, open, opts.symmetry, free, s)
+                                    })
+                                })
                                 .collect::<Vec<_>>()
                         })
                     })
@@ -343,6 +385,10 @@ pub fn check_properties_classic(
                     .map(|h| h.join().expect("checker worker panicked"))
                     .collect()
             });
+            if expansions.iter().map(Vec::len).sum::<usize>() < batch.len() {
+                cut = Some(Cut::Timeout);
+                break 'levels;
+            }
             for ((id, _), exp) in batch.iter().zip(expansions.into_iter().flatten()) {
                 for i in exp.state_hits {
                     found[i].get_or_insert((*id, None));
@@ -353,13 +399,31 @@ pub fn check_properties_classic(
                 for r in exp.refusals {
                     *refusals.entry(r.name().to_string()).or_default() += 1;
                 }
-                for (a, s, fp) in exp.next {
+                if let (Some(d), Some(node)) = (dead.as_mut(), exp.node) {
+                    if d.nodes.len() <= *id as usize {
+                        d.nodes
+                            .resize(*id as usize + 1, deadend::NodeInfo::default());
+                    }
+                    d.nodes[*id as usize] = node;
+                }
+                for (a, s, fp, own) in exp.next {
                     states += 1;
-                    if let std::collections::hash_map::Entry::Vacant(e) = seen.entry(fp) {
-                        let nid = parent.len() as u32;
-                        e.insert(nid);
-                        parent.push((*id, Some(a)));
-                        next_frontier.push((nid, s));
+                    let to = match seen.entry(fp) {
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            if opts.max_states.is_some_and(|m| parent.len() >= m) {
+                                cut = Some(Cut::StateBudget);
+                                break 'levels;
+                            }
+                            let nid = parent.len() as u32;
+                            e.insert(nid);
+                            parent.push((*id, Some(a)));
+                            next_frontier.push((nid, s));
+                            nid
+                        }
+                        std::collections::hash_map::Entry::Occupied(e) => *e.get(),
+                    };
+                    if let (Some(d), Some(map)) = (dead.as_mut(), own) {
+                        d.edges.push((*id, to, map));
                     }
                 }
             }
@@ -379,6 +443,17 @@ pub fn check_properties_classic(
         });
     }
     let complete = cut.is_none();
+    // INV-NO-DEAD-END: only over a complete graph (a cut graph strands its frontier).
+    if let (true, Some(d)) = (complete, dead.as_mut()) {
+        d.nodes.resize(parent.len(), deadend::NodeInfo::default());
+        if let Some((id, _phone)) = deadend::stranded(&d.nodes, &d.edges, config.phones) {
+            for (i, p) in props.iter().enumerate() {
+                if matches!(p.condition, Condition::NoDeadEnd) {
+                    found[i].get_or_insert((id, None));
+                }
+            }
+        }
+    }
     let properties = props
         .iter()
         .zip(&found)

@@ -178,7 +178,10 @@ pub fn describe(s: &State) -> String {
             .iter()
             .map(|s| match s {
                 Slot::Empty => "-".into(),
-                Slot::Key { person } => format!("key({person})"),
+                Slot::Key { person, certified } => match certified {
+                    None => format!("key({person})"),
+                    Some(x) => format!("key({person},{x})"),
+                },
                 Slot::Cert { serial, pin } => format!(
                     "{serial}/{}",
                     match pin {
@@ -233,8 +236,8 @@ pub fn describe(s: &State) -> String {
         );
     }
     out += &format!("detours taken: {}\n", s.events);
-    if s.history != Default::default() {
-        out += &format!("history: {:?}\n", s.history);
+    if s.keys_outside_se > 0 {
+        out += &format!("private keys outside SEs: {}\n", s.keys_outside_se);
     }
     out
 }

@@ -4,7 +4,7 @@
 
 use crate::action::{Action, ActionKind, Refusal};
 use crate::config::Config;
-use crate::ids::{Kind, PersonId};
+use crate::ids::Kind;
 use crate::state::{CertStatus, Holder, Pin, RevokeReason, Slot, State};
 use serde::Serialize;
 
@@ -164,51 +164,88 @@ pub fn for_config(config: &Config) -> Vec<Property> {
     all()
         .into_iter()
         .filter(|p| config.phones >= 2 || !p.name.starts_with("SCN-MODEL-CHANGE"))
+        .filter(|p| !p.name.starts_with("SCN-BOTH-KINDS-NEW-PHONE") || both_kinds_fit(config))
+        // A reset while offline takes two detours (going offline, the reset).
+        .filter(|p| {
+            !p.name.starts_with("RISK-RESET-OFFLINE") || config.max_events.is_none_or(|m| m >= 2)
+        })
         .collect()
 }
 
-/// The `always` properties.
+/// Whether a person can move both kinds to a new phone in `config`: two phones of one person,
+/// both kinds, and room for four certs of that person.
+pub fn both_kinds_fit(config: &Config) -> bool {
+    config.phones > config.persons
+        && config.kinds.len() == 2
+        && config.max_issuances >= 2
+        && config.max_certs.is_none_or(|m| m >= 4)
+}
+
+/// The `always` properties: DOMAIN.md's invariants, then the R-* rules checked as invariants
+/// (observers in [`crate::invariants`]).
 pub fn invariants() -> Vec<Property> {
+    use crate::invariants as inv;
     vec![
         Property::always(
             "INV-ONE: at most one live phone cert per person and kind",
-            inv_one,
+            inv::inv_one,
         ),
         Property::always(
             "INV-LINK: every live phone cert is linked to its person's valid card signing cert",
-            inv_link,
+            inv::inv_link,
         ),
-        Property::always(
-            "INV-DELETE-ON-TRANSFER: a phone passed on through the procedure holds nothing of its former owner",
-            inv_delete_on_transfer,
+        Property::always_step(
+            "INV-DELETE-ON-TRANSFER: a phone passed on through the procedure holds nothing of its former owner, and no live cert of theirs is bound to it",
+            inv::delete_on_transfer,
         ),
-        Property::always(
-            "INV-NO-STALE-DELETE: a deletion push deletes only the credential it was sent for",
-            |_, s| !s.history.stale_delete,
+        Property::always_step(
+            "INV-NO-STALE-DELETE: a deletion push deletes only the key certified as its serial",
+            inv::no_stale_delete,
         ),
-        Property::always(
-            "INV-NO-USE-AFTER-REVOKE: no relying party accepts a revoked or suspended cert",
-            |_, s| !s.history.rp_accepted_unusable,
+        Property::always_step(
+            "INV-NO-USE-AFTER-REVOKE: no relying party accepts a revoked, expired or suspended cert",
+            inv::no_use_after_revoke,
         ),
-        Property::always(
-            "INV-PIN: no service use without the correct user PIN",
-            |_, s| !s.history.used_without_user_pin,
+        Property::always_step(
+            "INV-PIN: a use needs the correct user PIN entered by someone who knows it; a blocked PIN admits nothing until InitPin; the temporary PIN admits no service use",
+            inv::inv_pin,
         ),
         Property::always(
             "INV-KEY-IN-SE: private keys exist only inside SEs",
-            |_, s| !s.history.key_outside_se,
+            inv::inv_key_in_se,
         ),
-        Property::always(
-            "INV-ISSUE-AUTH: every phone cert was issued on a valid card signature of its person",
-            |_, s| {
-                s.registry
-                    .iter()
-                    .all(|c| c.signer == c.person && c.signature_valid_at_issue)
-            },
+        Property::always_step(
+            "INV-ISSUE-AUTH: a phone cert is issued only on the application in the phone's session, for the person whose card signed it, while that card cert is valid",
+            inv::issue_auth,
         ),
-        Property::always(
-            "R-DELETE-EVENTUALLY: once no push is pending for an online phone with its app, it holds no revoked cert",
-            delete_eventually,
+        Property {
+            name: "INV-NO-DEAD-END: from every reachable state a person holding a working phone can, by their own actions, get a usable credential of each kind on it (states blocked only by a world bound excepted)".into(),
+            expectation: Expectation::Always,
+            condition: Condition::NoDeadEnd,
+        },
+        Property::always_step(
+            "R-PIN-RETRY: a wrong PIN is never accepted and counts down by one, blocking at zero; an accepted user PIN restores the tries",
+            inv::pin_retry,
+        ),
+        Property::always_step(
+            "R-TOKEN: a revocation made away from the holding phone sends a deletion push to that phone's latest token, and every push goes there",
+            inv::token,
+        ),
+        Property::always_step(
+            "R-DELETE-KEY: a delivered push deletes the key certified as its serial, cert written or not",
+            inv::push_deletes_its_key,
+        ),
+        Property::always_step(
+            "R-DELETE-APPLET: a step that deletes an applet's last key deletes the applet",
+            inv::delete_applet,
+        ),
+        Property::always_step(
+            "R-DELETE-ON-SYNC: a phone coming online with its app and applet holds no ended cert after the app's status sync (the project's answer to lost pushes; R-DELETE holds eventually only under it or fair push delivery)",
+            inv::delete_on_sync,
+        ),
+        Property::always_step(
+            "R-RESET: a factory reset while online leaves no JPKI data in the SE",
+            inv::reset_wipes,
         ),
     ]
 }
@@ -280,6 +317,66 @@ pub fn reachability() -> Vec<Property> {
                     && after.cert(serial).status == CertStatus::Active
             },
         ),
+        Property::sometimes_step(
+            "SCN-PUSH-LOST-ONLINE: a deletion push is lost while its phone is online with the app it was sent to (004 課題2: notifications refused, other reasons)",
+            |o| {
+                let Action::DropPush(x) = o.action else {
+                    return false;
+                };
+                o.accepted()
+                    && o.before.pushes.iter().any(|p| {
+                        let ph = o.before.phone(p.phone);
+                        p.serial == x && ph.online && ph.token() == Some(p.token)
+                    })
+            },
+        ),
+        Property::sometimes_step(
+            "SCN-RENEW-AFTER-EXPIRY: a phone cert issued on the phone whose previous cert of that kind expired (更新)",
+            |o| {
+                let (Action::CaIssue(h), true) = (o.action, o.accepted()) else {
+                    return false;
+                };
+                let Some(new) = o.after.registry.last() else {
+                    return false;
+                };
+                o.before.registry.iter().any(|c| {
+                    c.person == new.person
+                        && c.kind == new.kind
+                        && c.phone == h
+                        && c.status == CertStatus::Expired
+                })
+            },
+        ),
+        Property::sometimes_step(
+            "SCN-BOTH-KINDS-NEW-PHONE: a person completes both kinds on a new phone, both former certs revoked by the model change (003 §3)",
+            |o| {
+                let (Action::SetUserPin(h), true) = (o.action, o.accepted()) else {
+                    return false;
+                };
+                let Holder::Person(p) = o.after.phone(h).holder else {
+                    return false;
+                };
+                crate::deadend::goal(o.config, o.after, h)
+                    && o.config.kinds.len() == 2
+                    && Kind::ALL.iter().all(|&k| {
+                        o.after.registry.iter().any(|c| {
+                            c.person == p
+                                && c.kind == k
+                                && c.phone != h
+                                && c.status == CertStatus::Revoked(RevokeReason::ModelChange)
+                        })
+                    })
+            },
+        ),
+        Property::sometimes_step(
+            "RISK-RESET-OFFLINE: a factory reset while offline leaves JPKI keys in the SE (ALT-RESET: the server cannot be asked)",
+            |o| {
+                let (Action::FactoryReset(h), true) = (o.action, o.accepted()) else {
+                    return false;
+                };
+                !o.before.phone(h).online && o.after.phone(h).slots.iter().any(|s| s.has_key())
+            },
+        ),
         Property::sometimes(
             "RISK-1: a careless hand-over leaves a live, PIN-protected credential with a stranger (課題1)",
             risk_1,
@@ -308,51 +405,6 @@ fn revoked_now<'a>(before: &'a State, after: &'a State) -> impl Iterator<Item = 
         .map(|(_, a)| a.status)
 }
 
-fn inv_one(config: &Config, s: &State) -> bool {
-    config.person_ids().all(|p| {
-        Kind::ALL.iter().all(|&k| {
-            s.registry
-                .iter()
-                .filter(|c| c.person == p && c.kind == k && c.status.is_live())
-                .count()
-                <= 1
-        })
-    })
-}
-
-fn inv_link(_: &Config, s: &State) -> bool {
-    s.registry.iter().filter(|c| c.status.is_live()).all(|c| {
-        let p = s.person(c.person);
-        p.card == crate::state::CardStatus::Valid && p.card_generation == c.card_generation
-    })
-}
-
-fn owner_of(s: &State, slot: Slot) -> Option<PersonId> {
-    match slot {
-        Slot::Empty => None,
-        Slot::Key { person } => Some(person),
-        Slot::Cert { serial, .. } => Some(s.cert(serial).person),
-    }
-}
-
-fn inv_delete_on_transfer(_: &Config, s: &State) -> bool {
-    s.phones.iter().all(|ph| match ph.procedure_from {
-        None => true,
-        Some(p) => ph.slots.iter().all(|&slot| owner_of(s, slot) != Some(p)),
-    })
-}
-
-fn delete_eventually(_: &Config, s: &State) -> bool {
-    s.phones.iter().enumerate().all(|(i, ph)| {
-        let quiet = ph.online && ph.app && !s.pushes.iter().any(|p| p.phone.index() == i);
-        !quiet
-            || ph.slots.iter().all(|slot| match slot.serial() {
-                Some(serial) => s.cert(serial).status.is_live(),
-                None => true,
-            })
-    })
-}
-
 fn risk_1(_: &Config, s: &State) -> bool {
     s.phones.iter().any(|ph| {
         ph.holder == Holder::Stranger
@@ -365,9 +417,10 @@ fn risk_1(_: &Config, s: &State) -> bool {
 
 fn risk_2(_: &Config, s: &State) -> bool {
     s.phones.iter().any(|ph| {
-        ph.slots.iter().any(|slot| match slot.serial() {
+        ph.slots.iter().any(|slot| match slot.certified() {
             Some(serial) => {
-                !s.cert(serial).status.is_live() && !s.pushes.iter().any(|p| p.serial == serial)
+                matches!(s.cert(serial).status, CertStatus::Revoked(_))
+                    && !s.pushes.iter().any(|p| p.serial == serial)
             }
             None => false,
         })

@@ -152,16 +152,23 @@ pub fn candidate_actions(config: &Config, state: &State, out: &mut Vec<Action>) 
         }
     }
     for push in &state.pushes {
-        out.push(if deliverable(state, push) {
-            Action::DeliverPush(push.serial)
-        } else {
-            Action::DropPush(push.serial)
-        });
+        if deliverable(state, push) {
+            out.push(Action::DeliverPush(push.serial));
+        }
+        // 004 課題2: delivery is not guaranteed, even to a phone that is online with its app
+        // (notifications refused, "other reasons"): a push can be lost at any time.
+        out.push(Action::DropPush(push.serial));
+    }
+    // 更新: a phone cert's validity period can end while it is live.
+    for (i, c) in state.registry.iter().enumerate() {
+        if config.policy.phone_certs_expire && c.status.is_live() {
+            out.push(Action::CertExpire(Serial(i as u8)));
+        }
     }
     // The small-scope bound: once the world's budget of detours is spent, only the happy path
     // (and the consequences already in motion) goes on.
     if config.max_events.is_some_and(|max| state.events >= max) {
-        out.retain(|a| !a.is_event());
+        out.retain(|a| !config.is_detour(a));
     }
 }
 
@@ -200,9 +207,9 @@ pub fn issued_count(state: &State, p: PersonId, k: Kind) -> u8 {
         .count() as u8
 }
 
-/// A push reaches its app only while that phone is online and still has the app
+/// A push can reach its app only while that phone is online and still has the app
 /// installation the token was issued to (R-TOKEN; 004 リモートでのGP-SE内の情報削除). The push
-/// service holds it until then, and gives it up (`DropPush`) only while it cannot be delivered.
+/// service may lose it at any time (`DropPush`), deliverable or not.
 pub fn deliverable(state: &State, push: &Push) -> bool {
     let ph = state.phone(push.phone);
     ph.online && ph.token() == Some(push.token)
@@ -215,7 +222,7 @@ pub fn deliverable(state: &State, push: &Push) -> bool {
 pub fn step(config: &Config, state: &State, action: Action) -> Outcome {
     let mut next = state.clone();
     let result = apply(config, &mut next, action);
-    if config.max_events.is_some() && action.is_event() && next != *state {
+    if config.max_events.is_some() && config.is_detour(&action) && next != *state {
         next.events = next.events.saturating_add(1);
     }
     Outcome { next, result }
@@ -236,7 +243,7 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
         Action::GoOffline(h) => s.phones[h.index()].online = false,
         Action::GoOnline(h) => {
             s.phones[h.index()].online = true;
-            app_sync(s, h);
+            app_sync(config, s, h);
         }
         // R-LOSS / R-TEMP-LOSS: a mislaid phone keeps its state; a session in progress is lost.
         Action::Lose(h) => {
@@ -259,7 +266,7 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
             let ph = &mut s.phones[h.index()];
             ph.app_installs += 1;
             ph.app = true;
-            app_sync(s, h);
+            app_sync(config, s, h);
         }
         // Removing the app invalidates its token; the SE keeps the applet (004 課題2).
         Action::UninstallApp(h) => {
@@ -292,17 +299,12 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
         Action::Use(h, k, e) => {
             need_online(s, h)?;
             let serial = slot_serial(s, h, k)?;
-            let pin_ok = verify_pin(config, s, h, k, e)?;
-            match s.cert(serial).status {
-                CertStatus::Revoked(_) => return Err(Refusal::CertRevoked),
-                CertStatus::Suspended if policy.rp_checks_suspension => {
-                    return Err(Refusal::CertSuspended)
-                }
-                CertStatus::Suspended => s.history.rp_accepted_unusable = true,
-                CertStatus::Active => {}
-            }
-            if pin_ok != Verified::User {
-                s.history.used_without_user_pin = true;
+            // The applet admits the user PIN, or a temporary PIN shown to the user under the
+            // `temporary-pin-shown` variant; the relying party then checks the status.
+            verify_pin(config, s, h, k, e)?;
+            ended(s.cert(serial).status)?;
+            if s.cert(serial).status == CertStatus::Suspended && policy.rp_checks_suspension {
+                return Err(Refusal::CertSuspended);
             }
         }
         // R-PIN-CHANGE: on the phone alone, after verifying the current PIN.
@@ -331,9 +333,7 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
             if s.cert(serial).person != p {
                 return Err(Refusal::NotCredentialOwner);
             }
-            if !s.cert(serial).status.is_live() {
-                return Err(Refusal::CertRevoked);
-            }
+            ended(s.cert(serial).status)?;
             set_pin(
                 s,
                 h,
@@ -357,10 +357,9 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
         Action::Resume(h, k, e) => {
             need_online(s, h)?;
             let serial = slot_serial(s, h, k)?;
-            match s.cert(serial).status {
-                CertStatus::Revoked(_) => return Err(Refusal::CertRevoked),
-                CertStatus::Active => return Err(Refusal::NotSuspended),
-                CertStatus::Suspended => {}
+            ended(s.cert(serial).status)?;
+            if s.cert(serial).status != CertStatus::Suspended {
+                return Err(Refusal::NotSuspended);
             }
             if verify_pin(config, s, h, k, e)? != Verified::User {
                 return Err(Refusal::TemporaryPin);
@@ -398,9 +397,12 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
             let sess = session(s, h);
             s.phones[h.index()].slots[sess.kind.index()] = Slot::Key {
                 person: sess.person,
+                certified: None,
             };
+            // Where the key pair is generated (ground truth for INV-KEY-IN-SE): generated
+            // outside the SE, a copy stays where it was made.
             if !policy.keygen_in_se {
-                s.history.key_outside_se = true;
+                s.keys_outside_se = s.keys_outside_se.saturating_add(1);
             }
             set_step(s, h, SessionStep::KeyGenerated);
         }
@@ -437,6 +439,20 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
                     revoke(config, s, old, RevokeReason::ModelChange, Some(h));
                 }
             }
+            // The certificate is for the public key the SE generated in this session: that key,
+            // if the slot still holds it, is now certified as `serial` (ground truth).
+            let slot = &mut s.phones[h.index()].slots[sess.kind.index()];
+            if *slot
+                == (Slot::Key {
+                    person: sess.person,
+                    certified: None,
+                })
+            {
+                *slot = Slot::Key {
+                    person: sess.person,
+                    certified: Some(serial),
+                };
+            }
             set_step(s, h, SessionStep::Issued(serial));
         }
         // R-PIN-SETUP: certificate and temporary PIN written over SCP03. The SP-TSM does not
@@ -450,13 +466,12 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
             if s.phone(h).slot(sess.kind)
                 != (Slot::Key {
                     person: sess.person,
+                    certified: Some(serial),
                 })
             {
                 return Err(Refusal::KeyMissing);
             }
-            if !s.cert(serial).status.is_live() {
-                return Err(Refusal::CertRevoked);
-            }
+            ended(s.cert(serial).status)?;
             s.phones[h.index()].slots[sess.kind.index()] = Slot::Cert {
                 serial,
                 pin: Pin::Temporary,
@@ -487,7 +502,12 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
             );
             s.phones[h.index()].session = None;
         }
+        // Decision (seeds silent): the session ends whatever its step; a cert J-LIS already
+        // issued stays live with its key in the slot, and the person revokes it with the card
+        // (R-REVOKE (b)) before a reissue on that phone (INV-NO-DEAD-END shows the way exists).
         Action::AbandonIssuance(h) => s.phones[h.index()].session = None,
+        // 更新: the validity period ends; the phone learns it at its next status sync.
+        Action::CertExpire(serial) => s.registry[serial.index()].status = CertStatus::Expired,
         // R-REVOKE (a), R-DELETE (対策2-1/2-2): from the phone alone; deleted locally. A cert
         // already revoked elsewhere is just deleted.
         Action::RevokeFromPhone(h, k) => {
@@ -499,7 +519,7 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
             if s.cert(serial).status.is_live() {
                 s.registry[serial.index()].status = CertStatus::Revoked(RevokeReason::FromPhone);
             }
-            s.phones[h.index()].slots[k.index()] = Slot::Empty;
+            delete_slot(config, s, h, k);
         }
         // R-REVOKE (b), R-LOSS, R-FAILURE: from another device with the card signature; the
         // deletion push goes to the phone holding the cert (R-TOKEN).
@@ -518,12 +538,14 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
                 return Err(Refusal::Undeliverable);
             }
             s.pushes.remove(i);
-            let slot = &mut s.phones[push.phone.index()].slots[push.kind.index()];
-            if slot.serial() == Some(push.serial) {
-                *slot = Slot::Empty;
-            } else if !policy.push_matches_serial && slot.has_key() {
-                *slot = Slot::Empty;
-                s.history.stale_delete = true;
+            let slot = s.phone(push.phone).slot(push.kind);
+            let named = if policy.push_deletes_certified_key {
+                slot.certified()
+            } else {
+                slot.serial()
+            };
+            if named == Some(push.serial) || (!policy.push_matches_serial && slot.has_key()) {
+                delete_slot(config, s, push.phone, push.kind);
             }
         }
         // 課題2: the push service gives up on a push it cannot deliver.
@@ -531,12 +553,15 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
             let i = push_index(s, serial);
             s.pushes.remove(i);
         }
-        // R-RESET: the app goes; the SE's JPKI data is wiped (needs OS/maker support).
+        // R-RESET: the app goes; the SE's JPKI data is deleted through the server (ALT-RESET).
         Action::FactoryReset(h) => factory_reset(config, s, h),
         // R-TRANSFER: with the procedure the holder revokes and deletes first; careless users
         // just hand it over (課題1).
         Action::HandOver(h, to, procedure) => {
             let from = holder_person(s, h);
+            if procedure && policy.procedure_needs_network {
+                procedure_possible(s, h)?;
+            }
             if procedure {
                 leave_procedure(config, s, h, from);
             }
@@ -552,6 +577,9 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
         // R-DISPOSE: same procedure as a transfer; then nobody holds it.
         Action::Dispose(h, procedure) => {
             let from = holder_person(s, h);
+            if procedure && policy.procedure_needs_network {
+                procedure_possible(s, h)?;
+            }
             if procedure {
                 leave_procedure(config, s, h, from);
             }
@@ -620,9 +648,39 @@ fn verify_pin(
     }
 }
 
+/// The refusal for a cert that has ended, if it has.
+fn ended(status: CertStatus) -> Result<(), Refusal> {
+    match status {
+        CertStatus::Revoked(_) => Err(Refusal::CertRevoked),
+        CertStatus::Expired => Err(Refusal::CertExpired),
+        CertStatus::Active | CertStatus::Suspended => Ok(()),
+    }
+}
+
+/// Delete the credential (key and cert) in a slot; the applet goes with its last key
+/// (失効時にアプレットの削除) unless the policy keeps it.
+fn delete_slot(config: &Config, s: &mut State, h: PhoneId, k: Kind) {
+    let ph = &mut s.phones[h.index()];
+    ph.slots[k.index()] = Slot::Empty;
+    if config.policy.revocation_deletes_applet && ph.slots.iter().all(|x| !x.has_key()) {
+        ph.applet = false;
+    }
+}
+
 fn set_pin(s: &mut State, h: PhoneId, k: Kind, new: Pin) {
     if let Slot::Cert { pin, .. } = &mut s.phones[h.index()].slots[k.index()] {
         *pin = new;
+    }
+}
+
+/// The hand-over procedure revokes from the phone in the app and has the applet deleted: it
+/// needs the network and the app (decision: refused otherwise, not done halfway).
+fn procedure_possible(s: &State, h: PhoneId) -> Result<(), Refusal> {
+    need_online(s, h)?;
+    if s.phone(h).app {
+        Ok(())
+    } else {
+        Err(Refusal::NoApp)
     }
 }
 
@@ -717,44 +775,44 @@ fn end_card_cert(config: &Config, s: &mut State, p: PersonId) {
 
 /// Back online (or freshly installed), the app asks the SP-TSM for the status of the certs in
 /// its applet and deletes the revoked ones (R-DELETE; the fallback for lost pushes).
-fn app_sync(s: &mut State, h: PhoneId) {
+fn app_sync(config: &Config, s: &mut State, h: PhoneId) {
     let ph = &s.phones[h.index()];
-    if !(ph.online && ph.app && ph.applet) {
+    if !(config.policy.app_status_sync && ph.online && ph.app && ph.applet) {
         return;
     }
     for k in Kind::ALL {
-        if let Slot::Cert { serial, .. } = s.phones[h.index()].slots[k.index()] {
+        if let Slot::Cert { serial, .. } = s.phone(h).slot(k) {
             if !s.cert(serial).status.is_live() {
-                s.phones[h.index()].slots[k.index()] = Slot::Empty;
+                delete_slot(config, s, h, k);
             }
         }
     }
 }
 
-/// R-RESET: the app (and its token) goes; the SE's JPKI data too unless the variant says not.
+/// R-RESET: the app (and its token) goes. The SE's JPKI data goes too: as designed the phone
+/// asks the server to delete it, so only while online; under ALT-RESET's local wipe always;
+/// never under the `reset-keeps-se` variant.
 fn factory_reset(config: &Config, s: &mut State, h: PhoneId) {
+    let policy = config.policy;
     let ph = &mut s.phones[h.index()];
     ph.app = false;
     ph.session = None;
-    if config.policy.factory_reset_wipes_se {
+    if policy.factory_reset_wipes_se && (ph.online || !policy.reset_via_server) {
         ph.applet = false;
         ph.slots = [Slot::Empty; 2];
     }
 }
 
 /// The procedure before a phone leaves its holder (R-TRANSFER, R-DISPOSE; 000 §3(2)(3)):
-/// revoke the holder's live certs from the phone, have the SEI-TSM delete the applet with
-/// its keys (both need the network), then factory-reset.
+/// revoke the holder's live certs bound to the phone (the SP-TSM's records: written into the
+/// slot or not yet), have the SEI-TSM delete the applet with its keys (both need the
+/// network), then factory-reset.
 fn leave_procedure(config: &Config, s: &mut State, h: PhoneId, from: PersonId) {
     if s.phone(h).online {
         if s.phone(h).app {
-            for k in Kind::ALL {
-                if let Some(serial) = s.phone(h).slot(k).serial() {
-                    let c = s.cert(serial);
-                    if c.person == from && c.status.is_live() {
-                        s.registry[serial.index()].status =
-                            CertStatus::Revoked(RevokeReason::FromPhone);
-                    }
+            for c in s.registry.iter_mut() {
+                if c.person == from && c.phone == h && c.status.is_live() {
+                    c.status = CertStatus::Revoked(RevokeReason::FromPhone);
                 }
             }
         }
@@ -763,142 +821,4 @@ fn leave_procedure(config: &Config, s: &mut State, h: PhoneId, from: PersonId) {
         ph.slots = [Slot::Empty; 2];
     }
     factory_reset(config, s, h);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn run(config: &Config, actions: &[Action]) -> State {
-        let mut s = State::initial(config);
-        for (i, a) in actions.iter().enumerate() {
-            let mut enabled = Vec::new();
-            candidate_actions(config, &s, &mut enabled);
-            assert!(enabled.contains(a), "step {i}: {a} not offered");
-            let o = step(config, &s, *a);
-            assert_eq!(o.result, Ok(()), "step {i}: {a}");
-            s = o.next;
-        }
-        s
-    }
-
-    /// The reference world without its small-scope budgets, with the cards' PIN tries.
-    fn unbounded() -> Config {
-        Config {
-            max_events: None,
-            max_sessions: None,
-            max_certs: None,
-            pin_tries: [3, 5],
-            ..Config::reference()
-        }
-    }
-
-    const H0: PhoneId = PhoneId(0);
-    const H2: PhoneId = PhoneId(2);
-    const P0: PersonId = PersonId(0);
-
-    fn issue(h: PhoneId, k: Kind) -> Vec<Action> {
-        vec![
-            Action::Apply(h, k),
-            Action::GenerateKey(h),
-            Action::CaIssue(h),
-            Action::WriteCert(h),
-            Action::SetUserPin(h),
-        ]
-    }
-
-    fn setup(h: PhoneId) -> Vec<Action> {
-        vec![Action::InstallApp(h), Action::InstallApplet(h)]
-    }
-
-    #[test]
-    fn issuance_reaches_phase_4_and_use_works() {
-        let c = unbounded();
-        let mut path = setup(H0);
-        path.extend(issue(H0, Kind::Auth));
-        path.push(Action::Use(H0, Kind::Auth, PinEntry::Right));
-        let s = run(&c, &path);
-        assert_eq!(s.phone(H0).phase(), 4);
-        assert_eq!(s.registry.len(), 1);
-    }
-
-    #[test]
-    fn reissue_while_live_is_refused_and_model_change_revokes_old() {
-        let c = unbounded();
-        let mut path = setup(H0);
-        path.extend(issue(H0, Kind::Sign));
-        let s = run(&c, &path);
-        let o = step(&c, &s, Action::Apply(H0, Kind::Sign));
-        assert_eq!(o.result, Err(Refusal::ReissueWhileLive));
-        assert_eq!(o.next, s);
-        // h2 is also p0's: setting it up is a model change.
-        let mut path2 = path.clone();
-        path2.extend(setup(H2));
-        path2.extend(issue(H2, Kind::Sign));
-        let s = run(&c, &path2);
-        assert_eq!(
-            s.cert(Serial(0)).status,
-            CertStatus::Revoked(RevokeReason::ModelChange)
-        );
-        assert_eq!(s.pushes.len(), 1);
-        assert_eq!(s.pushes[0].phone, H0);
-    }
-
-    #[test]
-    fn wrong_pins_block_and_init_unblocks() {
-        let c = unbounded();
-        let mut path = setup(H0);
-        path.extend(issue(H0, Kind::Auth));
-        let mut s = run(&c, &path);
-        for left in (0..3).rev() {
-            let o = step(&c, &s, Action::Use(H0, Kind::Auth, PinEntry::Wrong));
-            assert_eq!(o.result, Err(Refusal::WrongPin));
-            s = o.next;
-            let expect = if left == 0 {
-                Pin::Blocked
-            } else {
-                Pin::User { tries_left: left }
-            };
-            assert_eq!(
-                s.phone(H0).slot(Kind::Auth),
-                Slot::Cert {
-                    serial: Serial(0),
-                    pin: expect
-                }
-            );
-        }
-        let o = step(&c, &s, Action::Use(H0, Kind::Auth, PinEntry::Right));
-        assert_eq!(o.result, Err(Refusal::PinBlocked));
-        let s = step(&c, &s, Action::InitPin(H0, Kind::Auth)).next;
-        assert_eq!(
-            step(&c, &s, Action::Use(H0, Kind::Auth, PinEntry::Right)).result,
-            Ok(())
-        );
-    }
-
-    #[test]
-    fn late_push_after_reissue_does_not_delete_new_credential() {
-        let c = unbounded();
-        let mut path = setup(H0);
-        path.extend(issue(H0, Kind::Auth));
-        path.push(Action::GoOffline(H0));
-        path.push(Action::RevokeWithCard(P0, Kind::Auth));
-        let s = run(&c, &path);
-        assert_eq!(s.pushes.len(), 1);
-        // Back online, the app syncs and deletes; then a reissue on the same phone.
-        let mut path2 = path.clone();
-        path2.push(Action::GoOnline(H0));
-        let s2 = run(&c, &path2);
-        assert_eq!(s2.phone(H0).slot(Kind::Auth), Slot::Empty);
-        path2.extend(issue(H0, Kind::Auth));
-        path2.push(Action::DeliverPush(Serial(0)));
-        let s3 = run(&c, &path2);
-        assert_eq!(s3.phone(H0).slot(Kind::Auth).serial(), Some(Serial(1)));
-        assert!(!s3.history.stale_delete);
-        // Under the variant, the same late push wipes the new credential.
-        let bad = unbounded().with_variant(crate::config::Variant::DeleteWhateverIsThere);
-        let s4 = run(&bad, &path2);
-        assert!(s4.history.stale_delete);
-        assert_eq!(s4.phone(H0).slot(Kind::Auth), Slot::Empty);
-    }
 }

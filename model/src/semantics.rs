@@ -38,7 +38,7 @@ pub fn describe(k: ActionKind) -> ActionDoc {
         A::GoOnline => (
             "GoOnline(phone)",
             "as GoOffline, and the phone is offline",
-            "the phone is online again; with the app and applet, the app asks the status of the certs in its slots and deletes the revoked ones (R-DELETE)",
+            "the phone is online again; with the app and applet, the app asks the status of the certs in its slots and deletes the ended ones, and the applet with its last key (R-DELETE; the status sync is a project decision, policy `app_status_sync`)",
             &[],
         ),
         A::Lose => (
@@ -100,6 +100,7 @@ pub fn describe(k: ActionKind) -> ActionDoc {
                 R::TemporaryPin,
                 R::WrongPin,
                 R::CertRevoked,
+                R::CertExpired,
                 R::CertSuspended,
             ],
         ),
@@ -118,6 +119,7 @@ pub fn describe(k: ActionKind) -> ActionDoc {
                 R::CardNotValid,
                 R::NotCredentialOwner,
                 R::CertRevoked,
+                R::CertExpired,
             ],
         ),
         A::Suspend => (
@@ -133,6 +135,7 @@ pub fn describe(k: ActionKind) -> ActionDoc {
             &[
                 R::PhoneOffline,
                 R::CertRevoked,
+                R::CertExpired,
                 R::NotSuspended,
                 R::PinBlocked,
                 R::TemporaryPin,
@@ -159,14 +162,14 @@ pub fn describe(k: ActionKind) -> ActionDoc {
         A::CaIssue => (
             "CaIssue(phone)",
             "the phone's session is at KeyGenerated",
-            "J-LIS issues the cert (the next serial), re-checking the card cert that signed; the person's live cert of that kind on another phone is revoked (ModelChange) with a deletion push",
+            "J-LIS issues the cert (the next serial), re-checking the card cert that signed; the key the session generated, if still in the slot, is now certified as that serial; the person's live cert of that kind on another phone is revoked (ModelChange) with a deletion push",
             &[R::PhoneOffline, R::CardNotValid],
         ),
         A::WriteCert => (
             "WriteCert(phone)",
             "the phone's session is at Issued",
-            "the cert and a temporary PIN are written into the slot over SCP03 (phase 3); the slot still holds the session's key under the default policy (KeyMissing is reachable only when a push may delete whatever is in the slot)",
-            &[R::PhoneOffline, R::CertRevoked],
+            "the cert and a temporary PIN are written into the slot over SCP03 (phase 3), when the slot still holds the key certified as that serial (a deletion push for it, after a revocation with the card, takes it away: KeyMissing)",
+            &[R::PhoneOffline, R::KeyMissing, R::CertRevoked, R::CertExpired],
         ),
         A::SetUserPin => (
             "SetUserPin(phone)",
@@ -177,13 +180,13 @@ pub fn describe(k: ActionKind) -> ActionDoc {
         A::AbandonIssuance => (
             "AbandonIssuance(phone)",
             "the phone has a session",
-            "the session ends, whatever its step",
+            "the session ends, whatever its step; a cert already issued stays live with its key in the slot (decision: the person revokes it with the card before a reissue on that phone, INV-NO-DEAD-END shows the way)",
             &[],
         ),
         A::RevokeFromPhone => (
             "RevokeFromPhone(phone, kind)",
             "as InitPin",
-            "the cert in the slot is revoked (FromPhone) if live, and deleted from the slot",
+            "the cert in the slot is revoked (FromPhone) if live, and deleted from the slot; the applet goes with its last key (失効時にアプレットの削除)",
             &[R::PhoneOffline, R::NotCredentialOwner],
         ),
         A::RevokeWithCard => (
@@ -195,32 +198,38 @@ pub fn describe(k: ActionKind) -> ActionDoc {
         A::DeliverPush => (
             "DeliverPush(serial)",
             "a push for that serial is pending and its phone is online with the app installation the token belongs to",
-            "the push is consumed; the app deletes the credential of that serial if the slot still holds it",
+            "the push is consumed; the app deletes the key certified as that serial if the slot still holds it, cert written or not, and the applet with its last key",
             &[],
         ),
         A::DropPush => (
             "DropPush(serial)",
-            "a push for that serial is pending and cannot be delivered now",
-            "the push service gives it up (004 課題2)",
+            "a push for that serial is pending (deliverable or not)",
+            "the push is lost: offline, app removed, notifications refused or other reasons (004 課題2)",
+            &[],
+        ),
+        A::CertExpire => (
+            "CertExpire(serial)",
+            "the phone cert is live (active or suspended)",
+            "its validity period ends (Expired); no push is sent, the app deletes it at its next status sync; 更新 is a reissue (Apply is no longer refused with ReissueWhileLive)",
             &[],
         ),
         A::FactoryReset => (
             "FactoryReset(phone)",
             "the phone is operable",
-            "the app (and token) goes, its session ends; the SE's JPKI data is wiped (R-RESET)",
+            "the app (and token) goes, its session ends; the phone asks the server to delete the SE's JPKI data, so it is deleted only while online (R-RESET, ALT-RESET default; `reset-local-wipe` wipes offline too)",
             &[],
         ),
         A::HandOver => (
             "HandOver(phone, to, procedure)",
             "the phone has had the app, is operable and held by a person, and hand-overs are left; `to` is another person or `stranger`; `procedure: false` only if careless users exist",
-            "with the procedure and online: the holder's live certs on it are revoked (FromPhone) and the applet deleted, then a factory reset; the phone goes to `to`, its session ends",
-            &[],
+            "with the procedure: the holder's live certs bound to the phone (written or not) are revoked (FromPhone) and the applet deleted, then a factory reset; the procedure needs the network and the app (refused otherwise, not done halfway); the phone goes to `to`, its session ends",
+            &[R::PhoneOffline, R::NoApp],
         ),
         A::Dispose => (
             "Dispose(phone, procedure)",
             "the phone has had the app and is held by a person (operable or broken)",
-            "as HandOver's procedure; then nobody holds it and it is offline",
-            &[],
+            "as HandOver's procedure (a broken phone is offline: only without it); then nobody holds it and it is offline",
+            &[R::PhoneOffline, R::NoApp],
         ),
     };
     ActionDoc {
@@ -297,7 +306,7 @@ zero (R-PIN-RETRY). Refusals are checked in the order listed.\n\n## Actions\n\n"
 }
 
 /// Every refusal, in declaration order.
-pub const ALL_REFUSALS: [Refusal; 19] = [
+pub const ALL_REFUSALS: [Refusal; 20] = [
     Refusal::PhoneOffline,
     Refusal::NoApp,
     Refusal::NoApplet,
@@ -316,6 +325,7 @@ pub const ALL_REFUSALS: [Refusal; 19] = [
     Refusal::TemporaryPin,
     Refusal::CertRevoked,
     Refusal::CertSuspended,
+    Refusal::CertExpired,
     Refusal::Undeliverable,
 ];
 
@@ -340,6 +350,7 @@ fn refusal_meaning(r: Refusal) -> &'static str {
         TemporaryPin => "only the temporary PIN is set",
         CertRevoked => "the cert is revoked",
         CertSuspended => "the relying party found the cert suspended",
+        CertExpired => "the cert's validity period has ended",
         Undeliverable => "the push cannot reach its token",
     }
 }

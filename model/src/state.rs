@@ -1,5 +1,6 @@
 //! The state of the world: persons and their card certs, phones and their SEs, the J-LIS
-//! registry of phone certs, pushes in flight, and the history variables some invariants read.
+//! registry of phone certs, pushes in flight, and ground truth some invariants read (which
+//! serial certifies each key, where private keys are).
 
 use crate::config::Config;
 use crate::ids::{Kind, PersonId, PhoneId, Serial};
@@ -63,9 +64,12 @@ pub enum Pin {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Slot {
     Empty,
-    /// A key pair generated for `person`, no certificate written (yet).
+    /// A key pair generated for `person`, no certificate written (yet). `certified` is
+    /// ground truth: the serial J-LIS certified this key as, once `CaIssue` ran (a deletion
+    /// for that serial must delete this key even before the cert is written).
     Key {
         person: PersonId,
+        certified: Option<Serial>,
     },
     /// Key pair and certificate `serial`.
     Cert {
@@ -84,6 +88,15 @@ impl Slot {
         match self {
             Slot::Cert { serial, .. } => Some(serial),
             _ => None,
+        }
+    }
+
+    /// The serial the key in this slot is certified as, written into the slot or not.
+    pub fn certified(self) -> Option<Serial> {
+        match self {
+            Slot::Cert { serial, .. } => Some(serial),
+            Slot::Key { certified, .. } => certified,
+            Slot::Empty => None,
         }
     }
 }
@@ -185,12 +198,14 @@ pub enum CertStatus {
     Active,
     Suspended,
     Revoked(RevokeReason),
+    /// The phone cert's validity period ended (更新 is a reissue, R-REISSUE).
+    Expired,
 }
 
 impl CertStatus {
-    /// Not revoked (active or suspended).
+    /// Not ended: active or suspended (neither revoked nor expired).
     pub fn is_live(self) -> bool {
-        !matches!(self, CertStatus::Revoked(_))
+        matches!(self, CertStatus::Active | CertStatus::Suspended)
     }
 }
 
@@ -204,7 +219,7 @@ pub struct PhoneCert {
     pub card_generation: u8,
     pub status: CertStatus,
     /// Whose card signature authorised it, and whether that card cert was valid at issuance
-    /// (INV-ISSUE-AUTH reads both).
+    /// (descriptive: INV-ISSUE-AUTH reads the application in the session instead).
     pub signer: PersonId,
     pub signature_valid_at_issue: bool,
 }
@@ -220,22 +235,6 @@ pub struct Push {
     pub kind: Kind,
 }
 
-/// History variables: facts about past steps that some invariants need and the current state
-/// alone cannot show. Each is set by the step that did the thing, from ground truth.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-pub struct History {
-    /// A relying party accepted a cert that was revoked or suspended at that moment.
-    pub rp_accepted_unusable: bool,
-    /// A service use went through without the correct user PIN.
-    pub used_without_user_pin: bool,
-    /// A deletion push deleted a credential other than the one whose revocation caused it.
-    pub stale_delete: bool,
-    /// A private key existed outside an SE.
-    pub key_outside_se: bool,
-}
-
 /// The whole state. `Debug` prints the readable summary of [`crate::explore::describe`]
 /// (every field is in it): what the Explorer and failing tests show.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -246,7 +245,9 @@ pub struct State {
     pub registry: Registry,
     /// Deletion pushes in flight, in serial order (one per revoked serial at most).
     pub pushes: Pushes,
-    pub history: History,
+    /// Ground truth for INV-KEY-IN-SE: private keys of which a copy exists outside every SE
+    /// (a key pair generated outside the SE leaves one where it was generated).
+    pub keys_outside_se: u8,
     /// Detours taken so far (see [`Config::max_events`] and [`crate::Action::is_event`]).
     pub events: u8,
 }
@@ -280,7 +281,7 @@ impl State {
                 .collect(),
             registry: Registry::new(),
             pushes: Pushes::new(),
-            history: History::default(),
+            keys_outside_se: 0,
             events: 0,
         }
     }

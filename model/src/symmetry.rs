@@ -68,7 +68,7 @@ impl Perm {
                 ph.holder = Holder::Person(self.p(p));
             }
             for slot in &mut ph.slots {
-                if let Slot::Key { person } = slot {
+                if let Slot::Key { person, .. } = slot {
                     *person = self.p(*person);
                 }
             }
@@ -123,6 +123,7 @@ impl Perm {
             RevokeWithCard(p, k) => RevokeWithCard(self.p(p), k),
             DeliverPush(i) => DeliverPush(i),
             DropPush(i) => DropPush(i),
+            CertExpire(i) => CertExpire(i),
             FactoryReset(h) => FactoryReset(self.h(h)),
             HandOver(h, to, proc_) => HandOver(self.h(h), r(&to), proc_),
             Dispose(h, proc_) => Dispose(self.h(h), proc_),

@@ -294,6 +294,10 @@ pub fn class_key(config: &Config, s: &State, e: &Edge, next: &State) -> String {
                 push.map_or(String::new(), |p| phone_view(p.phone))
             )
         }
+        Action::CertExpire(x) => {
+            let c = rep.cert(x);
+            format!("{c:?} {}", phone_view(c.phone))
+        }
         Action::GoOffline(h)
         | Action::GoOnline(h)
         | Action::Lose(h)

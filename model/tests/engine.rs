@@ -2,8 +2,8 @@
 //! first checker: the same verdicts, state counts, depths, refusal counts and shortest path
 //! lengths on several worlds and policies, with and without symmetry, on 1 and 2 threads.
 
-use phone_jpki_model::check::{check_properties, check_properties_classic, CheckOptions, Cut};
-use phone_jpki_model::properties;
+use phone_jpki_model::check::{check_properties_classic, CheckOptions, Cut};
+use phone_jpki_model::{engine, properties};
 use phone_jpki_model::{Config, Kind, Variant};
 
 fn opts(threads: usize, symmetry: bool) -> CheckOptions {
@@ -15,9 +15,10 @@ fn opts(threads: usize, symmetry: bool) -> CheckOptions {
 }
 
 fn assert_same(c: &Config, o: &CheckOptions) {
-    let props = || properties::for_config(c);
+    // The engine's properties: all but the whole-graph ones (decided by the first checker).
+    let props = || engine::engine_properties(c);
     let old = check_properties_classic(c, o, props(), &mut |_| {});
-    let new = check_properties(c, o, props(), &mut |_| {});
+    let new = engine::run(c, o, props(), &mut |_| {}).0;
     let what = format!("{c:?} symmetry={} threads={}", o.symmetry, o.threads);
     assert!(old.complete && new.complete, "{what}");
     assert_eq!(new.unique_states, old.unique_states, "{what}");
@@ -85,7 +86,7 @@ fn the_state_budget_stops_within_a_level_and_leaves_always_properties_undecided(
         max_states: Some(1000),
         ..opts(2, false)
     };
-    let r = check_properties(&c, &o, properties::for_config(&c), &mut |_| {});
+    let r = engine::run(&c, &o, engine::engine_properties(&c), &mut |_| {}).0;
     assert!(!r.complete);
     assert_eq!(r.cut, Some(Cut::StateBudget));
     // Stopped at the first state over the budget, not at the end of its level.

@@ -93,11 +93,11 @@ async function main() {
   const labels = new URL(link).pathname.replace(/^\/path\//, "").split("/").map(decodeURIComponent);
   await open(link);
   check(await evaluate(`document.querySelectorAll('#path li[data-step]').length`) === labels.length, "the link opens the whole counterexample");
-  check((await propStatus("INV-KEY-IN-SE")).startsWith(`FAILS here, since step ${labels.length}`), "the broken invariant fails on the shown state");
+  check((await propStatus("INV-NO-USE-AFTER-REVOKE")).startsWith(`FAILS here, since step ${labels.length}`), "the broken invariant fails on the shown state");
   check((await propStatus("INV-ONE")) === "holds here", "an unbroken invariant holds there");
   check(await evaluate(`document.querySelectorAll('#props tbody tr').length`) > 40, "every property is listed");
   check(!(await evaluate(`document.body.innerText`)).includes("Searching"), "nothing says Searching while idle");
-  check(await evaluate(`document.querySelector('#state svg').textContent.includes('a private key has existed outside an SE')`), "the state picture shows the violation");
+  check(await evaluate(`document.querySelector('#state svg').textContent.includes('a relying party has accepted a revoked or suspended cert')`), "the state picture shows the violation");
   check(await evaluate(`document.querySelectorAll('#timeline svg g.step.accepted').length`) === labels.length, "the timeline marks every step accepted");
   await shot("explorer-counterexample.png");
 
@@ -105,13 +105,13 @@ async function main() {
   const start = link.replace(/\/path\/[^?]*/, "/path");
   await open(start);
   for (let i = 0; i < labels.length; i++) {
-    const before = await propStatus("INV-KEY-IN-SE");
-    check(before === "holds here", `INV-KEY-IN-SE holds before step ${i + 1}`);
+    const before = await propStatus("INV-NO-USE-AFTER-REVOKE");
+    check(before === "holds here", `INV-NO-USE-AFTER-REVOKE holds before step ${i + 1}`);
     await click(`[...document.querySelectorAll('#offered a')].find(a => a.textContent === ${JSON.stringify(labels[i])})`);
     await waitFor(`document.body.dataset.ready === "yes" && document.querySelectorAll('#path li[data-step]').length === ${i + 1}`, `step ${i + 1}`);
   }
   check(await evaluate(`location.href`) === link, "clicking through gives the same URL as the link");
-  check((await propStatus("INV-KEY-IN-SE")).startsWith("FAILS here"), "after the last click the invariant fails");
+  check((await propStatus("INV-NO-USE-AFTER-REVOKE")).startsWith("FAILS here"), "after the last click the invariant fails");
 
   // 3. Refusals and accepted no-ops told apart, reasons visible without a click.
   const u = new URL(link);
@@ -133,8 +133,8 @@ async function main() {
   await open(link);
   await click(`document.getElementById('run')`);
   await waitFor(`document.getElementById('runstate').textContent.startsWith('complete')`, "the run to end", 120000);
-  const row = await evaluate(`[...document.querySelectorAll('#global tr')].map(r => r.innerText).find(t => t.startsWith('INV-KEY-IN-SE'))`);
-  check(/BROKEN \(4 steps\)/.test(row || ""), `the whole-world verdict: ${row}`);
+  const row = await evaluate(`[...document.querySelectorAll('#global tr')].map(r => r.innerText).find(t => t.startsWith('INV-NO-USE-AFTER-REVOKE'))`);
+  check(/BROKEN \(9 steps\)/.test(row || ""), `the whole-world verdict: ${row}`);
   await shot("explorer-run.png");
 
   // 5. The report.

@@ -40,8 +40,11 @@
 //! | `80 34 00 kk PIN` | SET TEMPORARY PIN | SCP03 |
 //! | `80 36 P1 kk PIN` | RESET PIN (R-PIN-INIT): P1 `00` new user PIN, `01` new temporary PIN | SCP03 |
 //! | `80 38 00 kk serial` | DELETE CREDENTIAL BY SERIAL | SCP03 |
+//! | `80 38 01 kk SHA-256(SPKI)` | DELETE a key-only slot (no certificate written) holding exactly that key | SCP03 |
 //! | `80 3A 00 kk L‖temp‖new` | SET USER PIN from the Temporary state | any |
 //! | `80 3C 00 kk` | GET CREDENTIAL STATE (`kk` = `00` for both kinds) | any |
+//! | `80 3E 01 kk` | STATUS GATE on (ALT-APPLET-STATUS): the key of `kk` signs only after a grant | SCP03 |
+//! | `80 3E 00 kk` | STATUS GRANT: one signature with the gated key, on an OMAPI channel (the SP-TSM has just seen the cert active); never on the contactless route | SCP03 |
 //!
 //! `kk` is the kind: `01` auth, `02` sign. "SCP03" means an authenticated secure channel with at
 //! least C-MAC and C-DEC; over anything else these commands answer `6982`.
@@ -94,7 +97,8 @@ use crate::apdu::{Command, Response, StatusWord};
 use crate::crypto::KeySource;
 use rsa::{Pkcs1v15Sign, RsaPublicKey};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The JPKI AP's AID (public: OpenSC `jpki.h`).
 pub const JPKI_AID: [u8; 10] = [0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01];
@@ -161,6 +165,9 @@ pub mod ins {
     pub const SET_USER_PIN: u8 = 0x3A;
     /// GET CREDENTIAL STATE (CLA 80, any channel).
     pub const GET_STATE: u8 = 0x3C;
+    /// STATUS GATE (CLA 80, SCP03 only; ALT-APPLET-STATUS): P1 `01` gates the key, `00`
+    /// grants one signature.
+    pub const STATUS_GATE: u8 = 0x3E;
 }
 
 /// Status words used here beyond [`StatusWord`]'s constants.
@@ -176,6 +183,9 @@ pub mod sw {
     pub const CHAINING_NOT_SUPPORTED: StatusWord = StatusWord(0x6884);
     /// No credential with the given serial (DELETE CREDENTIAL BY SERIAL).
     pub const SERIAL_NOT_FOUND: StatusWord = StatusWord::REF_DATA_NOT_FOUND;
+    /// ALT-APPLET-STATUS: a gated key without a grant (conditions of use not satisfied), to
+    /// COMPUTE DIGITAL SIGNATURE after a successful VERIFY.
+    pub const NO_STATUS_GRANT: StatusWord = StatusWord::CONDITIONS_NOT_SATISFIED;
 }
 
 /// The DER prefix of a SHA-256 DigestInfo (RFC 8017 §9.2 note 1).
@@ -372,6 +382,14 @@ pub struct JpkiApplet {
     auth: Slot,
     sign: Slot,
     sessions: BTreeMap<u8, Session>,
+    /// ALT-APPLET-STATUS: keys that sign only after a grant from the SP-TSM.
+    #[serde(default)]
+    gated: BTreeSet<Kind>,
+    /// One signature granted per gated key, consumed by the next signature with it on an
+    /// OMAPI channel (only the whitelisted app reaches one, R-ACL, and it asks a fresh grant
+    /// before each signature); never usable on the contactless route.
+    #[serde(default)]
+    granted: BTreeSet<Kind>,
 }
 
 type Outcome = Result<Response, StatusWord>;
@@ -384,6 +402,8 @@ impl JpkiApplet {
             auth: Slot::Empty,
             sign: Slot::Empty,
             sessions: BTreeMap::new(),
+            gated: BTreeSet::new(),
+            granted: BTreeSet::new(),
         }
     }
 
@@ -497,7 +517,8 @@ impl JpkiApplet {
                 | ins::WRITE_CERTIFICATE
                 | ins::SET_TEMPORARY_PIN
                 | ins::RESET_PIN
-                | ins::DELETE_BY_SERIAL,
+                | ins::DELETE_BY_SERIAL
+                | ins::STATUS_GATE,
             ) => {
                 // R-SCP03: only the SP-TSM, over C-MAC + C-DEC, personalises.
                 if !ctx.personalisation_allowed() {
@@ -715,6 +736,12 @@ impl JpkiApplet {
         if !verified {
             return Err(StatusWord::SECURITY_NOT_SATISFIED);
         }
+        // ALT-APPLET-STATUS: a gated key signs once per grant, on the app's channel only.
+        if self.gated.contains(&kind)
+            && !(matches!(ctx, ChannelContext::Omapi { .. }) && self.granted.remove(&kind))
+        {
+            return Err(sw::NO_STATUS_GRANT);
+        }
         let key = self
             .slot(kind)
             .key()
@@ -878,6 +905,35 @@ impl JpkiApplet {
                     }
                     _ => return Err(StatusWord::CONDITIONS_NOT_SATISFIED),
                 }
+                self.forget_verification(kind);
+                Ok(Response::ok(Vec::new()))
+            }
+            ins::STATUS_GATE => {
+                match cmd.p1 {
+                    0x01 => {
+                        self.gated.insert(kind);
+                    }
+                    0x00 if self.gated.contains(&kind) && self.slot(kind).cert().is_some() => {
+                        self.granted.insert(kind);
+                    }
+                    0x00 => return Err(StatusWord::CONDITIONS_NOT_SATISFIED),
+                    _ => return Err(StatusWord::WRONG_P1P2),
+                }
+                Ok(Response::ok(Vec::new()))
+            }
+            ins::DELETE_BY_SERIAL if cmd.p1 == 0x01 => {
+                // R-DELETE before the certificate was written: the key certified for the
+                // revoked serial, named by the SHA-256 of its SubjectPublicKeyInfo; only a
+                // key-only slot with exactly that key goes (INV-NO-STALE-DELETE).
+                let certified = match self.slot(kind) {
+                    Slot::KeyGenerated { key, cert: None } => slot::spki_der(&key.public())
+                        .is_some_and(|d| Sha256::digest(d).as_slice() == cmd.data.as_slice()),
+                    _ => false,
+                };
+                if !certified {
+                    return Err(sw::SERIAL_NOT_FOUND);
+                }
+                *self.slot_mut(kind) = Slot::Empty;
                 self.forget_verification(kind);
                 Ok(Response::ok(Vec::new()))
             }

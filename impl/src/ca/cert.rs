@@ -10,10 +10,22 @@
 //! | phone signing | end entity, critical | digitalSignature, nonRepudiation | [`oids::POLICY_PHONE_SIGN`] |
 //! | phone user authentication | end entity, critical | digitalSignature | [`oids::POLICY_PHONE_AUTH`] |
 //!
-//! End-entity certificates carry a subjectKeyIdentifier (RFC 5280 method 1, SHA-1 of the key
-//! bits) and an authorityKeyIdentifier equal to the CA's subjectKeyIdentifier. Subjects name
-//! the person by pseudonymous id (`CN=p3`) and, for phone certificates, the phone (`OU=h1`)
-//! and kind (`OU=Phone Signing` / `OU=Phone Authentication`).
+//! Every certificate carries a subjectKeyIdentifier (RFC 5280 method 1, SHA-1 of the key
+//! bits) and an authorityKeyIdentifier equal to the CA's subjectKeyIdentifier (on the root,
+//! its own). End-entity certificates also carry, so that a relying party finds status and
+//! issuer on its own (RFC 5280 §4.2.1.13, §4.2.2.1): a cRLDistributionPoints with the full
+//! name [`CRL_URL`] and an authorityInfoAccess with caIssuers [`CA_CERT_URL`] (both DER,
+//! served on loopback by `phone-jpki ca serve`; a real CA would put its repository here). No
+//! OCSP URL: the emulation runs no OCSP responder.
+//!
+//! No extendedKeyUsage (decision): JPKI relying parties tell the kinds apart by the policy
+//! OID; an EKU would only narrow what the keys may be used for (clientAuth on the auth
+//! certificate would keep it from document signing, emailProtection on the sign certificate
+//! from other signatures) and the public JPKI profile is not known to carry one. keyUsage
+//! stays the constraint.
+//!
+//! Subjects name the person by pseudonymous id (`CN=p3`) and, for phone certificates, the
+//! phone (`OU=h1`) and kind (`OU=Phone Signing` / `OU=Phone Authentication`).
 
 use super::{CaError, LogicalTime, PersonId, PhoneId, Serial};
 use der::asn1::{BitString, OctetString};
@@ -28,9 +40,12 @@ use sha2::Sha256;
 use std::fmt;
 use std::str::FromStr;
 use x509_cert::der::oid::{AssociatedOid, ObjectIdentifier};
+use x509_cert::ext::pkix::crl::dp::DistributionPoint;
+use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
 use x509_cert::ext::pkix::{
-    certpolicy::PolicyInformation, AuthorityKeyIdentifier, BasicConstraints, CertificatePolicies,
-    KeyUsage, KeyUsages, SubjectKeyIdentifier,
+    certpolicy::PolicyInformation, AccessDescription, AuthorityInfoAccessSyntax,
+    AuthorityKeyIdentifier, BasicConstraints, CertificatePolicies, CrlDistributionPoints, KeyUsage,
+    KeyUsages, SubjectKeyIdentifier,
 };
 use x509_cert::ext::Extension;
 use x509_cert::name::Name;
@@ -42,25 +57,55 @@ use x509_cert::{Certificate, TbsCertificate, Version};
 
 /// Certificate-policy OIDs distinguishing the certificate kinds (R-KINDS).
 ///
-/// PLACEHOLDERS: they sit under the private-enterprise arc 1.3.6.1.4.1.99999, which this
-/// project does not own; real J-LIS policy OIDs would replace them. Arc `.1` is the card,
-/// arc `.2` the phone; leaf `.1` signing, `.2` user authentication.
+/// PLACEHOLDERS under the documentation arc 1.3.6.1.4.1.32473 that RFC 5612 reserves for
+/// examples (this project owns no arc); real J-LIS policy OIDs would replace them. Arc `.1`
+/// is the card, arc `.2` the phone; leaf `.1` signing, `.2` user authentication.
 pub mod oids {
     use x509_cert::der::oid::ObjectIdentifier;
 
     /// Card signing certificate (署名用電子証明書 on the My Number card).
     pub const POLICY_CARD_SIGN: ObjectIdentifier =
-        ObjectIdentifier::new_unwrap("1.3.6.1.4.1.99999.1.1");
+        ObjectIdentifier::new_unwrap("1.3.6.1.4.1.32473.1.1");
     /// Card user-authentication certificate (reserved: this emulation issues no card auth
     /// certificates, the card emulator holds only the signing key).
     pub const POLICY_CARD_AUTH: ObjectIdentifier =
-        ObjectIdentifier::new_unwrap("1.3.6.1.4.1.99999.1.2");
+        ObjectIdentifier::new_unwrap("1.3.6.1.4.1.32473.1.2");
     /// Phone signing certificate.
     pub const POLICY_PHONE_SIGN: ObjectIdentifier =
-        ObjectIdentifier::new_unwrap("1.3.6.1.4.1.99999.2.1");
+        ObjectIdentifier::new_unwrap("1.3.6.1.4.1.32473.2.1");
     /// Phone user-authentication certificate.
     pub const POLICY_PHONE_AUTH: ObjectIdentifier =
-        ObjectIdentifier::new_unwrap("1.3.6.1.4.1.99999.2.2");
+        ObjectIdentifier::new_unwrap("1.3.6.1.4.1.32473.2.2");
+}
+
+/// Where the CA publishes (loopback: `phone-jpki ca serve`'s default address).
+pub const PUBLICATION_ADDR: &str = "127.0.0.1:8780";
+/// The CRL's URL in every end-entity certificate (DER CRL).
+pub const CRL_URL: &str = "http://127.0.0.1:8780/crl.der";
+/// The CA certificate's URL (AIA caIssuers; DER certificate).
+pub const CA_CERT_URL: &str = "http://127.0.0.1:8780/ca.der";
+
+/// id-ad-caIssuers (RFC 5280 §4.2.2.1).
+const ID_AD_CA_ISSUERS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.2");
+
+fn uri(url: &str) -> Result<GeneralName, CaError> {
+    Ok(GeneralName::UniformResourceIdentifier(
+        der::asn1::Ia5String::new(url).map_err(CaError::from)?,
+    ))
+}
+
+/// cRLDistributionPoints and authorityInfoAccess of an end-entity certificate.
+fn publication_extensions() -> Result<[Extension; 2], CaError> {
+    let dp = CrlDistributionPoints(vec![DistributionPoint {
+        distribution_point: Some(DistributionPointName::FullName(vec![uri(CRL_URL)?])),
+        reasons: None,
+        crl_issuer: None,
+    }]);
+    let aia = AuthorityInfoAccessSyntax(vec![AccessDescription {
+        access_method: ID_AD_CA_ISSUERS,
+        access_location: uri(CA_CERT_URL)?,
+    }]);
+    Ok([extension(&dp, false)?, extension(&aia, false)?])
 }
 
 /// Validity of the CA root: 20 years from its creation.
@@ -291,7 +336,17 @@ pub(crate) fn build_certificate(
             )?);
             extensions.push(extension(&spec.profile.key_usage(), true)?);
             extensions.push(extension(
-                &SubjectKeyIdentifier(OctetString::new(ski)?),
+                &SubjectKeyIdentifier(OctetString::new(ski.clone())?),
+                false,
+            )?);
+            // Self-signed: the AKI names its own key (RFC 5280 §4.2.1.1 allows omitting it;
+            // path builders and linters prefer it present).
+            extensions.push(extension(
+                &AuthorityKeyIdentifier {
+                    key_identifier: Some(OctetString::new(ski)?),
+                    authority_cert_issuer: None,
+                    authority_cert_serial_number: None,
+                },
                 false,
             )?);
         }
@@ -325,6 +380,7 @@ pub(crate) fn build_certificate(
                     false,
                 )?);
             }
+            extensions.extend(publication_extensions()?);
         }
     }
     let algorithm = signature_algorithm(issuer.key)?;

@@ -23,6 +23,7 @@
 pub mod authority;
 pub mod cert;
 pub mod crl;
+pub mod publish;
 pub mod registry;
 
 #[cfg(test)]

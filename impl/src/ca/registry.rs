@@ -28,6 +28,13 @@
 //! | `CardRenewed` (new card generation, R-REISSUE) | card | superseded (4) |
 //! | `CardRevoked` | card | unspecified (0), entry without reasonCode (RFC 5280 §5.3.1) |
 //! | (suspension, R-SUSPEND) | phone | certificateHold (6) |
+//!
+//! Linked revocation (decision): `affiliationChanged`, because what ended is the card
+//! certificate the phone certificate was tied to, and nothing says the phone's key is
+//! compromised; so not `keyCompromise` even when the card was lost, and not `superseded`,
+//! which says a newer certificate replaced this one (no phone certificate is issued by the
+//! card event itself). `privilegeWithdrawn` was the other candidate; `affiliationChanged`
+//! is the one relying-party software commonly treats as a routine end.
 
 use super::cert::CertKind;
 use super::crl::CrlEntry;

@@ -66,16 +66,41 @@ pub struct SlotState {
     pub cert_serial: Option<Vec<u8>>,
 }
 
-/// An open logical channel to the JPKI applet; closed on drop.
+/// How the session reaches the applet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// An OMAPI logical channel opened by the app (R-ACL checked by the SE), bound to the
+    /// app that opened it.
+    Omapi {
+        /// The channel.
+        channel: ChannelId,
+        /// The opening app's signing-certificate hash.
+        app_cert_hash: [u8; 32],
+    },
+    /// A card reader over the SE's contactless interface (THREAT-READER: no app, no OMAPI,
+    /// no access rule; see `crate::se::contactless` for the status words that differ).
+    Contactless,
+}
+
+/// An open session with the JPKI applet: an OMAPI logical channel of the app, or a card
+/// reader's contactless session. Closed on drop (channel closed, or the phone leaves the
+/// reader's field). The commands are the same on both routes.
 pub struct AppChannel<'a> {
     se: &'a mut SecureElement,
-    app_cert_hash: [u8; 32],
-    channel: ChannelId,
+    route: Route,
 }
 
 impl Drop for AppChannel<'_> {
     fn drop(&mut self) {
-        let _ = self.se.close_channel(self.app_cert_hash, self.channel);
+        match self.route {
+            Route::Omapi {
+                channel,
+                app_cert_hash,
+            } => {
+                let _ = self.se.close_channel(app_cert_hash, channel);
+            }
+            Route::Contactless => self.se.contactless_field_off(),
+        }
     }
 }
 
@@ -88,22 +113,53 @@ impl<'a> AppChannel<'a> {
             .map_err(AppError::Se)?;
         let mut ch = AppChannel {
             se,
-            app_cert_hash,
-            channel,
+            route: Route::Omapi {
+                channel,
+                app_cert_hash,
+            },
         };
-        ch.ok(
-            "SELECT",
-            &Command::new(0x00, applet::ins::SELECT, 0x04, 0x0C, JPKI_AID.to_vec()),
-        )?;
+        ch.select_applet()?;
         Ok(ch)
     }
 
+    /// A card reader held to the phone SELECTs the applet by AID over the contactless
+    /// interface (THREAT-READER): no app, no access rule, no network. `6A82` to the SELECT
+    /// (no applet, not selectable, locked) is [`SeError::NoSuchApplet`].
+    pub fn contactless(se: &'a mut SecureElement) -> Result<Self, AppError> {
+        se.contactless_field_off();
+        let mut ch = AppChannel {
+            se,
+            route: Route::Contactless,
+        };
+        match ch.select_applet() {
+            Err(AppError::Status {
+                sw: StatusWord(0x6A82),
+                ..
+            }) => Err(AppError::Se(SeError::NoSuchApplet {
+                aid: JPKI_AID.to_vec(),
+            })),
+            other => other.map(|()| ch),
+        }
+    }
+
+    fn select_applet(&mut self) -> Result<(), AppError> {
+        self.ok(
+            "SELECT",
+            &Command::new(0x00, applet::ins::SELECT, 0x04, 0x0C, JPKI_AID.to_vec()),
+        )
+        .map(|_| ())
+    }
+
     fn send(&mut self, cmd: &Command) -> Result<Response, AppError> {
-        Ok(Response::parse(&self.se.transmit(
-            self.app_cert_hash,
-            self.channel,
-            &cmd.to_bytes(),
-        ))?)
+        let raw = cmd.to_bytes();
+        let answer = match self.route {
+            Route::Omapi {
+                channel,
+                app_cert_hash,
+            } => self.se.transmit(app_cert_hash, channel, &raw),
+            Route::Contactless => self.se.transmit_contactless(&raw),
+        };
+        Ok(Response::parse(&answer)?)
     }
 
     fn ok(&mut self, what: &'static str, cmd: &Command) -> Result<Vec<u8>, AppError> {
@@ -140,6 +196,23 @@ impl<'a> AppChannel<'a> {
             &Command::new(0x00, applet::ins::VERIFY, 0x00, p2, pin.as_bytes().to_vec()),
         )
         .map(|_| ())
+    }
+
+    /// Query the PIN counter of `kind` with an empty VERIFY (no try used): the tries left
+    /// (`63Cx`, `x` = 0 when blocked), as a card reader reads it before asking for the PIN.
+    pub fn pin_status(&mut self, kind: Kind) -> Result<u8, AppError> {
+        let p2 = match kind {
+            Kind::Auth => 0x81,
+            Kind::Sign => 0x82,
+        };
+        let r = self.send(&Command::new(0x00, applet::ins::VERIFY, 0x00, p2, vec![]))?;
+        match r.sw.as_tries_left() {
+            Some(n) => Ok(n),
+            None => Err(AppError::Status {
+                what: "VERIFY",
+                sw: r.sw,
+            }),
+        }
     }
 
     /// COMPUTE DIGITAL SIGNATURE of SHA-256(`message`) with the key of `kind` (after VERIFY).

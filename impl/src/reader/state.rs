@@ -218,24 +218,16 @@ impl CardState {
         })
     }
 
-    /// Write the state to `path` (through a temporary file renamed into place: never a
-    /// partial file).
+    /// Write the state to `path` (atomically: never a partial file).
     pub fn save(&self, path: &Path) -> Result<(), StateError> {
         let json = serde_json::to_vec_pretty(self)
             .map_err(|e| StateError::Io(format!("{}: cannot encode: {e}", path.display())))?;
-        let tmp = path.with_extension("tmp-write");
-        std::fs::write(&tmp, json)
-            .and_then(|()| std::fs::rename(&tmp, path))
-            .map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                StateError::Io(format!("{}: {e}", path.display()))
-            })
+        crate::fsio::write_atomic(path, &json).map_err(StateError::Io)
     }
 
     /// Load a state file; errors name the file and, for JSON, the line and column.
     pub fn load(path: &Path) -> Result<CardState, StateError> {
-        let bytes =
-            std::fs::read(path).map_err(|e| StateError::Io(format!("{}: {e}", path.display())))?;
+        let bytes = crate::fsio::read_capped(path).map_err(StateError::Io)?;
         let v: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| StateError::Malformed(format!("{}: not JSON: {e}", path.display())))?;
         match v.get("format").and_then(|f| f.as_str()) {

@@ -309,3 +309,18 @@ impl CardSession {
         }
     }
 }
+
+#[cfg(test)]
+impl CardSession {
+    /// Test only: wrap a response with `extra_blocks` more blocks of padding than the minimum.
+    pub(crate) fn wrap_response_overpadded(
+        &self,
+        resp: &Response,
+        extra_blocks: usize,
+    ) -> Option<Vec<u8>> {
+        match &self.state {
+            CardState::Authenticated(c) => Some(c.protect_response_overpadded(resp, extra_blocks)),
+            _ => None,
+        }
+    }
+}

@@ -132,19 +132,17 @@ impl AesKey {
     }
 }
 
-/// Strip ISO/IEC 9797-1 method 2 padding: trailing zeros (fewer than one block) then `80`.
+/// Strip ISO/IEC 9797-1 method 2 padding: any run of trailing zeros, then `80`. We pad
+/// minimally (fewer than one block of zeros), but a peer may pad more and still be well
+/// formed: Samsung's OpenSCP card emulation adds a whole extra block of `80 00..`. Callers
+/// decrypt only after the MAC over the ciphertext verified, so accepting any well-formed
+/// padding gives nothing away (no padding oracle on unauthenticated data).
 fn unpad_m2(plain: &[u8]) -> Option<Vec<u8>> {
-    let last_block_start = plain.len().checked_sub(BLOCK)?;
-    let mut i = plain.len();
-    while i > last_block_start {
-        i -= 1;
-        match plain.get(i)? {
-            0x00 => continue,
-            0x80 => return Some(plain[..i].to_vec()),
-            _ => return None,
-        }
+    let end = plain.iter().rposition(|&b| b != 0x00)?;
+    match plain.get(end)? {
+        0x80 => plain.get(..end).map(<[u8]>::to_vec),
+        _ => None,
     }
-    None
 }
 
 /// The SCP03 KDF (Amd D §4.1.5): NIST SP 800-108 counter mode with AES-CMAC as PRF, but with
@@ -348,5 +346,22 @@ mod tests {
             Some(vec![1; 15])
         );
         assert_eq!(unpad_m2(&[[1u8; 15].as_slice(), &[0x81]].concat()), None);
+        // More than the minimum is still well formed: a whole extra block of 80 00.. (as
+        // OpenSCP pads), or 80 then two blocks of zeros.
+        let over = [[7u8; 5].as_slice(), &[0x80], &[0u8; 26]].concat();
+        assert_eq!(unpad_m2(&over), Some(vec![7; 5]));
+        assert_eq!(
+            unpad_m2(&[[7u8; 16].as_slice(), &[0x80], &[0u8; 31]].concat()),
+            Some(vec![7; 16])
+        );
+        assert_eq!(unpad_m2(&[0x80; 1]), Some(vec![]));
+        assert_eq!(unpad_m2(&[0u8; 48]), None);
+        assert_eq!(
+            unpad_m2(&[[0x80].as_slice(), &[0x01], &[0u8; 30]].concat()),
+            None
+        );
+        // And through the cipher: CBC of an over-padded block sequence decrypts to the data.
+        let ct = k.cbc_encrypt_padded(&iv, &over);
+        assert_eq!(k.cbc_decrypt_padded(&iv, &ct[..32]).unwrap(), vec![7; 5]);
     }
 }

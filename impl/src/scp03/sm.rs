@@ -265,3 +265,31 @@ impl Channel {
         Ok(Response { data, sw: resp.sw })
     }
 }
+
+#[cfg(test)]
+impl Channel {
+    /// Test only: [`Channel::protect_response`] with `extra_blocks` whole blocks of zeros
+    /// after the minimal `80 00..` padding (as Samsung's OpenSCP card emulation pads).
+    pub(crate) fn protect_response_overpadded(
+        &self,
+        resp: &Response,
+        extra_blocks: usize,
+    ) -> Vec<u8> {
+        let sw = [resp.sw.sw1(), resp.sw.sw2()];
+        let mut padded = resp.data.clone();
+        padded.push(0x80);
+        padded.resize(
+            padded.len().div_ceil(BLOCK) * BLOCK + extra_blocks * BLOCK,
+            0,
+        );
+        let icv = self.keys.response_icv(self.counter);
+        // CBC is prefix-stable: the padded plaintext's own blocks, without the block the
+        // padding function appends to a whole-block input.
+        let mut out = self.keys.s_enc.cbc_encrypt_padded(&icv, &padded);
+        out.truncate(padded.len());
+        let rmac = self.keys.s_rmac.cmac(&[&self.chain, &out, &sw]);
+        out.extend_from_slice(&rmac[..S8]);
+        out.extend_from_slice(&sw);
+        out
+    }
+}

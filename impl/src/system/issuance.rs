@@ -3,7 +3,7 @@
 
 use super::pin_use::pin_value;
 use super::refusal::app_refusal;
-use super::{Refusal, System};
+use super::{AppletDeletion, Refusal, System};
 use crate::applet::{AppletConfig, PinState};
 use crate::ca::{CertKind, PhoneId};
 use crate::phone::app::AppChannel;
@@ -61,6 +61,12 @@ impl System {
         if phone.has_applet() {
             return Err(Refusal::AppletAlreadyInstalled);
         }
+        self.install_applet_now(h)
+    }
+
+    /// The SEI-TSM installs the applet with the configured retry limits and the access rule
+    /// for the genuine app.
+    fn install_applet_now(&mut self, h: PhoneId) -> Result<(), Refusal> {
         let config = AppletConfig {
             auth_max_tries: self.config.auth_tries,
             sign_max_tries: self.config.sign_tries,
@@ -78,7 +84,15 @@ impl System {
     pub fn apply(&mut self, h: PhoneId, kind: CertKind) -> Result<(), Refusal> {
         self.tick();
         self.check_kind(kind)?;
-        self.online(h)?;
+        let phone = self.online(h)?;
+        // The applet went with the last revoked credential: the issuance has the SEI-TSM
+        // install it again first (phase 2).
+        if phone.app.is_some()
+            && !phone.has_applet()
+            && self.config.policy.applet_deletion == AppletDeletion::WhenEmpty
+        {
+            self.install_applet_now(h)?;
+        }
         self.slot_state(h, kind)?;
         let p = self.holder_person(h)?;
         let signed = self.sign_application(Purpose::Issue, p, Some(h), kind)?;
@@ -124,8 +138,12 @@ impl System {
     pub fn write_cert(&mut self, h: PhoneId) -> Result<(), Refusal> {
         self.tick();
         self.session_step(h)?;
+        let kind = self.sp.session(h).map(|s| s.kind);
         let phone = self.phones.get_mut(&h).ok_or(Refusal::UnknownPhone(h))?;
         self.sp.write_cert(&self.ca, &mut phone.se, h)?;
+        if self.config.policy.applet_status && kind == Some(CertKind::Sign) {
+            self.sp.gate_signing(&mut phone.se, h, CertKind::Sign)?;
+        }
         Ok(())
     }
 

@@ -17,22 +17,31 @@
 //! - Abandoning an issuance drops the session only; a certificate already issued stays.
 //! - Hand-over, disposal, factory reset, uninstalling the app, losing and breaking the phone end any
 //!   issuance session on it; going offline does not (its steps then refuse `PhoneOffline`).
-//! - The PIN a holder enters "right" is the one they set on that phone's slot; anyone else's
-//!   "right" entry is their own PIN and so wrong there (ALPHABET: only the person who set the
-//!   PIN can enter it right).
+//! - The PIN a holder enters "right" is the one they know: the PIN they set on that slot, or,
+//!   when the world says the owner's PIN is known to others (THREAT-PIN-KNOWN,
+//!   [`SystemConfig::pin_known`]), the owner's PIN. Anyone else's "right" entry is their own
+//!   PIN, wrong there. Whether it is accepted is the applet's own check, never the facade's.
+//! - Anyone holding the phone may act: the owner, a buyer, a finder (THREAT-FINDER, -BUYER).
+//!   A finder cannot open the locked screen (no app route: `ScreenLocked`) but can hold the
+//!   phone to a card reader (THREAT-READER, `threats`).
 
 mod inspect;
 mod issuance;
 mod phone_life;
 mod pin_use;
+mod policy;
 mod refusal;
+mod relying;
 mod revocation;
 #[cfg(test)]
 mod tests;
+mod threats;
 
 pub use inspect::{PhoneView, PushView, SlotInfo};
+pub use policy::{AppletDeletion, Policy, ResetPolicy, RevokeAuth, StatusCheck};
 use refusal::app_refusal;
 pub use refusal::{Refusal, SystemError};
+pub use threats::OfflineSignature;
 
 use crate::applet::{AppletConfig, Kind, PinState};
 use crate::ca::{Ca, CertKind, LogicalTime, PersonId, PhoneId, Serial};
@@ -47,7 +56,7 @@ use crate::tsm::sp::{
 };
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// Whether the holder enters the correct user PIN (ALPHABET `pin`).
@@ -77,6 +86,11 @@ pub struct SystemConfig {
     pub seed: u64,
     /// Logical time at start.
     pub start: LogicalTime,
+    /// THREAT-PIN-KNOWN: the owners' PINs are known to whoever holds their phones (shared,
+    /// observed, written down).
+    pub pin_known: bool,
+    /// The open design choices (ALT-*).
+    pub policy: Policy,
 }
 
 impl SystemConfig {
@@ -90,6 +104,8 @@ impl SystemConfig {
             sign_tries: 5,
             seed: 0,
             start: LogicalTime::BASE,
+            pin_known: false,
+            policy: Policy::default(),
         }
     }
 }
@@ -110,6 +126,12 @@ pub struct System {
     next_installation: u32,
     /// Who set the PIN of each (phone, kind) slot and which version of their PIN it is.
     pin_memory: BTreeMap<(PhoneId, CertKind), (PersonId, u32)>,
+    /// Phones a stranger found and kept (THREAT-FINDER): their screen stays locked to them
+    /// until a factory reset.
+    found: BTreeSet<PhoneId>,
+    /// Signatures made and not yet presented to a relying party (THREAT-OFFLINE-SIGN), by
+    /// the serial of the certificate whose key made them.
+    signatures: BTreeMap<Serial, OfflineSignature>,
 }
 
 impl fmt::Debug for System {
@@ -202,6 +224,8 @@ impl System {
             rng,
             next_installation: 1,
             pin_memory: BTreeMap::new(),
+            found: BTreeSet::new(),
+            signatures: BTreeMap::new(),
         })
     }
 
@@ -227,14 +251,24 @@ impl System {
         self.phones.get_mut(&h).ok_or(Refusal::UnknownPhone(h))
     }
 
-    /// The phone is operated by its holder: in hand, not broken, someone holds it.
-    fn operable(&self, h: PhoneId) -> Result<&Phone, Refusal> {
+    /// Someone holds the phone: in hand, not broken (enough for a card reader).
+    fn in_hand(&self, h: PhoneId) -> Result<&Phone, Refusal> {
         let phone = self.phone(h)?;
         match (phone.condition, phone.holder) {
             (Condition::Broken, _) => Err(Refusal::PhoneBroken),
             (Condition::Lost, _) | (_, Holder::Nobody) => Err(Refusal::NotInHand),
             _ => Ok(phone),
         }
+    }
+
+    /// The phone is operated by its holder through its screen: in hand, not broken, and not
+    /// a finder's (whom the screen lock keeps out).
+    fn operable(&self, h: PhoneId) -> Result<&Phone, Refusal> {
+        let phone = self.in_hand(h)?;
+        if self.found.contains(&h) {
+            return Err(Refusal::ScreenLocked);
+        }
+        Ok(phone)
     }
 
     fn online(&self, h: PhoneId) -> Result<&Phone, Refusal> {

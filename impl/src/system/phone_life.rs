@@ -1,35 +1,32 @@
 //! Phone life: loss, finding, breakage, hand-over, disposal, factory reset and network
 //! (R-LOSS, R-FAILURE, R-TRANSFER, R-DISPOSE, R-RESET, R-CONTINUE).
 
-use super::{Refusal, System};
+use super::{Refusal, ResetPolicy, System};
 use crate::ca::PhoneId;
 use crate::phone::{Condition, Holder};
 
 impl System {
     /// The hand-over / disposal procedure (R-TRANSFER, R-DISPOSE, INV-DELETE-ON-TRANSFER):
-    /// online, revoke the holder's live certificates from the phone (with local deletion)
-    /// and have the SEI-TSM delete the applet; in any case, factory reset.
+    /// online, the holder revokes from the phone every live credential in the applet, each
+    /// authenticated as configured (ALT-REVOKE-AUTH; one the holder cannot authenticate, such
+    /// as someone else's, stays live), and the SEI-TSM deletes the applet; in any case,
+    /// factory reset.
     fn procedure(&mut self, h: PhoneId) -> Result<(), Refusal> {
         let phone = self.phone(h)?;
-        let holder = phone.holder;
         if phone.online {
             if phone.app.is_some() && phone.has_applet() {
                 let held = self.read_held(h).unwrap_or_default();
                 for (kind, serial) in held {
-                    let live = matches!(self.ca.registry().get(serial),
-                        Some(r) if r.status.is_live() && Holder::Person(r.person) == holder);
-                    if let (true, Holder::Person(p)) = (live, holder) {
-                        let now = self.now;
-                        let phone = self.phones.get_mut(&h).ok_or(Refusal::UnknownPhone(h))?;
-                        self.sp.revoke_from_phone(
-                            &mut self.ca,
-                            &mut phone.se,
-                            h,
-                            p,
-                            kind,
-                            serial,
-                            now,
-                        )?;
+                    if self
+                        .ca
+                        .registry()
+                        .get(serial)
+                        .is_some_and(|r| r.status.is_live())
+                    {
+                        // A defect stops the procedure; a refused authentication does not.
+                        if let Err(Refusal::Failure(m)) = self.revoke_held(h, kind, serial) {
+                            return Err(Refusal::Failure(m));
+                        }
                     }
                 }
             }
@@ -41,10 +38,32 @@ impl System {
         self.reset(h)
     }
 
+    /// A factory reset (R-RESET, ALT-RESET): the app and its token go. Under
+    /// [`ResetPolicy::Server`] the phone asks the server to delete the SE's JPKI data: online,
+    /// the SEI-TSM deletes the applet with its related objects; offline the request cannot
+    /// leave the phone and the SE keeps the applet. Under [`ResetPolicy::OsWipe`] the OS wipes
+    /// it locally, online or not.
     fn reset(&mut self, h: PhoneId) -> Result<(), Refusal> {
-        self.phone_mut(h)?.factory_reset();
+        let wiped = match self.config.policy.reset {
+            ResetPolicy::OsWipe => {
+                self.phone_mut(h)?.factory_reset();
+                true
+            }
+            ResetPolicy::Server => {
+                let phone = self.phones.get_mut(&h).ok_or(Refusal::UnknownPhone(h))?;
+                let reachable = phone.online && phone.condition != Condition::Broken;
+                if reachable && phone.has_applet() {
+                    self.sei.delete_applet(&mut phone.se, h)?;
+                }
+                phone.app = None;
+                reachable
+            }
+        };
         self.sp.drop_session(h);
-        self.pin_memory.retain(|(ph, _), _| *ph != h);
+        self.found.remove(&h);
+        if wiped {
+            self.pin_memory.retain(|(ph, _), _| *ph != h);
+        }
         Ok(())
     }
 

@@ -2,15 +2,13 @@
 //! relying party (R-PIN-*, INV-PIN, INV-NO-USE-AFTER-REVOKE).
 
 use super::refusal::app_refusal;
+use super::threats::verify_counted;
 use super::{Pin, Refusal, System};
-use crate::ca::{CaError, CertKind, CertStatus, PersonId, PhoneId};
+use crate::ca::{CertKind, PersonId, PhoneId};
 use crate::phone::app::AppChannel;
 use crate::phone::Holder;
 use crate::tsm::sp::{applet_kind, Purpose};
 use rand_chacha::rand_core::RngCore;
-use rsa::pkcs1v15::{Signature, VerifyingKey};
-use rsa::signature::Verifier;
-use sha2::Sha256;
 
 /// The value of a person's PIN for a slot: auth 4 digits, sign 6-16 alphanumerics; distinct
 /// per person (for fewer than 9 persons and 10 phones).
@@ -46,11 +44,16 @@ impl System {
         if pin == Pin::Wrong {
             return Ok(wrong_pin(kind).to_string());
         }
-        Ok(match self.phone(h)?.holder {
-            Holder::Person(p) => match self.pin_memory.get(&(h, kind)) {
-                Some(&(setter, v)) if setter == p => pin_value(p, h, kind, v),
-                _ => pin_value(p, h, kind, 99),
-            },
+        let holder = self.phone(h)?.holder;
+        Ok(match (holder, self.pin_memory.get(&(h, kind))) {
+            // The PIN they set themselves.
+            (Holder::Person(p), Some(&(setter, v))) if setter == p => pin_value(p, h, kind, v),
+            // THREAT-PIN-KNOWN: the owner's PIN, known to whoever holds the phone.
+            (Holder::Person(_) | Holder::Stranger, Some(&(setter, v))) if self.config.pin_known => {
+                pin_value(setter, h, kind, v)
+            }
+            // Their own PIN, wrong here.
+            (Holder::Person(p), _) => pin_value(p, h, kind, 99),
             _ => stranger_pin(kind).to_string(),
         })
     }
@@ -64,32 +67,14 @@ impl System {
         pin: Pin,
         challenge: &[u8],
     ) -> Result<(Vec<u8>, Vec<u8>), Refusal> {
-        self.usable_slot(h, kind)?;
         let entered = self.entered_pin(h, kind, pin)?;
         let phone = self.phones.get_mut(&h).ok_or(Refusal::UnknownPhone(h))?;
         let app = Self::app_of(phone)?;
         let mut ch = AppChannel::open(&mut phone.se, app.cert_hash).map_err(app_refusal)?;
-        ch.verify(applet_kind(kind), &entered)
-            .map_err(|e| match app_refusal(e) {
-                // The wrong try that reaches zero answers 6983: it was still counted.
-                Refusal::PinBlocked => Refusal::WrongPin { tries_left: 0 },
-                r => r,
-            })?;
+        verify_counted(&mut ch, applet_kind(kind), &entered)?;
         let cert = ch.read_cert(applet_kind(kind)).map_err(app_refusal)?;
         let sig = ch.sign(applet_kind(kind), challenge).map_err(app_refusal)?;
         Ok((cert, sig))
-    }
-
-    /// Check a signature under the public key of `cert_der` (RSASSA-PKCS1-v1_5 / SHA-256).
-    pub(super) fn signature_ok(cert_der: &[u8], message: &[u8], sig: &[u8]) -> Result<(), Refusal> {
-        let cert = crate::ca::cert::parse_certificate(cert_der)
-            .map_err(|e| Refusal::Failure(e.to_string()))?;
-        let key =
-            crate::ca::cert::public_key_of(&cert).map_err(|e| Refusal::Failure(e.to_string()))?;
-        let sig = Signature::try_from(sig).map_err(|e| Refusal::Failure(e.to_string()))?;
-        VerifyingKey::<Sha256>::new(key)
-            .verify(message, &sig)
-            .map_err(|_| Refusal::Failure("applet signature does not verify".into()))
     }
 
     // ----- PIN -----
@@ -166,18 +151,29 @@ impl System {
         self.online(h)?;
         let mut challenge = [0u8; 32];
         self.rng.fill_bytes(&mut challenge);
+        self.grant_if_gated(h, kind, false)?;
         let (cert, sig) = self.prove(h, kind, pin, &challenge)?;
-        Self::signature_ok(&cert, &challenge, &sig)?;
-        match self.ca.validate_phone_cert(&cert, kind, self.now) {
-            Ok(_) => Ok(()),
-            Err(CaError::NotGood { status, .. }) => Err(match status {
-                CertStatus::Suspended { .. } => Refusal::CertSuspended,
-                _ => Refusal::CertRevoked,
-            }),
-            Err(CaError::OutsideValidity { .. }) => Err(Refusal::CertExpired),
-            Err(CaError::UnknownSerial(_)) => Err(Refusal::CertRevoked),
-            Err(e) => Err(Refusal::Failure(e.to_string())),
+        self.relying_party(&cert, kind, &challenge, &sig)
+    }
+
+    /// ALT-APPLET-STATUS: before the app has the gated signing key sign, it asks the SP-TSM
+    /// (online) for a grant, given only while J-LIS answers the certificate active (or held,
+    /// when `suspended_ok`). Nothing to do for an ungated key.
+    pub(super) fn grant_if_gated(
+        &mut self,
+        h: PhoneId,
+        kind: CertKind,
+        suspended_ok: bool,
+    ) -> Result<(), Refusal> {
+        if !self.config.policy.applet_status || kind != CertKind::Sign {
+            return Ok(());
         }
+        self.online(h)?;
+        let serial = self.held_cert(h, kind)?;
+        let phone = self.phones.get_mut(&h).ok_or(Refusal::UnknownPhone(h))?;
+        self.sp
+            .grant_signature(&self.ca, &mut phone.se, h, (kind, serial), suspended_ok)?;
+        Ok(())
     }
 
     /// Alias of [`System::r#use`].

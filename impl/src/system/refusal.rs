@@ -22,6 +22,20 @@ pub enum Refusal {
     KindNotEnabled(CertKind),
     /// Nobody operates the phone: lost, or nobody holds it.
     NotInHand,
+    /// A finder holds the phone: its screen lock keeps the app and settings closed
+    /// (THREAT-FINDER).
+    ScreenLocked,
+    /// ALT-SUSPEND=none: there is no suspension to ask for or resume from.
+    NoSuspension,
+    /// No signature made with this certificate's key is waiting to be presented.
+    NoSuchSignature,
+    /// ALT-APPLET-STATUS: the phone signs only right after the app, online, saw the
+    /// certificate active; this route or this moment has no such status.
+    StatusUnknown,
+    /// The applet wants the PIN verified first (`6982`: the sign certificate, as on the card).
+    PinRequired,
+    /// The signature does not verify under the certificate's key (a relying party refuses).
+    BadSignature,
     /// The phone is broken (R-FAILURE).
     PhoneBroken,
     /// The phone has no network (R-CONTINUE).
@@ -143,6 +157,10 @@ pub(super) fn app_refusal(e: AppError) -> Refusal {
             tries_left: sw.as_tries_left().unwrap_or(0),
         },
         AppError::Status { sw, .. } if sw == StatusWord::AUTH_BLOCKED => Refusal::PinBlocked,
+        AppError::Status {
+            what: "COMPUTE DIGITAL SIGNATURE",
+            sw: crate::applet::sw::NO_STATUS_GRANT,
+        } => Refusal::StatusUnknown,
         AppError::Status { sw, .. } if sw == StatusWord::CONDITIONS_NOT_SATISFIED => {
             Refusal::TemporaryPin
         }

@@ -2,13 +2,15 @@
 //! resumption, deletion pushes and the app's status sync (R-REVOKE, R-LINK, R-SUSPEND,
 //! R-DELETE).
 
-use super::{Pin, Refusal, System};
+use super::{AppletDeletion, Pin, Refusal, RevokeAuth, System};
+use crate::applet::Kind;
 use crate::ca::{
     Ca, CaError, CardEnded, CertKind, CertStatus, LogicalTime, PersonId, PhoneId, RevokedPhoneCert,
     Serial, StatusAnswer,
 };
-use crate::phone::{Condition, Holder};
+use crate::phone::Condition;
 use crate::push::{PushError, Undeliverable};
+use crate::tsm::revoke_auth::{revocation_challenge, RevocationProof};
 use crate::tsm::sp::{serial_from_bytes, Purpose};
 use rand_chacha::rand_core::RngCore;
 
@@ -35,6 +37,22 @@ impl System {
         if let Some(phone) = self.phones.get_mut(&h) {
             let _ = self.sp.sync(&self.ca, &mut phone.se, h, &held);
         }
+        let _ = self.drop_applet_if_empty(h);
+    }
+
+    /// Revocation deletes the applet ([`super::AppletDeletion::WhenEmpty`]): once no key is
+    /// left in it, the SEI-TSM deletes it with its related objects over SCP03.
+    pub(super) fn drop_applet_if_empty(&mut self, h: PhoneId) -> Result<(), Refusal> {
+        if self.config.policy.applet_deletion != AppletDeletion::WhenEmpty {
+            return Ok(());
+        }
+        let phone = self.phones.get_mut(&h).ok_or(Refusal::UnknownPhone(h))?;
+        let empty = |k| phone.se.slot(k).is_some_and(|v| v.public_key.is_none());
+        if phone.has_applet() && empty(Kind::Auth) && empty(Kind::Sign) {
+            self.sei.delete_applet(&mut phone.se, h)?;
+            self.pin_memory.retain(|(ph, _), _| *ph != h);
+        }
+        Ok(())
     }
 
     // ----- card actions (municipal office, J-LIS, time) -----
@@ -84,8 +102,11 @@ impl System {
 
     // ----- revocation, suspension -----
 
-    /// `RevokeFromPhone(h, k)`: the holder revokes the credential in this phone's applet;
-    /// it is deleted locally (R-REVOKE(a), R-DELETE).
+    /// `RevokeFromPhone(h, k)`: whoever holds the phone asks, through the app, to revoke the
+    /// credential in this phone's applet; the SP-TSM authenticates the request as configured
+    /// (ALT-REVOKE-AUTH, [`super::RevokeAuth`]: the holder types the PIN they know where one
+    /// is asked) and has it deleted locally (R-REVOKE(a), R-DELETE). Nothing here asks who
+    /// the holder is.
     pub fn revoke_from_phone(&mut self, h: PhoneId, kind: CertKind) -> Result<(), Refusal> {
         self.tick();
         self.check_kind(kind)?;
@@ -96,15 +117,47 @@ impl System {
             .as_deref()
             .and_then(serial_from_bytes)
             .ok_or(Refusal::NoCredential)?;
-        let p = match self.phone(h)?.holder {
-            Holder::Person(p) => p,
-            _ => return Err(Refusal::NotCredentialOwner),
+        self.revoke_held(h, kind, serial)
+    }
+
+    /// Revoke the credential `serial` held in slot `kind` of `h` with the proof the policy
+    /// asks for, and delete it locally.
+    pub(super) fn revoke_held(
+        &mut self,
+        h: PhoneId,
+        kind: CertKind,
+        serial: Serial,
+    ) -> Result<(), Refusal> {
+        let proof = match self.config.policy.revoke_auth {
+            RevokeAuth::Nothing => RevocationProof::Nothing,
+            RevokeAuth::Pin | RevokeAuth::PhoneSignature => {
+                let phone_signing_key =
+                    self.config.policy.revoke_auth == RevokeAuth::PhoneSignature;
+                let key_kind = if phone_signing_key {
+                    CertKind::Sign
+                } else {
+                    kind
+                };
+                let challenge = revocation_challenge(serial, self.rng.next_u64());
+                self.grant_if_gated(h, key_kind, true)?;
+                let (cert_der, signature) = self.prove(h, key_kind, Pin::Right, &challenge)?;
+                RevocationProof::Key {
+                    cert_der,
+                    challenge,
+                    signature,
+                    phone_signing_key,
+                }
+            }
+            RevokeAuth::Card => {
+                let p = self.holder_person(h)?;
+                RevocationProof::Card(self.sign_application(Purpose::Revoke, p, Some(h), kind)?)
+            }
         };
         let now = self.now;
         let phone = self.phones.get_mut(&h).ok_or(Refusal::UnknownPhone(h))?;
         self.sp
-            .revoke_from_phone(&mut self.ca, &mut phone.se, h, p, kind, serial, now)?;
-        Ok(())
+            .revoke_from_phone(&mut self.ca, &mut phone.se, h, &proof, kind, serial, now)?;
+        self.drop_applet_if_empty(h)
     }
 
     /// `RevokeWithCard(p, k)`: from another device with the card signature; the deletion
@@ -122,6 +175,9 @@ impl System {
     pub fn suspend(&mut self, p: PersonId, kind: CertKind) -> Result<(), Refusal> {
         self.tick();
         self.check_kind(kind)?;
+        if self.config.policy.no_suspension {
+            return Err(Refusal::NoSuspension);
+        }
         if !self.cards.contains_key(&p) {
             return Err(Refusal::UnknownPerson(p));
         }
@@ -143,6 +199,9 @@ impl System {
     pub fn resume(&mut self, h: PhoneId, kind: CertKind, pin: Pin) -> Result<(), Refusal> {
         self.tick();
         self.check_kind(kind)?;
+        if self.config.policy.no_suspension {
+            return Err(Refusal::NoSuspension);
+        }
         self.online(h)?;
         // The app asks the status of the credential first (R-SUSPEND): a certificate that is
         // not suspended costs no PIN try.
@@ -153,8 +212,9 @@ impl System {
             _ => return Err(Refusal::CertRevoked),
         }
         let challenge = self.rng.next_u64().to_be_bytes();
+        self.grant_if_gated(h, kind, true)?;
         let (cert, sig) = self.prove(h, kind, pin, &challenge)?;
-        Self::signature_ok(&cert, &challenge, &sig)?;
+        super::relying::signature_ok(&cert, &challenge, &sig)?;
         let serial = crate::ca::cert::parse_certificate(&cert)
             .and_then(|c| crate::ca::cert::serial_of(&c))
             .map_err(|e| Refusal::Failure(e.to_string()))?;
@@ -196,9 +256,14 @@ impl System {
             })?;
         let h = msg.token.phone;
         let phone = self.phones.get_mut(&h).ok_or(Refusal::UnknownPhone(h))?;
-        self.sp
-            .delete_by_serial(&mut phone.se, h, msg.notice.kind, msg.notice.serial)?;
-        Ok(())
+        self.sp.delete_revoked(
+            &self.ca,
+            &mut phone.se,
+            h,
+            msg.notice.kind,
+            msg.notice.serial,
+        )?;
+        self.drop_applet_if_empty(h)
     }
 
     /// `DropPush(i)`: pending push `i` is lost (課題2).

@@ -92,3 +92,85 @@ fn strangers_never_know_a_holders_pin() {
     }
     assert_ne!(stranger_pin(CertKind::Auth), wrong_pin(CertKind::Auth));
 }
+
+/// THREAT-READ-PII on both routes (the app's OMAPI channel and a card reader): READ BINARY
+/// of the sign certificate answers `6982` until the signing password is verified in that
+/// session; the auth certificate is public. A VERIFY on one route opens nothing on the other.
+#[test]
+fn sign_cert_needs_the_password_on_both_routes() {
+    use crate::applet::Kind;
+    use crate::phone::GENUINE_APP_HASH;
+    let (h, p) = (PhoneId(0), PersonId(0));
+    let mut s = System::new(SystemConfig::new(1, 1)).unwrap();
+    s.install_app(h).unwrap();
+    s.install_applet(h).unwrap();
+    for k in CertKind::ALL {
+        s.apply(h, k).unwrap();
+        s.generate_key(h).unwrap();
+        s.ca_issue(h).unwrap();
+        s.write_cert(h).unwrap();
+        s.set_user_pin(h).unwrap();
+    }
+    let password = pin_value(p, h, CertKind::Sign, 0);
+    let se = &mut s.phones.get_mut(&h).unwrap().se;
+    let refused = |r: Result<Vec<u8>, AppError>| matches!(r, Err(AppError::Status { sw, .. }) if sw == StatusWord(0x6982));
+    for contactless in [false, true] {
+        let mut ch = if contactless {
+            AppChannel::contactless(se).unwrap()
+        } else {
+            AppChannel::open(se, GENUINE_APP_HASH).unwrap()
+        };
+        assert!(ch.read_cert(Kind::Auth).is_ok(), "auth cert public");
+        assert!(
+            refused(ch.read_cert(Kind::Sign)),
+            "contactless={contactless}"
+        );
+        assert!(ch.verify(Kind::Sign, "wrong99").is_err());
+        assert!(
+            refused(ch.read_cert(Kind::Sign)),
+            "contactless={contactless}"
+        );
+        ch.verify(Kind::Sign, &password).unwrap();
+        assert!(
+            ch.read_cert(Kind::Sign).is_ok(),
+            "contactless={contactless}"
+        );
+    }
+    // A VERIFY on the app's channel does not carry over to a reader.
+    let mut app = AppChannel::open(se, GENUINE_APP_HASH).unwrap();
+    app.verify(Kind::Sign, &password).unwrap();
+    drop(app);
+    let mut reader = AppChannel::contactless(se).unwrap();
+    assert!(refused(reader.read_cert(Kind::Sign)));
+}
+
+/// THREAT-READER, INV-PIN at the APDU level: over the contactless interface the applet signs
+/// only after VERIFY in that reader session; a wrong PIN or a new session (the phone taken out
+/// of the field) leaves it refusing `6982`.
+#[test]
+fn reader_route_signs_only_after_verify() {
+    use crate::applet::Kind;
+    let (h, p) = (PhoneId(0), PersonId(0));
+    let mut s = System::new(SystemConfig::new(1, 1)).unwrap();
+    s.install_app(h).unwrap();
+    s.install_applet(h).unwrap();
+    s.apply(h, CertKind::Auth).unwrap();
+    s.generate_key(h).unwrap();
+    s.ca_issue(h).unwrap();
+    s.write_cert(h).unwrap();
+    s.set_user_pin(h).unwrap();
+    let pin = pin_value(p, h, CertKind::Auth, 0);
+    let se = &mut s.phones.get_mut(&h).unwrap().se;
+    let refused = |r: Result<Vec<u8>, AppError>| matches!(r, Err(AppError::Status { sw, .. }) if sw == StatusWord(0x6982));
+    let mut reader = AppChannel::contactless(se).unwrap();
+    assert!(refused(reader.sign(Kind::Auth, b"challenge")), "no VERIFY");
+    assert!(reader
+        .verify(Kind::Auth, wrong_pin(CertKind::Auth))
+        .is_err());
+    assert!(refused(reader.sign(Kind::Auth, b"challenge")), "wrong PIN");
+    reader.verify(Kind::Auth, &pin).unwrap();
+    assert!(reader.sign(Kind::Auth, b"challenge").is_ok());
+    drop(reader);
+    let mut again = AppChannel::contactless(se).unwrap();
+    assert!(refused(again.sign(Kind::Auth, b"challenge")), "new session");
+}

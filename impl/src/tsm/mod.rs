@@ -10,8 +10,10 @@
 //! R-ACL, R-ISSUE, R-REISSUE, R-PIN-SETUP, R-PIN-INIT, R-REVOKE, R-TOKEN,
 //! R-DELETE, INV-NO-STALE-DELETE.
 
+pub mod revoke_auth;
 pub mod sei;
 pub mod sp;
+pub mod status_gate;
 #[cfg(test)]
 mod tests;
 

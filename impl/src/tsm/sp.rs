@@ -24,6 +24,7 @@ use rand_chacha::rand_core::RngCore;
 use rand_chacha::ChaCha20Rng;
 use rsa::pkcs8::DecodePublicKey;
 use rsa::RsaPublicKey;
+use sha2::Digest;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -267,7 +268,7 @@ impl SpTsm {
         self.sessions.get(&phone)
     }
 
-    fn link<'a>(
+    pub(crate) fn link<'a>(
         &mut self,
         se: &'a mut dyn TsmWire,
         phone: PhoneId,
@@ -277,7 +278,7 @@ impl SpTsm {
 
     /// Check a card-signed application (R-ISSUE): the CA verifies the signature and the card
     /// certificate; the application must be for `purpose`, `person`, `phone`, `kind`.
-    fn check_card(
+    pub(crate) fn check_card(
         ca: &Ca,
         signed: &SignedApplication,
         expected: (Purpose, PersonId, Option<PhoneId>, CertKind),
@@ -588,6 +589,43 @@ impl SpTsm {
         }
     }
 
+    /// R-DELETE for a revoked `serial`: the credential holding that certificate, or, when the
+    /// certificate was never written (revoked between CaIssue and WriteCert), the key pair it
+    /// certifies, named by the SHA-256 of its SubjectPublicKeyInfo (`80 38 01`): a key-only
+    /// slot with any other key stays (INV-NO-STALE-DELETE). Whether something was deleted.
+    pub fn delete_revoked(
+        &mut self,
+        ca: &Ca,
+        se: &mut dyn TsmWire,
+        phone: PhoneId,
+        kind: CertKind,
+        serial: Serial,
+    ) -> Result<bool, SpError> {
+        if self.delete_by_serial(se, phone, kind, serial)? {
+            return Ok(true);
+        }
+        if !se.applet_installed() {
+            return Ok(false);
+        }
+        let Some(spki) = ca
+            .registry()
+            .get(serial)
+            .and_then(|r| crate::ca::cert::parse_certificate(&r.der).ok())
+            .and_then(|c| crate::ca::cert::public_key_of(&c).ok())
+            .and_then(|k| rsa::pkcs8::EncodePublicKey::to_public_key_der(&k).ok())
+        else {
+            return Ok(false);
+        };
+        let resp = self.link(se, phone)?.send(&Command::new(
+            0x80,
+            applet::ins::DELETE_BY_SERIAL,
+            0x01,
+            applet_kind(kind).p2(),
+            sha2::Sha256::digest(spki.as_bytes()).to_vec(),
+        ))?;
+        Ok(resp.sw == StatusWord::OK)
+    }
+
     /// The serial of the certificate in `kind`'s slot, from GET CREDENTIAL STATE over a new
     /// link at an R-MAC level (an answer without R-MAC proves nothing:
     /// [`TsmError::Unauthenticated`]).
@@ -624,14 +662,14 @@ impl SpTsm {
     }
 
     /// R-REVOKE(a): revocation requested by the app on the phone holding the credential,
-    /// then local deletion over SCP03 (R-DELETE). `holder` must be the certificate's person.
+    /// then local deletion over SCP03 (R-DELETE). `proof` authenticates it (ALT-REVOKE-AUTH).
     #[allow(clippy::too_many_arguments)]
     pub fn revoke_from_phone(
         &mut self,
         ca: &mut Ca,
         se: &mut dyn TsmWire,
         phone: PhoneId,
-        holder: PersonId,
+        proof: &super::revoke_auth::RevocationProof,
         kind: CertKind,
         serial: Serial,
         now: LogicalTime,
@@ -640,15 +678,14 @@ impl SpTsm {
             .registry()
             .get(serial)
             .ok_or(SpError::CertRevoked(serial))?;
-        if record.person != holder {
-            return Err(SpError::NotCredentialOwner);
-        }
+        // ALT-REVOKE-AUTH: authenticated by what the request carries (tsm::revoke_auth).
+        proof.check(ca, phone, record, now)?;
         // A certificate already revoked elsewhere (model change, card, ...) is just deleted.
         if record.status.is_live() {
             ca.revoke_phone_cert(serial, RevocationCause::UserRequestFromPhone, now)
                 .map_err(TsmError::Ca)?;
         }
-        self.delete_by_serial(se, phone, kind, serial)?;
+        self.delete_revoked(ca, se, phone, kind, serial)?;
         Ok(())
     }
 
@@ -723,7 +760,7 @@ impl SpTsm {
                 StatusAnswer::Known(st) => matches!(st, CertStatus::Revoked { .. }),
                 StatusAnswer::Unknown => true,
             };
-            if dead && self.delete_by_serial(se, phone, kind, serial)? {
+            if dead && self.delete_revoked(ca, se, phone, kind, serial)? {
                 deleted.push(serial);
             }
         }

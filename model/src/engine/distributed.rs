@@ -16,7 +16,6 @@ use super::{expand_part, Out, Refusals};
 use crate::action::Refusal;
 use crate::check::{CheckOptions, CheckReport, Cut, PropertyResult};
 use crate::config::Config;
-use crate::properties::{self, Property};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -179,7 +178,7 @@ fn worker_main(
         now.into_iter().map(|(_, m)| m).collect::<Vec<Msg>>()
     };
 
-    let props: Vec<Property> = properties::for_config(config);
+    let props = super::engine_properties(config);
     let sym = opts.symmetry;
     let init = {
         let s = crate::state::State::initial(config);

@@ -183,6 +183,15 @@ fn expand_batch(
     })
 }
 
+/// The properties the engine decides: every one of [`crate::properties::for_config`] but
+/// those decided on the whole graph (INV-NO-DEAD-END), which the first checker decides.
+pub fn engine_properties(config: &Config) -> Vec<Property> {
+    crate::properties::for_config(config)
+        .into_iter()
+        .filter(|p| !matches!(p.condition, crate::properties::Condition::NoDeadEnd))
+        .collect()
+}
+
 /// A world by name, for benchmarks and scripts: `reference`, `deep`, `single`, or `wide`
 /// (the reference world with 4 phone certs and 2 detours: a person can move both kinds to a
 /// new phone).

@@ -122,6 +122,10 @@ pub enum TraceAction {
     DropPush {
         serial: u8,
     },
+    /// The validity period of phone cert `serial` ends (更新).
+    CertExpire {
+        serial: u8,
+    },
     FactoryReset {
         phone: u8,
     },
@@ -178,6 +182,7 @@ impl From<Action> for TraceAction {
             Action::RevokeWithCard(p, kind) => T::RevokeWithCard { person: p.0, kind },
             Action::DeliverPush(s) => T::DeliverPush { serial: s.0 },
             Action::DropPush(s) => T::DropPush { serial: s.0 },
+            Action::CertExpire(s) => T::CertExpire { serial: s.0 },
             Action::FactoryReset(h) => T::FactoryReset { phone: h.0 },
             Action::HandOver(h, to, procedure) => T::HandOver {
                 phone: h.0,
@@ -256,6 +261,7 @@ impl TraceAction {
             T::RevokeWithCard { person, kind } => Action::RevokeWithCard(p(person)?, k(kind)?),
             T::DeliverPush { serial } => Action::DeliverPush(Serial(serial)),
             T::DropPush { serial } => Action::DropPush(Serial(serial)),
+            T::CertExpire { serial } => Action::CertExpire(Serial(serial)),
             T::FactoryReset { phone } => Action::FactoryReset(h(phone)?),
             T::HandOver {
                 phone,
@@ -281,7 +287,7 @@ impl TraceAction {
             T::Suspend { .. } | T::RevokeWithCard { .. } => &["person", "kind"],
             T::Use { .. } | T::ChangePin { .. } | T::Resume { .. } => &["phone", "kind", "pin"],
             T::InitPin { .. } | T::Apply { .. } | T::RevokeFromPhone { .. } => &["phone", "kind"],
-            T::DeliverPush { .. } | T::DropPush { .. } => &["serial"],
+            T::DeliverPush { .. } | T::DropPush { .. } | T::CertExpire { .. } => &["serial"],
             T::HandOver { .. } => &["phone", "to", "procedure"],
             T::Dispose { .. } => &["phone", "procedure"],
             _ => &["phone"],

@@ -20,6 +20,8 @@ pub enum CertFact {
     Suspended,
     /// Revoked, for whatever reason.
     Revoked,
+    /// Its validity period ended.
+    Expired,
 }
 
 impl From<CertStatus> for CertFact {
@@ -28,6 +30,7 @@ impl From<CertStatus> for CertFact {
             CertStatus::Active => CertFact::Active,
             CertStatus::Suspended => CertFact::Suspended,
             CertStatus::Revoked(_) => CertFact::Revoked,
+            CertStatus::Expired => CertFact::Expired,
         }
     }
 }

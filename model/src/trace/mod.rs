@@ -27,7 +27,7 @@ mod replay;
 pub use action::*;
 pub use facts::*;
 pub use header::*;
-pub use json::plain;
+pub use json::{parse_line, plain, JsonError};
 pub use parse::*;
 pub use render::*;
 pub use replay::*;

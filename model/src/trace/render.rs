@@ -54,7 +54,7 @@ pub fn render_state(c: &Config, s: &State) -> String {
         for &k in &c.kinds {
             let slot = match ph.slot(k) {
                 Slot::Empty => "empty".to_string(),
-                Slot::Key { person } => format!("key of {person}"),
+                Slot::Key { person, .. } => format!("key of {person}"),
                 Slot::Cert { serial, pin } => format!(
                     "cert {serial} pin {}",
                     match pin {

@@ -1,0 +1,320 @@
+//! The invariants of DOMAIN.md (and the R-* rules checked as invariants), decided by code that
+//! observes a step (state before, action, outcome, state after) or a state alone. Written apart
+//! from the rules: nothing here calls `crate::rules` or reads a flag a rule sets in one of its
+//! decision branches; what is read is ground truth (slots, the registry, the pushes, which
+//! serial certifies each key, where private keys are, what PIN was entered and who holds the
+//! phone).
+
+use crate::action::{Action, PinEntry};
+use crate::config::Config;
+use crate::ids::{Kind, PersonId, PhoneId, Serial};
+use crate::properties::Observed;
+use crate::state::{CardStatus, CertStatus, Holder, Pin, Slot, State};
+
+// --- state invariants -------------------------------------------------------------------
+
+/// INV-ONE: per person and kind, at most one live phone cert.
+pub fn inv_one(config: &Config, s: &State) -> bool {
+    config.person_ids().all(|p| {
+        Kind::ALL.iter().all(|&k| {
+            s.registry
+                .iter()
+                .filter(|c| c.person == p && c.kind == k && c.status.is_live())
+                .count()
+                <= 1
+        })
+    })
+}
+
+/// INV-LINK: every live phone cert is linked to its person's current, valid card cert.
+pub fn inv_link(_: &Config, s: &State) -> bool {
+    s.registry.iter().filter(|c| c.status.is_live()).all(|c| {
+        let p = s.person(c.person);
+        p.card == CardStatus::Valid && p.card_generation == c.card_generation
+    })
+}
+
+/// INV-KEY-IN-SE: no private key has a copy outside an SE (ground truth kept by the state).
+pub fn inv_key_in_se(_: &Config, s: &State) -> bool {
+    s.keys_outside_se == 0
+}
+
+// --- step observers ---------------------------------------------------------------------
+
+/// Whose key sits in a slot.
+fn owner_of(s: &State, slot: Slot) -> Option<PersonId> {
+    match slot {
+        Slot::Empty => None,
+        Slot::Key { person, .. } => Some(person),
+        Slot::Cert { serial, .. } => Some(s.cert(serial).person),
+    }
+}
+
+/// INV-DELETE-ON-TRANSFER: right after a hand-over or disposal through the procedure, the
+/// phone holds no key or cert of its former holder, and no live cert of theirs is bound to it.
+pub fn delete_on_transfer(o: &Observed) -> bool {
+    let h = match o.action {
+        Action::HandOver(h, _, true) | Action::Dispose(h, true) if o.accepted() => h,
+        _ => return true,
+    };
+    let Holder::Person(from) = o.before.phone(h).holder else {
+        return true;
+    };
+    let after = o.after;
+    after
+        .phone(h)
+        .slots
+        .iter()
+        .all(|&slot| owner_of(after, slot) != Some(from))
+        && !after
+            .registry
+            .iter()
+            .any(|c| c.person == from && c.phone == h && c.status.is_live())
+}
+
+/// The pending push for `serial` in `s`.
+fn push_for(s: &State, serial: Serial) -> Option<crate::state::Push> {
+    s.pushes.iter().copied().find(|p| p.serial == serial)
+}
+
+/// INV-NO-STALE-DELETE: a delivered push takes away only a key certified as its serial.
+pub fn no_stale_delete(o: &Observed) -> bool {
+    let Action::DeliverPush(x) = o.action else {
+        return true;
+    };
+    o.before.phones.iter().zip(&o.after.phones).all(|(b, a)| {
+        b.slots
+            .iter()
+            .zip(&a.slots)
+            .all(|(&sb, &sa)| !sb.has_key() || sa == sb || sb.certified() == Some(x))
+    })
+}
+
+/// R-DELETE (push): a delivered push deletes the key certified as its serial on the phone it
+/// was sent to, whether the cert was written into the slot or not.
+pub fn push_deletes_its_key(o: &Observed) -> bool {
+    let Action::DeliverPush(x) = o.action else {
+        return true;
+    };
+    let Some(push) = push_for(o.before, x) else {
+        return true;
+    };
+    !o.accepted()
+        || o.before.phone(push.phone).slot(push.kind).certified() != Some(x)
+        || o.after.phone(push.phone).slot(push.kind) == Slot::Empty
+}
+
+/// The use a step makes of the credential in a slot: (phone, kind, PIN entered).
+fn pin_step(a: Action) -> Option<(PhoneId, Kind, PinEntry)> {
+    match a {
+        Action::Use(h, k, e) | Action::ChangePin(h, k, e) | Action::Resume(h, k, e) => {
+            Some((h, k, e))
+        }
+        _ => None,
+    }
+}
+
+fn pin_of(s: &State, h: PhoneId, k: Kind) -> Option<(Serial, Pin)> {
+    match s.phone(h).slot(k) {
+        Slot::Cert { serial, pin } => Some((serial, pin)),
+        _ => None,
+    }
+}
+
+/// Whether whoever holds `h` knows the user PIN of the credential in slot `k`: its owner set
+/// it (R-PIN-SETUP); nobody else is told it.
+pub fn holder_knows_user_pin(s: &State, h: PhoneId, k: Kind) -> bool {
+    match (s.phone(h).holder, pin_of(s, h, k)) {
+        (Holder::Person(p), Some((serial, Pin::User { .. }))) => s.cert(serial).person == p,
+        _ => false,
+    }
+}
+
+/// INV-PIN, its three clauses: (1) a relying party accepts a use only after the correct user
+/// PIN was entered by someone who knows it; (2) a blocked PIN admits nothing, and only
+/// R-PIN-INIT unblocks it; (3) the temporary PIN admits no service use (a use needs a user
+/// PIN, clause 1). Setting the PIN in the issuance session on the card signature counts as an
+/// initialisation (decision: it authenticates as R-PIN-INIT does).
+pub fn inv_pin(o: &Observed) -> bool {
+    if let (Action::Use(h, k, e), true) = (o.action, o.accepted()) {
+        let user = matches!(pin_of(o.before, h, k), Some((_, Pin::User { .. })));
+        if !(user && e == PinEntry::Right && holder_knows_user_pin(o.before, h, k)) {
+            return false;
+        }
+    }
+    if let (Some((h, k, _)), true) = (pin_step(o.action), o.accepted()) {
+        if matches!(pin_of(o.before, h, k), Some((_, Pin::Blocked))) {
+            return false;
+        }
+    }
+    // Unblocking: a blocked credential that is still there and no longer blocked.
+    for (i, (b, a)) in o.before.phones.iter().zip(&o.after.phones).enumerate() {
+        for k in Kind::ALL {
+            if let (
+                Slot::Cert {
+                    serial: sb,
+                    pin: Pin::Blocked,
+                },
+                Slot::Cert { serial: sa, pin },
+            ) = (b.slot(k), a.slot(k))
+            {
+                // R-PIN-INIT, or the in-session PIN setting on the card signature (R-PIN-SETUP)
+                // which authenticates the same way.
+                let h = PhoneId(i as u8);
+                let init = o.accepted()
+                    && (o.action == Action::InitPin(h, k) || o.action == Action::SetUserPin(h));
+                if sb == sa && pin != Pin::Blocked && !init {
+                    return false;
+                }
+            }
+        }
+    }
+    true
+}
+
+/// R-PIN-RETRY: a wrong entry is never accepted and counts the PIN down by one (blocking it at
+/// zero) unless the step refused before reaching the PIN check; an accepted step with the user
+/// PIN restores the full tries.
+pub fn pin_retry(o: &Observed) -> bool {
+    let Some((h, k, e)) = pin_step(o.action) else {
+        return true;
+    };
+    let (Some((sb, before)), Some((sa, after))) = (pin_of(o.before, h, k), pin_of(o.after, h, k))
+    else {
+        return true;
+    };
+    if sb != sa {
+        return true;
+    }
+    match (e, before) {
+        (PinEntry::Wrong, _) if o.accepted() => false,
+        (PinEntry::Wrong, Pin::User { tries_left }) => {
+            let down = if tries_left <= 1 {
+                Pin::Blocked
+            } else {
+                Pin::User {
+                    tries_left: tries_left - 1,
+                }
+            };
+            after == before || after == down
+        }
+        // The applet checks the PIN before the server is asked: a right entry restores the
+        // tries even when the step is then refused.
+        (PinEntry::Right, Pin::User { .. }) => {
+            after == before
+                || after
+                    == Pin::User {
+                        tries_left: o.config.tries(k),
+                    }
+        }
+        _ => after == before,
+    }
+}
+
+/// INV-NO-USE-AFTER-REVOKE: a relying party accepts a use only of an active cert.
+pub fn no_use_after_revoke(o: &Observed) -> bool {
+    let (Action::Use(h, k, _), true) = (o.action, o.accepted()) else {
+        return true;
+    };
+    matches!(pin_of(o.before, h, k), Some((serial, _)) if o.before.cert(serial).status == CertStatus::Active)
+}
+
+/// INV-ISSUE-AUTH: a cert enters the registry only through `CaIssue`, for the person whose
+/// card signed the application held in that phone's session, while that card cert (the same
+/// generation) is valid.
+pub fn issue_auth(o: &Observed) -> bool {
+    if o.after.registry.len() <= o.before.registry.len() {
+        return true;
+    }
+    let (Action::CaIssue(h), true) = (o.action, o.accepted()) else {
+        return false;
+    };
+    let Some(app) = o.before.phone(h).session else {
+        return false;
+    };
+    let card = o.before.person(app.person);
+    let new = o.after.registry.last().copied();
+    o.after.registry.len() == o.before.registry.len() + 1
+        && new.is_some_and(|c| {
+            c.person == app.person
+                && c.kind == app.kind
+                && c.phone == h
+                && c.card_generation == app.card_generation
+        })
+        && card.card == CardStatus::Valid
+        && card.card_generation == app.card_generation
+}
+
+/// The phone a step acts on from the phone itself (a revocation there deletes locally).
+fn local_phone(a: Action) -> Option<PhoneId> {
+    match a {
+        Action::RevokeFromPhone(h, _) | Action::HandOver(h, _, _) | Action::Dispose(h, _) => {
+            Some(h)
+        }
+        _ => None,
+    }
+}
+
+/// R-TOKEN: every new deletion push goes to the latest token of the phone that holds the
+/// revoked cert; and every revocation made elsewhere than on that phone sends one, when the
+/// phone has ever had the app (a token exists).
+pub fn token(o: &Observed) -> bool {
+    let (before, after) = (o.before, o.after);
+    let new_pushes_ok = after
+        .pushes
+        .iter()
+        .filter(|p| push_for(before, p.serial).is_none())
+        .all(|p| {
+            let c = after.cert(p.serial);
+            p.phone == c.phone
+                && p.kind == c.kind
+                && p.token == after.phone(c.phone).app_installs
+                && matches!(c.status, CertStatus::Revoked(_))
+        });
+    let revocations_pushed = before
+        .registry
+        .iter()
+        .zip(&after.registry)
+        .enumerate()
+        .filter(|(_, (b, a))| b.status.is_live() && matches!(a.status, CertStatus::Revoked(_)))
+        .all(|(i, (_, a))| {
+            local_phone(o.action) == Some(a.phone)
+                || before.phone(a.phone).app_installs == 0
+                || push_for(after, Serial(i as u8)).is_some_and(|p| p.phone == a.phone)
+        });
+    new_pushes_ok && revocations_pushed
+}
+
+/// R-DELETE-ON-SYNC (project decision): right after a phone comes online or gets the app,
+/// with the applet installed, it holds no cert that has ended.
+pub fn delete_on_sync(o: &Observed) -> bool {
+    let h = match o.action {
+        Action::GoOnline(h) | Action::InstallApp(h) if o.accepted() => h,
+        _ => return true,
+    };
+    let ph = o.after.phone(h);
+    !(ph.online && ph.app && ph.applet)
+        || ph.slots.iter().all(|slot| {
+            slot.serial()
+                .is_none_or(|x| o.after.cert(x).status.is_live())
+        })
+}
+
+/// R-DELETE (applet): a step that takes the last key out of an applet deletes the applet too
+/// (失効時にアプレットの削除).
+pub fn delete_applet(o: &Observed) -> bool {
+    o.before.phones.iter().zip(&o.after.phones).all(|(b, a)| {
+        let had = b.applet && b.slots.iter().any(|s| s.has_key());
+        let empty = a.applet && a.slots.iter().all(|s| !s.has_key());
+        !(had && empty)
+    })
+}
+
+/// R-RESET: a factory reset while the phone is online leaves no JPKI data in its SE.
+pub fn reset_wipes(o: &Observed) -> bool {
+    let (Action::FactoryReset(h), true) = (o.action, o.accepted()) else {
+        return true;
+    };
+    let ph = o.after.phone(h);
+    !o.before.phone(h).online || (!ph.applet && ph.slots.iter().all(|s| !s.has_key()))
+}

@@ -1,0 +1,77 @@
+//! Property verdicts only: no pinned state counts, no rule unit tests. Every property gets its
+//! expected verdict under the seeds' design, and every policy variant breaks the property it
+//! names. Fast enough (a few seconds in release) to be the only test `scripts/mutants` runs
+//! against mutants of `model/src/rules.rs`: a mutant survives only if no verdict changes.
+
+use phone_jpki_model::check::{check, CheckOptions, CheckReport};
+use phone_jpki_model::{Config, Variant};
+
+fn run(c: &Config) -> CheckReport {
+    let r = check(
+        c,
+        &CheckOptions {
+            threads: 1,
+            ..CheckOptions::default()
+        },
+        &mut |_| {},
+    );
+    assert!(r.complete, "the check was cut short");
+    r
+}
+
+/// Every property listed for the world gets its expected verdict (a counterexample for an
+/// `always` property, or no example for a `sometimes` one, fails with its path).
+fn assert_design_holds(name: &str, c: &Config) {
+    let r = run(c);
+    let wrong: Vec<String> = r
+        .properties
+        .iter()
+        .filter(|p| !p.holds)
+        .map(|p| {
+            let path: Vec<String> = p.path.iter().flatten().map(|a| a.to_string()).collect();
+            format!("{} [{}]", p.name, path.join(" "))
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{name}: {wrong:#?}");
+}
+
+#[test]
+fn the_design_keeps_every_property_in_the_reference_world() {
+    assert_design_holds("reference", &Config::reference());
+}
+
+#[test]
+fn the_design_keeps_every_property_in_the_single_phone_world() {
+    assert_design_holds("single", &Config::single());
+}
+
+/// The world in which a variant's property is decided: the reference world, or the single
+/// world (no detour budget) for a property it leaves out or a counterexample that takes two
+/// detours (an offline procedure: going offline, then the hand-over).
+fn world_for(v: Variant) -> Config {
+    let reference = Config::reference();
+    let listed = phone_jpki_model::properties::for_config(&reference)
+        .iter()
+        .any(|p| p.id() == v.breaks());
+    if listed && v != Variant::OfflineProcedure {
+        reference
+    } else {
+        Config::single()
+    }
+}
+
+#[test]
+fn every_variant_breaks_the_property_it_names() {
+    let mut kept = Vec::new();
+    for v in Variant::ALL {
+        let c = world_for(v).with_variant(v);
+        let r = run(&c);
+        let p = r
+            .property(v.breaks())
+            .unwrap_or_else(|| panic!("{}: {} not checked", v.name(), v.breaks()));
+        if p.holds {
+            kept.push(format!("{} keeps {}", v.name(), v.breaks()));
+        }
+    }
+    assert!(kept.is_empty(), "{kept:#?}");
+}
