@@ -5,10 +5,6 @@ use super::{Refusal, ResetPolicy, System};
 use crate::ca::PhoneId;
 use crate::phone::{Condition, Holder};
 
-fn phone_app_present(sys: &System, h: PhoneId) -> bool {
-    sys.phones.get(&h).is_some_and(|p| p.app.is_some())
-}
-
 impl System {
     /// The hand-over / disposal procedure (R-TRANSFER, R-DISPOSE, INV-DELETE-ON-TRANSFER):
     /// online, the holder revokes from the phone every live credential in the applet, each
@@ -18,36 +14,27 @@ impl System {
     fn procedure(&mut self, h: PhoneId) -> Result<(), Refusal> {
         let phone = self.phone(h)?;
         if phone.online {
-            if phone.app.is_some() && phone.has_applet() {
-                let held = self.read_held(h).unwrap_or_default();
-                for (kind, serial) in held {
-                    if self
-                        .ca
-                        .registry()
-                        .get(serial)
-                        .is_some_and(|r| r.status.is_live())
-                    {
-                        // A defect stops the procedure; a refused authentication does not.
-                        if let Err(Refusal::Failure(m)) = self.revoke_held(h, kind, serial) {
-                            return Err(Refusal::Failure(m));
-                        }
+            let mut bound = Vec::new();
+            if phone.app.is_some() {
+                if phone.has_applet() {
+                    bound = self.read_held(h).unwrap_or_default();
+                }
+                // A certificate issued in this phone's session but not yet written is bound
+                // to the phone too (INV-DELETE-ON-TRANSFER): the holder revokes it as well.
+                if let Some(s) = self.sp.session(h) {
+                    if let crate::tsm::sp::IssuanceStep::Issued { serial, .. } = &s.step {
+                        bound.push((s.kind, *serial));
                     }
                 }
             }
-            // A certificate issued in this phone's session but not yet written is bound to
-            // the phone too (INV-DELETE-ON-TRANSFER): the holder revokes it as well.
-            let unwritten = self.sp.session(h).and_then(|s| match &s.step {
-                crate::tsm::sp::IssuanceStep::Issued { serial, .. } => Some((s.kind, *serial)),
-                _ => None,
-            });
-            if let Some((kind, serial)) = unwritten {
-                if phone_app_present(self, h)
-                    && self
-                        .ca
-                        .registry()
-                        .get(serial)
-                        .is_some_and(|r| r.status.is_live())
-                {
+            for (kind, serial) in bound {
+                let live = self
+                    .ca
+                    .registry()
+                    .get(serial)
+                    .is_some_and(|r| r.status.is_live());
+                // A defect stops the procedure; a refused authentication does not.
+                if live {
                     if let Err(Refusal::Failure(m)) = self.revoke_held(h, kind, serial) {
                         return Err(Refusal::Failure(m));
                     }
