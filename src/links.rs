@@ -32,6 +32,8 @@ pub fn config_flags(c: &Config) -> Result<Vec<(String, String)>, String> {
         ("deep", Config::deep()),
         ("reference", Config::reference()),
         ("single", Config::single()),
+        ("new-phone", Config::new_phone()),
+        ("storyline", Config::storyline()),
     ] {
         let mut f = vec![("world".to_string(), name.to_string())];
         let mut num = |flag: &str, a: u8, b: u8| {
@@ -72,6 +74,15 @@ pub fn config_flags(c: &Config) -> Result<Vec<(String, String)>, String> {
         bound("max-events", c.max_events, base.max_events);
         bound("max-sessions", c.max_sessions, base.max_sessions);
         bound("max-certs", c.max_certs, base.max_certs);
+        if c.pin_known != base.pin_known {
+            let v: Vec<String> = c.pin_known.iter().map(|p| p.to_string()).collect();
+            let v = if v.is_empty() {
+                "none".into()
+            } else {
+                v.join(",")
+            };
+            f.push(("pin-known".into(), v));
+        }
         let names = policy_names(&c.policy);
         if !names.is_empty() {
             f.push(("policy".into(), names.join(",")));

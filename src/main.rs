@@ -1,5 +1,6 @@
 //! `phone-jpki`: model checking, exploration, SCP03 vectors and the demo scenario.
 
+mod alternatives;
 mod ca_cmd;
 mod card_cmd;
 mod check_cmd;
@@ -16,7 +17,8 @@ mod whynot;
 
 use clap::{Parser, Subcommand};
 use phone_jpki_model::check::{check, CheckOptions};
-use phone_jpki_model::{Config, Kind, Variant};
+use phone_jpki_model::policy::Choice;
+use phone_jpki_model::{Config, Kind, PersonId};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -38,8 +40,11 @@ struct Cli {
 #[derive(clap::Args, Clone)]
 struct WorldArgs {
     /// Starting point: `deep` (2 persons, 3 phones, both kinds, 2 detours), `reference` (the
-    /// same with 1 detour: the smallest world deciding every property) or `single` (1 person,
-    /// 1 phone, auth, no world budgets); the flags below override its fields.
+    /// same with 1 detour: the smallest world deciding every property), `single` (1 person,
+    /// 1 phone, auth, no world budgets), `new-phone` (1 person moves both kinds to a second
+    /// phone, the cards' 3/5 PIN tries, no detour) or `storyline` (the new-phone world with one
+    /// detour: every seed storyline fits; too large for CI); the flags below override its
+    /// fields.
     #[arg(long, default_value = "deep")]
     world: String,
     /// Persons in the world.
@@ -75,6 +80,9 @@ struct WorldArgs {
     /// Phone certs issued in the whole world, or `none`.
     #[arg(long)]
     max_certs: Option<String>,
+    /// THREAT-PIN-KNOWN: the persons whose PINs everyone else knows, `p0,p1`, or `none`.
+    #[arg(long)]
+    pin_known: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -290,14 +298,38 @@ enum VectorsCmd {
     },
 }
 
+/// `--pin-known`: `none`, or persons `p0,p1` (each once, in any order; kept sorted).
+fn parse_pin_known(v: &str) -> Result<Vec<PersonId>, String> {
+    if v == "none" {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for part in v.split(',') {
+        let n = part
+            .strip_prefix('p')
+            .and_then(|n| n.parse::<u8>().ok())
+            .ok_or_else(|| {
+                format!("--pin-known: expected persons like p0,p1 or none, got {part:?} in {v:?}")
+            })?;
+        if out.contains(&PersonId(n)) {
+            return Err(format!("--pin-known: p{n} is named twice in {v:?}"));
+        }
+        out.push(PersonId(n));
+    }
+    out.sort();
+    Ok(out)
+}
+
 fn config(w: &WorldArgs, policies: &[String]) -> Result<Config, String> {
     let mut c = match w.world.as_str() {
         "deep" => Config::deep(),
         "reference" => Config::reference(),
         "single" => Config::single(),
+        "new-phone" => Config::new_phone(),
+        "storyline" => Config::storyline(),
         other => {
             return Err(format!(
-                "--world: expected deep, reference or single, got {other:?}"
+                "--world: expected deep, reference, single, new-phone or storyline, got {other:?}"
             ))
         }
     };
@@ -334,6 +366,19 @@ fn config(w: &WorldArgs, policies: &[String]) -> Result<Config, String> {
         }
     };
     set(&mut c.persons, w.persons);
+    if let Some(v) = &w.pin_known {
+        c.pin_known = parse_pin_known(v)?;
+        if let Some(p) = c.pin_known.iter().find(|p| p.0 >= c.persons) {
+            return Err(format!(
+                "--pin-known: {p} is not a person of the world (--persons {})",
+                c.persons
+            ));
+        }
+    } else {
+        // THREAT-PIN-KNOWN names persons of the world; fewer persons keep those that remain.
+        let persons = c.persons;
+        c.pin_known.retain(|p| p.0 < persons);
+    }
     set(&mut c.phones, w.phones);
     set(&mut c.max_card_generations, w.max_card_generations);
     set(&mut c.max_issuances, w.max_issuances);
@@ -343,14 +388,14 @@ fn config(w: &WorldArgs, policies: &[String]) -> Result<Config, String> {
         c.pin_tries = [t, t];
     }
     for p in policies {
-        let v = Variant::from_name(p).ok_or_else(|| {
-            let names: Vec<_> = Variant::ALL.iter().map(|v| v.name()).collect();
+        let v = Choice::from_name(p).ok_or_else(|| {
+            let names: Vec<_> = Choice::all().iter().map(|v| v.name()).collect();
             format!(
                 "--policy: unknown variant {p:?}; known: {}",
                 names.join(", ")
             )
         })?;
-        c = c.with_variant(v);
+        c = c.with_choice(v);
     }
     c.validate().map_err(|e| format!("configuration: {e}"))?;
     Ok(c)
@@ -383,7 +428,7 @@ fn run() -> Result<ExitCode, String> {
             itf,
         } => {
             if policy.iter().any(|p| p == "list") {
-                print!("{}", variants::list());
+                print!("{}{}", variants::list(), alternatives::list());
                 return Ok(ExitCode::SUCCESS);
             }
             let c = config(&world, &policy)?;
@@ -426,16 +471,25 @@ fn run() -> Result<ExitCode, String> {
             let base = config(&world, &[])?;
             let limits = (max_states, timeout.map(Duration::from_secs));
             let rows = matrix::run_within(&base, threads.unwrap_or_else(cores), true, limits);
+            // The seeds' design alternatives (ALT-*), apart from the fault variants.
+            let alts = alternatives::run(&base, threads.unwrap_or_else(cores), limits);
             if json {
-                println!("{}", matrix::json(&rows));
+                let mut v = matrix::json(&rows);
+                if let serde_json::Value::Array(a) = &mut v {
+                    a.extend(alternatives::json(&rows[0].report, &alts));
+                }
+                println!("{v}");
             } else {
                 print!("{}", matrix::text(&rows));
+                print!("{}", alternatives::table(&rows[0].report, &alts));
             }
-            Ok(if rows.iter().all(|r| r.report.complete) {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            Ok(
+                if rows.iter().all(|r| r.report.complete) && alts.iter().all(|(_, r)| r.complete) {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                },
+            )
         }
         Command::Explore {
             world,
@@ -539,6 +593,7 @@ fn run() -> Result<ExitCode, String> {
                 max_events,
                 max_sessions: None,
                 max_certs: None,
+                pin_known: None,
             };
             let c = config(&w, &[])?;
             let opts = phone_jpki_checks::conform::ConformOptions {
@@ -613,6 +668,7 @@ fn export_cmd(
             max_events,
             max_sessions: None,
             max_certs: None,
+            pin_known: None,
         },
         &[],
     )?;

@@ -56,14 +56,20 @@ pub fn mark(s: &State, a: Action) -> Option<String> {
 
 /// Ground-truth facts, in words (render_state leaves them out).
 fn history_lines(s: &State) -> Vec<String> {
+    let mut v = Vec::new();
     if s.keys_outside_se > 0 {
-        vec![format!(
+        v.push(format!(
             "ground truth: {} private key(s) exist outside an SE",
             s.keys_outside_se
-        )]
-    } else {
-        Vec::new()
+        ));
     }
+    if !s.threats.signatures.is_empty() {
+        v.push(format!(
+            "ground truth: {} signature(s) made offline, waiting to be presented",
+            s.threats.signatures.len()
+        ));
+    }
+    v
 }
 
 /// A cert status in words.

@@ -8,9 +8,13 @@ pub use phone_jpki_model::Variant as Choice;
 use phone_jpki_model::{Config, Policy, Variant};
 use std::collections::BTreeSet;
 
-/// Every choice, in matrix order.
+/// Every fault variant, in matrix order (the seeds' alternatives, ALT-RESET's local wipe
+/// among them, are `crate::alternatives`').
 pub fn all() -> Vec<Choice> {
-    Variant::ALL.to_vec()
+    Variant::ALL
+        .into_iter()
+        .filter(|&v| !phone_jpki_model::policy::is_alternative(v))
+        .collect()
 }
 
 /// A choice by its CLI name.
@@ -28,18 +32,22 @@ pub fn with(base: &Config, c: Choice) -> Config {
     base.clone().with_variant(c)
 }
 
-/// The choices whose switch is set in `p`.
+/// The choices, faults and alternatives, whose switch is set in `p` (`--policy` names): the
+/// fewest, in `--policy list` order, that together give `p` (`keygen-at-jlis` has the same
+/// effect as `keygen-at-tsm` in the model, so only the first is named).
 pub fn policy_names(p: &Policy) -> Vec<&'static str> {
-    all()
-        .into_iter()
-        .filter(|v| {
-            let (mut on_default, mut on_p) = (Policy::default(), *p);
-            v.apply(&mut on_default);
-            v.apply(&mut on_p);
-            on_default != Policy::default() && on_p == *p
-        })
-        .map(|v| v.name())
-        .collect()
+    let mut acc = Policy::default();
+    let mut names = Vec::new();
+    for c in phone_jpki_model::policy::Choice::all() {
+        let (mut on_p, mut on_acc) = (*p, acc);
+        c.apply(&mut on_p);
+        c.apply(&mut on_acc);
+        if on_p == *p && on_acc != acc {
+            acc = on_acc;
+            names.push(c.name());
+        }
+    }
+    names
 }
 
 /// What the variant changes against the seeds' design, in a sentence.

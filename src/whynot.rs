@@ -77,7 +77,10 @@ fn specific(c: &Config, s: &State, a: Action) -> Option<String> {
     if r.is_some() {
         return r;
     }
-    if a.is_event() && c.max_events.is_some_and(|m| s.events >= m) {
+    if c.is_detour(&a)
+        && !phone_jpki_model::threats::follows_detour(s, a)
+        && c.max_events.is_some_and(|m| s.events >= m)
+    {
         return Some(format!(
             "it is a detour and the world's budget of detours is spent ({} of --max-events {})",
             s.events,
@@ -269,8 +272,13 @@ fn operable_reason(
                 }
             }
             let owner = s.cert(serial).person;
-            (e == PinEntry::Right && person != Some(owner))
-                .then(|| format!("only {owner} knows that PIN, and {h} is not in {owner}'s hands"))
+            (e == PinEntry::Right && !phone_jpki_model::threats::knows_pin(s, ph.holder, serial))
+                .then(|| {
+                    format!(
+                        "only {owner} knows that PIN (the world does not make it known), and \
+                         {h} is not in {owner}'s hands"
+                    )
+                })
         }
         InitPin(_, k) | RevokeFromPhone(_, k) => {
             if ph.slot(k).serial().is_none() {

@@ -13,7 +13,7 @@ fn check_json_is_complete_and_passes() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["complete"], true);
     // The main job checks the deep world (pinned in model/tests/check.rs).
-    assert_eq!(v["unique_states"], 4_053_490);
+    assert_eq!(v["unique_states"], 8_353_803);
     for field in ["states", "max_depth", "seconds"] {
         assert!(v[field].is_number(), "{field} missing");
     }
@@ -112,7 +112,8 @@ fn policy_list_says_what_each_variant_changes() {
     assert!(text.contains(
         "keygen-at-tsm              Key pairs are generated at the TSM and injected into the SE."
     ));
-    assert_eq!(text.matches("meant to break ").count(), 17);
+    // 17 variants, less ALT-RESET's local wipe, listed among the alternatives.
+    assert_eq!(text.matches("meant to break ").count(), 16);
 }
 
 #[test]
@@ -125,7 +126,19 @@ fn bad_flags_are_named() {
     let out = bin().args(["check", "--world", "huge"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("--world: expected deep, reference or single"));
+        .contains("--world: expected deep, reference, single, new-phone or storyline"));
+    for (v, want) in [
+        ("p9", "--pin-known: p9 is not a person of the world"),
+        ("p0,p0", "--pin-known: p0 is named twice"),
+        ("alice", "--pin-known: expected persons like p0,p1 or none"),
+    ] {
+        let out = bin()
+            .args(["check", "--world", "reference", "--pin-known", v])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{v}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(want), "{v}");
+    }
     let out = bin()
         .args(["check", "--max-events", "lots"])
         .output()
@@ -291,18 +304,27 @@ fn vectors_export_is_byte_identical_and_every_case_replays() {
     }
     let m: serde_json::Value =
         serde_json::from_slice(&std::fs::read(a.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(m["states"], 110_390);
-    assert_eq!(m["edges"]["state_changing"], 303_497);
+    assert_eq!(m["states"], 195_965);
+    assert_eq!(m["edges"]["state_changing"], 646_945);
     let cases = m["cases"].as_array().unwrap();
     assert_eq!(cases.len() + 1, names(&a).len());
     let firsts: u64 = cases.iter().map(|c| c["new_edges"].as_u64().unwrap()).sum();
     assert_eq!(firsts, m["classes"].as_u64().unwrap());
-    // Every action kind (CertExpire too) is covered, accepted and refused alike.
+    // Every action kind (CertExpire too) is covered, accepted and refused alike, but the four
+    // that only a seeds' alternative offers (EnrollFinger, BiometricUse, SimSwap,
+    // ApplyWithCode).
+    let kinds = phone_jpki_model::action::ActionKind::ALL;
+    assert_eq!(kinds.len(), 40);
+    let per_action = m["per_action"].as_object().unwrap();
+    let missing: Vec<&str> = kinds
+        .iter()
+        .map(|k| k.name())
+        .filter(|k| !per_action.contains_key(*k))
+        .collect();
     assert_eq!(
-        m["per_action"].as_object().unwrap().len(),
-        phone_jpki_model::action::ActionKind::ALL.len()
+        missing,
+        ["EnrollFinger", "BiometricUse", "SimSwap", "ApplyWithCode"]
     );
-    assert_eq!(phone_jpki_model::action::ActionKind::ALL.len(), 30);
     assert!(m["per_rid"]["R-DELETE"].as_u64().unwrap() > 0);
     // Replay a spread of cases through the CLI.
     for c in cases.iter().step_by(cases.len() / 12 + 1) {
@@ -431,4 +453,55 @@ fn explore_on_a_busy_or_bad_address_is_a_plain_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--addr not-an-address"));
+}
+
+#[test]
+fn policy_list_names_faults_and_alternatives_apart() {
+    let out = bin().args(["check", "--policy", "list"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The fault variants come first, each with what it is meant to break; the alternatives
+    // follow in their own section.
+    let (faults, alternatives) = text.split_once("seeds' design alternatives").unwrap();
+    assert!(faults.contains("no-linked-revocation") && faults.contains("meant to break INV-LINK"));
+    assert!(!faults.contains("ALT-"));
+    let text = alternatives;
+    // Every alternative is listed with its ALT id, and its expected effects follow.
+    for (name, alt) in [
+        ("storage-sim", "ALT-STORAGE"),
+        ("unlock-any-finger", "ALT-UNLOCK"),
+        ("revoke-auth-nothing", "ALT-REVOKE-AUTH"),
+        ("applet-checks-status", "ALT-APPLET-STATUS"),
+        ("no-suspension", "ALT-SUSPEND"),
+        ("proofing-mailed-code", "ALT-PROOFING"),
+        ("keygen-at-jlis", "ALT-KEYGEN"),
+        ("link-per-kind", "ALT-LINK"),
+    ] {
+        let line = text.lines().find(|l| l.starts_with(name)).unwrap();
+        assert!(line.contains(alt), "{line}");
+    }
+    assert!(text.contains("expected: breaks INV-NO-FOREIGN-USE"));
+}
+
+#[test]
+fn an_alternative_breaks_what_it_says_with_a_counterexample() {
+    let out = bin()
+        .args([
+            "check",
+            "--world",
+            "reference",
+            "--policy",
+            "unlock-any-finger",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let failed: Vec<&str> = text.lines().filter(|l| l.starts_with("BROKEN")).collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(failed[0].contains("INV-NO-FOREIGN-USE"));
+    assert!(
+        text.contains("BiometricUse(h"),
+        "the finger's use ends the path:\n{text}"
+    );
 }

@@ -35,11 +35,11 @@ fn replay(path: &Path) -> Output {
 /// The policy the implementation is recorded under (`Policy::as_implemented`): the model
 /// variants standing for the rules issue 11 has not followed yet.
 const AS_IMPLEMENTED: [&str; 5] = [
-    "reset-local-wipe",
     "offline-procedure",
     "revocation-keeps-applet",
     "push-needs-written-cert",
     "no-cert-expiry",
+    "reset-local-wipe",
 ];
 
 /// Examples whose rule the implementation does not follow yet: (file, line, the example's
@@ -79,6 +79,13 @@ const NOT_YET: [(&str, usize, &str, &str); 4] = [
 /// and the person's later steps (reinstalling the app) are not offered on that path.
 const PREFIX: [(&str, usize); 1] = [("reset-while-offline.jsonl", 10)];
 
+/// Examples of the threat actors and the seeds' alternatives (issue 10): they replay on the
+/// model; the implementation does not realise their actions or policies yet (issue 11), so
+/// `record` refuses them with a clear error, checked here so that the list is kept true.
+fn model_only(name: &str) -> bool {
+    name.starts_with("threat-")
+}
+
 #[test]
 fn every_example_conforms_and_our_implementation_records_the_same_outcomes() {
     let all = examples();
@@ -94,6 +101,23 @@ fn every_example_conforms_and_our_implementation_records_the_same_outcomes() {
             String::from_utf8_lossy(&o.stdout)
         );
         let name = ex.file_name().unwrap().to_str().unwrap().to_string();
+        if model_only(&name) {
+            let o = bin()
+                .arg("record")
+                .arg(&ex)
+                .arg("--out")
+                .arg(dir.join(&name))
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+            assert!(err.contains(&name), "{name}: {err}");
+            assert!(
+                !dir.join(&name).exists(),
+                "{name}: a partial recording was left"
+            );
+            continue;
+        }
         let mut written = std::fs::read_to_string(&ex).unwrap();
         let mut along = ex.clone();
         if let Some((_, n)) = PREFIX.iter().find(|(f, _)| *f == name) {

@@ -64,10 +64,13 @@ pub fn read_actions_for(path: &std::path::Path, config: &Config) -> Result<Vec<A
     Ok(actions)
 }
 
-/// Size of the reachable model graph: states and state-changing edges (model only), from
+/// Size of the reachable model graph the implementation can be driven along: states and state-changing edges (model only), from
 /// the model's own checker run with no properties (its count of generated states includes
 /// the initial one).
-/// The graph is the one the implementation is driven on ([`crate::lockstep::driven_config`]).
+///
+/// Only the actions the implementation realises are walked ([`crate::lockstep::realised`]):
+/// the rest are skipped by the drivers and named in the report. The graph is the one the
+/// implementation is driven on ([`crate::lockstep::driven_config`]).
 pub fn model_graph(config: &Config) -> (usize, usize) {
     let g = model_graph_within(config, None, None);
     (g.states, g.edges)
@@ -93,6 +96,7 @@ pub fn model_graph_within(
     let opts = CheckOptions {
         max_states,
         timeout,
+        only: Some(crate::lockstep::realised),
         ..CheckOptions::default()
     };
     let config = crate::lockstep::driven_config(config).unwrap_or_else(|_| config.clone());
@@ -175,16 +179,11 @@ pub fn conform_json(
             }
             covered += new;
         }
-        text += &classes_line(
-            run,
-            cases.cases.len(),
-            covered,
-            cases.total,
-            divergence.is_none(),
-        );
+        text += &classes_line(&cases, run, covered, divergence.is_none());
         json_out["classes"] = json!({
             "cases": run, "cases_total": cases.cases.len(),
             "covered": covered, "total": cases.total, "ok": divergence.is_none(),
+            "skipped_unrealised": cases.skipped,
         });
     }
 
@@ -208,7 +207,7 @@ pub fn conform_json(
             "model_graph_seconds": graph_seconds,
             "states": c.states, "edges": c.edges, "refused_unchanged": c.refused_unchanged,
             "actions": c.actions, "seconds": c.seconds, "actions_per_second": c.rate(),
-            "complete": c.complete, "threads": eo.threads,
+            "complete": c.complete, "threads": eo.threads, "skipped": c.skipped,
         });
         if c.complete && d.is_none() {
             // Every edge was driven: every refusal of this world, under the policy the
@@ -226,6 +225,19 @@ pub fn conform_json(
             divergence = Some(d);
         }
     }
+
+    // Never silent: the model's actions the implementation does not realise yet are skipped
+    // by every driver (the model graph counted above is the realised subgraph).
+    let unrealised: Vec<&str> = phone_jpki_model::ActionKind::ALL
+        .iter()
+        .filter(|k| k.is_threat())
+        .map(|k| k.name())
+        .collect();
+    text += &format!(
+        "skipped (not realised by the implementation yet): {}; THREAT-PIN-KNOWN (run with nobody's PIN known to others)\n",
+        unrealised.join(", ")
+    );
+    json_out["skipped_kinds"] = json!(unrealised);
 
     // A cut-short exhaustive run decides nothing about the edges it did not take.
     let complete = json_out["exhaustive"]["complete"] != json!(false);
@@ -275,14 +287,17 @@ pub fn report_head(config: &Config, opts: &ConformOptions, system: &str) -> serd
 pub struct ClassCases {
     /// (actions, classes it takes first).
     pub cases: Vec<(Vec<Action>, usize)>,
-    /// Edge classes of the world.
+    /// Edge classes the kept cases take (all the world's, less `skipped`).
     pub total: usize,
+    /// Classes taken first by cases with an action the implementation does not realise yet
+    /// ([`crate::lockstep::realised`]): those cases are left out, and the report says so.
+    pub skipped: usize,
 }
 
 /// The cases of `vectors export` for `config` (one per edge class).
 pub fn class_cases(config: &Config) -> Result<ClassCases, String> {
     let x = export(config, VCoverage::EdgeClasses);
-    let mut cases = Vec::new();
+    let (mut cases, mut skipped) = (Vec::new(), 0);
     for ((name, text), case) in x
         .files
         .iter()
@@ -290,18 +305,34 @@ pub fn class_cases(config: &Config) -> Result<ClassCases, String> {
         .zip(&x.manifest.cases)
     {
         let t = trace::parse(text.as_bytes()).map_err(|e| format!("vector {name}: {e}"))?;
-        cases.push((t.steps.iter().map(|s| s.2).collect(), case.new_edges));
+        let actions: Vec<Action> = t.steps.iter().map(|s| s.2).collect();
+        if actions.iter().all(|a| crate::lockstep::realised(*a)) {
+            cases.push((actions, case.new_edges));
+        } else {
+            skipped += case.new_edges;
+        }
     }
     Ok(ClassCases {
         cases,
-        total: x.manifest.classes,
+        total: x.manifest.classes - skipped,
+        skipped,
     })
 }
 
 /// The text line of an edge-class run.
-pub fn classes_line(run: usize, cases: usize, covered: usize, total: usize, ok: bool) -> String {
+pub fn classes_line(cases: &ClassCases, run: usize, covered: usize, ok: bool) -> String {
     format!(
-        "edge classes: {run}/{cases} cases, {covered}/{total} classes, {}\n",
+        "edge classes: {run}/{} cases, {covered}/{} classes{}, {}\n",
+        cases.cases.len(),
+        cases.total,
+        if cases.skipped > 0 {
+            format!(
+                " ({} more taken only by actions not realised yet)",
+                cases.skipped
+            )
+        } else {
+            String::new()
+        },
         if ok { "ok" } else { "DIVERGED" }
     )
 }
@@ -349,5 +380,13 @@ pub fn coverage_line(c: &Coverage, g: &ModelGraph) -> String {
         } else {
             "UNDECIDED: cut short (--max-states or --timeout), no divergence in the part covered"
         }
-    )
+    ) + &if c.skipped.is_empty() {
+        String::new()
+    } else {
+        let parts: Vec<String> = c.skipped.iter().map(|(k, n)| format!("{k} x{n}")).collect();
+        format!(
+            "exhaustive: skipped offered actions the implementation does not realise: {}\n",
+            parts.join(", ")
+        )
+    }
 }

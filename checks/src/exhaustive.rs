@@ -28,6 +28,9 @@ pub struct Coverage {
     pub complete: bool,
     /// Wall time.
     pub seconds: f64,
+    /// Offered actions skipped because the implementation does not realise them yet, per
+    /// action kind (edges of the model graph this run does not cover, said so in the report).
+    pub skipped: std::collections::BTreeMap<String, usize>,
 }
 
 impl Coverage {
@@ -74,6 +77,7 @@ struct Shared {
     edges: AtomicUsize,
     refused: AtomicUsize,
     divergence: Mutex<Option<Box<Divergence>>>,
+    skipped: Mutex<std::collections::BTreeMap<String, usize>>,
 }
 
 /// Cover every edge of `config`'s reachable model graph; the first divergence stops the run.
@@ -95,6 +99,7 @@ pub fn cover(
         edges: AtomicUsize::new(0),
         refused: AtomicUsize::new(0),
         divergence: Mutex::new(None),
+        skipped: Mutex::new(Default::default()),
     };
     let limited = AtomicBool::new(false);
     std::thread::scope(|scope| {
@@ -127,6 +132,10 @@ pub fn cover(
         actions: edges + refused,
         complete: divergence.is_none() && !limited.load(Ordering::Relaxed),
         seconds: start.elapsed().as_secs_f64(),
+        skipped: shared
+            .skipped
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner()),
     };
     Ok((coverage, divergence))
 }
@@ -166,6 +175,13 @@ fn worker(shared: &Shared, opts: &Options, start: Instant, limited: &AtomicBool)
             return;
         }
         let mut children = Vec::new();
+        let unrealised = node.unrealised();
+        if !unrealised.is_empty() {
+            let mut skipped = lock(&shared.skipped);
+            for a in unrealised {
+                *skipped.entry(a.kind().name().to_string()).or_default() += 1;
+            }
+        }
         for action in node.offered() {
             let mut l = node.clone();
             if let Err(d) = l.step(action) {

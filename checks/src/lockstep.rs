@@ -65,6 +65,9 @@ pub enum Mismatch {
     NotOffered,
     /// The implementation has no pending push for the serial the model names.
     NoSuchPush,
+    /// A threat actor's or an alternative's action the implementation does not realise yet
+    /// ([`phone_jpki_model::ActionKind::is_threat`]).
+    NotRealised,
     /// Accepted by one, refused by the other, or refused for different reasons.
     Outcome,
     /// The same outcome, but the states differ.
@@ -93,6 +96,7 @@ impl fmt::Display for Divergence {
         let what = match &self.mismatch {
             Mismatch::NotOffered => "the model does not offer this action".to_string(),
             Mismatch::NoSuchPush => "the implementation has no push for that serial".into(),
+            Mismatch::NotRealised => "the implementation does not realise this action yet".into(),
             Mismatch::Outcome => "outcomes differ".into(),
             Mismatch::State => "states differ".into(),
             Mismatch::Unmappable(e) => format!("implementation state not mappable: {e}"),
@@ -239,8 +243,14 @@ pub fn push_index(sys: &System, serial: phone_jpki_model::Serial) -> Option<usiz
         .map(|p| p.index)
 }
 
+/// Whether the implementation realises this model action (the threat actors' and the
+/// alternatives' actions come with issue 11).
+pub fn realised(action: Action) -> bool {
+    !action.kind().is_threat()
+}
+
 /// Run a model action on the implementation (ids one to one); `None` if a push action names
-/// a serial with no pending push.
+/// a serial with no pending push, or the action is not [`realised`].
 pub fn call(s: &mut System, action: Action) -> Option<Result<(), ImplRefusal>> {
     use map::{kind, person, phone, pin};
     Some(match action {
@@ -285,6 +295,17 @@ pub fn call(s: &mut System, action: Action) -> Option<Result<(), ImplRefusal>> {
             s.hand_over(phone(h), to, procedure)
         }
         Action::Dispose(h, procedure) => s.dispose(phone(h), procedure),
+        // Not realised yet (see `realised`).
+        Action::StrangerFinds(_)
+        | Action::ReaderUse(..)
+        | Action::ReadAuthCert(_)
+        | Action::ReadSignCert(..)
+        | Action::SignOffline(..)
+        | Action::PresentSignature(_)
+        | Action::EnrollFinger(_)
+        | Action::BiometricUse(_)
+        | Action::SimSwap(_)
+        | Action::ApplyWithCode(..) => return None,
         // Not in the implementation yet (issue 11): never offered under
         // `Policy::as_implemented` (no-cert-expiry).
         Action::CertExpire(_) => return None,
@@ -314,6 +335,8 @@ pub fn driven_config(config: &Config) -> Result<Config, SetupError> {
     }
     Ok(Config {
         policy: Policy::as_implemented(),
+        // THREAT-PIN-KNOWN comes with issue 11 too: nobody's PIN is known to others.
+        pin_known: Vec::new(),
         ..config.clone()
     })
 }
@@ -334,7 +357,8 @@ pub fn policy_note() -> String {
 
 impl Lockstep {
     /// Both sides in their initial states; the implementation's keys from `seed`. The model
-    /// side runs under [`driven_config`].
+    /// side runs under [`driven_config`] (which also has nobody's PIN known to others: the
+    /// implementation realises no THREAT-PIN-KNOWN yet; `conform` says so in its report).
     pub fn new(config: &Config, seed: u64) -> Result<Lockstep, SetupError> {
         config.validate().map_err(SetupError::Config)?;
         let config = &driven_config(config)?;
@@ -369,10 +393,21 @@ impl Lockstep {
         &self.actions
     }
 
-    /// The actions the model offers now, in its stable order.
+    /// The actions the model offers now that the implementation realises, in the model's
+    /// stable order (see [`Lockstep::unrealised`]).
     pub fn offered(&self) -> Vec<Action> {
         let mut v = Vec::new();
         candidate_actions(&self.config, &self.model, &mut v);
+        v.retain(|a| realised(*a));
+        v
+    }
+
+    /// The actions the model offers now that the implementation does not realise yet (the
+    /// threat actors' and the alternatives'): the drivers skip them and count them.
+    pub fn unrealised(&self) -> Vec<Action> {
+        let mut v = Vec::new();
+        candidate_actions(&self.config, &self.model, &mut v);
+        v.retain(|a| !realised(*a));
         v
     }
 
@@ -384,6 +419,9 @@ impl Lockstep {
     /// Apply `action` to both sides and compare; on success both have moved on.
     pub fn step(&mut self, action: Action) -> Result<(), Box<Divergence>> {
         self.actions.push(action);
+        if !realised(action) {
+            return Err(self.report(Mismatch::NotRealised, "not realised".into(), None, vec![]));
+        }
         if !self.offered().contains(&action) {
             return Err(self.report(Mismatch::NotOffered, "not offered".into(), None, vec![]));
         }
@@ -412,9 +450,14 @@ impl Lockstep {
                 ))
             }
         };
-        // The detour counter, as the model counts it: an event action that changed the
-        // (mapped) state.
-        if self.config.max_events.is_some() && action.is_event() && mapped != self.model {
+        // The detour counter, as the model counts it (world bookkeeping, not a fact of the
+        // implementation): a detour that changed the (mapped) state and does not follow the
+        // detour that gave a stranger the phone.
+        if self.config.max_events.is_some()
+            && self.config.is_detour(&action)
+            && !phone_jpki_model::threats::follows_detour(&self.model, action)
+            && mapped != self.model
+        {
             self.ghost.events = self.ghost.events.saturating_add(1);
             mapped.events = self.ghost.events;
         }

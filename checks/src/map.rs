@@ -389,6 +389,9 @@ pub fn abstract_state(config: &Config, sys: &System, ghost: &Ghost) -> Result<St
         pushes,
         // keys_outside_se (ground truth): the implementation generates keys in the SE only.
         keys_outside_se: 0,
+        // threats (tracked): the implementation realises no threat actor's or alternative's
+        // action yet and the drivers skip them, so these facts keep their initial values.
+        threats: phone_jpki_model::threats::Threats::initial(config),
         // events (tracked): detours that changed the mapped state.
         events: ghost.events,
     })

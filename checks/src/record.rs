@@ -34,6 +34,15 @@ pub enum RecordError {
         /// The trace up to the step before.
         partial: String,
     },
+    /// The trace has an action the implementation does not realise yet
+    /// ([`crate::lockstep::realised`]): nothing is recorded rather than a `not_offered`
+    /// that would stand for the implementation's answer.
+    NotRealised {
+        /// 0-based step.
+        step: usize,
+        /// The action, as the model writes it.
+        action: String,
+    },
 }
 
 impl fmt::Display for RecordError {
@@ -47,6 +56,11 @@ impl fmt::Display for RecordError {
                     step + 1
                 )
             }
+            RecordError::NotRealised { step, action } => write!(
+                f,
+                "step {}: {action} is not realised by the implementation yet (issue 11); nothing recorded",
+                step + 1
+            ),
         }
     }
 }
@@ -159,6 +173,16 @@ pub fn record(
     seed: u64,
     description: Option<String>,
 ) -> Result<String, RecordError> {
+    if let Some((step, a)) = actions
+        .iter()
+        .enumerate()
+        .find(|(_, a)| !crate::lockstep::realised(**a))
+    {
+        return Err(RecordError::NotRealised {
+            step,
+            action: a.to_string(),
+        });
+    }
     let mut r = Recorder::new(config, seed)?;
     for &a in actions {
         r.act(a)?;

@@ -12,9 +12,12 @@ fn main() {
         "reference" => Config::reference(),
         "deep" => Config::deep(),
         "single" => Config::single(),
+        "new-phone" => Config::new_phone(),
         "storyline" => Config::storyline(),
         other => {
-            eprintln!("worlds: unknown world {other:?} (reference, deep, single, storyline)");
+            eprintln!(
+                "worlds: unknown world {other:?} (reference, deep, single, new-phone, storyline)"
+            );
             std::process::exit(2);
         }
     };

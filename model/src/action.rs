@@ -75,6 +75,28 @@ pub enum Action {
     FactoryReset(PhoneId),
     HandOver(PhoneId, Recipient, bool),
     Dispose(PhoneId, bool),
+    // Threat actors and the alternatives' own actions (crate::threats).
+    /// THREAT-FINDER: a stranger finds the lost phone and keeps it.
+    StrangerFinds(PhoneId),
+    /// THREAT-READER: whoever holds the phone uses the applet through an NFC card reader.
+    ReaderUse(PhoneId, Kind, PinEntry),
+    /// THREAT-READ-PII: the auth cert read out of the applet (public).
+    ReadAuthCert(PhoneId),
+    /// THREAT-READ-PII: the signing cert read out of the applet after the signing password.
+    ReadSignCert(PhoneId, PinEntry),
+    /// THREAT-OFFLINE-SIGN: a signature made with the signing key, kept to present later.
+    SignOffline(PhoneId, PinEntry),
+    /// The signature made with this serial's key presented to a relying party.
+    PresentSignature(Serial),
+    /// ALT-UNLOCK: the holder enrols a finger in the phone's OS.
+    EnrollFinger(PhoneId),
+    /// ALT-UNLOCK: an auth use through the app unlocked by a finger.
+    BiometricUse(PhoneId),
+    /// THREAT-SIM-SWAP (ALT-STORAGE=sim): the SIM moved into a stranger's phone.
+    SimSwap(PhoneId),
+    /// ALT-PROOFING=mailed-code: the holder applies for that person's cert with the access
+    /// code mailed to them (a co-resident received it).
+    ApplyWithCode(PhoneId, PersonId, Kind),
 }
 
 /// The variant of an action, without its arguments: the unit of action coverage.
@@ -110,11 +132,21 @@ pub enum ActionKind {
     FactoryReset,
     HandOver,
     Dispose,
+    StrangerFinds,
+    ReaderUse,
+    ReadAuthCert,
+    ReadSignCert,
+    SignOffline,
+    PresentSignature,
+    EnrollFinger,
+    BiometricUse,
+    SimSwap,
+    ApplyWithCode,
 }
 
 impl ActionKind {
     /// Every action kind, in alphabet order.
-    pub const ALL: [ActionKind; 30] = [
+    pub const ALL: [ActionKind; 40] = [
         ActionKind::GoOffline,
         ActionKind::GoOnline,
         ActionKind::Lose,
@@ -145,7 +177,36 @@ impl ActionKind {
         ActionKind::FactoryReset,
         ActionKind::HandOver,
         ActionKind::Dispose,
+        ActionKind::StrangerFinds,
+        ActionKind::ReaderUse,
+        ActionKind::ReadAuthCert,
+        ActionKind::ReadSignCert,
+        ActionKind::SignOffline,
+        ActionKind::PresentSignature,
+        ActionKind::EnrollFinger,
+        ActionKind::BiometricUse,
+        ActionKind::SimSwap,
+        ActionKind::ApplyWithCode,
     ];
+
+    /// The kinds of the threat actors and the alternatives (crate::threats): not realised by
+    /// the implementation yet, so conformance skips them and says so.
+    pub fn is_threat(self) -> bool {
+        use ActionKind::*;
+        matches!(
+            self,
+            StrangerFinds
+                | ReaderUse
+                | ReadAuthCert
+                | ReadSignCert
+                | SignOffline
+                | PresentSignature
+                | EnrollFinger
+                | BiometricUse
+                | SimSwap
+                | ApplyWithCode
+        )
+    }
 
     /// The requirement IDs this action serves (docs/ALPHABET.md).
     pub fn requirements(self) -> &'static [&'static str] {
@@ -177,6 +238,16 @@ impl ActionKind {
             FactoryReset => &["R-RESET"],
             HandOver => &["R-TRANSFER", "R-DELETE"],
             Dispose => &["R-DISPOSE", "R-DELETE"],
+            StrangerFinds => &["THREAT-FINDER", "R-LOSS"],
+            ReaderUse => &["THREAT-READER", "INV-PIN", "INV-NO-FOREIGN-USE"],
+            ReadAuthCert => &["THREAT-READ-PII"],
+            ReadSignCert => &["THREAT-READ-PII", "R-PIN-RETRY"],
+            SignOffline => &["THREAT-OFFLINE-SIGN", "ALT-APPLET-STATUS"],
+            PresentSignature => &["THREAT-OFFLINE-SIGN", "INV-NO-USE-AFTER-REVOKE"],
+            EnrollFinger => &["ALT-UNLOCK"],
+            BiometricUse => &["ALT-UNLOCK", "INV-NO-FOREIGN-USE"],
+            SimSwap => &["THREAT-SIM-SWAP", "ALT-STORAGE"],
+            ApplyWithCode => &["ALT-PROOFING", "R-ISSUE", "INV-ISSUE-AUTH"],
         }
     }
 
@@ -213,6 +284,16 @@ impl ActionKind {
             FactoryReset => "FactoryReset",
             HandOver => "HandOver",
             Dispose => "Dispose",
+            StrangerFinds => "StrangerFinds",
+            ReaderUse => "ReaderUse",
+            ReadAuthCert => "ReadAuthCert",
+            ReadSignCert => "ReadSignCert",
+            SignOffline => "SignOffline",
+            PresentSignature => "PresentSignature",
+            EnrollFinger => "EnrollFinger",
+            BiometricUse => "BiometricUse",
+            SimSwap => "SimSwap",
+            ApplyWithCode => "ApplyWithCode",
         }
     }
 }
@@ -230,6 +311,13 @@ impl Action {
             | CardExpire(_) | Suspend(..) | AbandonIssuance(_) | RevokeFromPhone(..)
             | RevokeWithCard(..) | FactoryReset(_) | CertExpire(_) => true,
             Use(_, _, e) | ChangePin(_, _, e) | Resume(_, _, e) => *e == PinEntry::Wrong,
+            // A stranger's wrong entries count like the owner's. What a new holder does with
+            // the phone follows the detour that gave it to them (finding follows a loss,
+            // moving the SIM and enrolling a finger follow a loss or a sale, each at most once
+            // per phone and holder); presenting follows signing.
+            ReaderUse(_, _, e) | ReadSignCert(_, e) | SignOffline(_, e) => *e == PinEntry::Wrong,
+            StrangerFinds(_) | ReadAuthCert(_) | PresentSignature(_) | BiometricUse(_)
+            | EnrollFinger(_) | SimSwap(_) | ApplyWithCode(..) => false,
             GoOnline(_) | Find(_) | InstallApp(_) | InstallApplet(_) | InitPin(..) | Apply(..)
             | GenerateKey(_) | CaIssue(_) | WriteCert(_) | SetUserPin(_) | DeliverPush(_)
             | DropPush(_) => false,
@@ -273,6 +361,16 @@ impl Action {
             FactoryReset(_) => ActionKind::FactoryReset,
             HandOver(..) => ActionKind::HandOver,
             Dispose(..) => ActionKind::Dispose,
+            StrangerFinds(_) => ActionKind::StrangerFinds,
+            ReaderUse(..) => ActionKind::ReaderUse,
+            ReadAuthCert(_) => ActionKind::ReadAuthCert,
+            ReadSignCert(..) => ActionKind::ReadSignCert,
+            SignOffline(..) => ActionKind::SignOffline,
+            PresentSignature(_) => ActionKind::PresentSignature,
+            EnrollFinger(_) => ActionKind::EnrollFinger,
+            BiometricUse(_) => ActionKind::BiometricUse,
+            SimSwap(_) => ActionKind::SimSwap,
+            ApplyWithCode(..) => ActionKind::ApplyWithCode,
         }
     }
 }
@@ -303,20 +401,25 @@ impl fmt::Display for Action {
         match self {
             GoOffline(h) | GoOnline(h) | Lose(h) | Find(h) | Break(h) | InstallApp(h)
             | UninstallApp(h) | InstallApplet(h) | GenerateKey(h) | CaIssue(h) | WriteCert(h)
-            | SetUserPin(h) | AbandonIssuance(h) | FactoryReset(h) => {
+            | SetUserPin(h) | AbandonIssuance(h) | FactoryReset(h) | StrangerFinds(h)
+            | ReadAuthCert(h) | EnrollFinger(h) | BiometricUse(h) | SimSwap(h) => {
                 write!(f, "{}({h})", self.kind().name())
+            }
+            ReadSignCert(h, e) | SignOffline(h, e) => {
+                write!(f, "{}({h},pin={e})", self.kind().name())
             }
             CardRenew(p) | CardRevoke(p) | CardExpire(p) => {
                 write!(f, "{}({p})", self.kind().name())
             }
-            Use(h, k, e) | ChangePin(h, k, e) | Resume(h, k, e) => {
+            Use(h, k, e) | ChangePin(h, k, e) | Resume(h, k, e) | ReaderUse(h, k, e) => {
                 write!(f, "{}({h},{k},pin={e})", self.kind().name())
             }
             InitPin(h, k) | Apply(h, k) | RevokeFromPhone(h, k) => {
                 write!(f, "{}({h},{k})", self.kind().name())
             }
             Suspend(p, k) | RevokeWithCard(p, k) => write!(f, "{}({p},{k})", self.kind().name()),
-            DeliverPush(i) | DropPush(i) | CertExpire(i) => {
+            ApplyWithCode(h, p, k) => write!(f, "ApplyWithCode({h},{p},{k})"),
+            DeliverPush(i) | DropPush(i) | CertExpire(i) | PresentSignature(i) => {
                 write!(f, "{}({i})", self.kind().name())
             }
             HandOver(h, to, p) => write!(f, "HandOver({h}->{to},{})", proc_(p)),
@@ -381,6 +484,10 @@ pub enum Refusal {
     CertExpired,
     /// The push cannot reach its token (offline, app removed, phone gone).
     Undeliverable,
+    /// ALT-APPLET-STATUS: the phone signs only after the app, online, saw the cert active.
+    StatusUnknown,
+    /// ALT-UNLOCK=invalidate-on-enrol: a finger enrolled since invalidated the biometric key.
+    BiometricInvalidated,
 }
 
 impl Refusal {
@@ -407,6 +514,8 @@ impl Refusal {
             CertSuspended => "CertSuspended",
             CertExpired => "CertExpired",
             Undeliverable => "Undeliverable",
+            StatusUnknown => "StatusUnknown",
+            BiometricInvalidated => "BiometricInvalidated",
         }
     }
 }

@@ -33,6 +33,9 @@ pub struct CheckOptions {
     pub max_depth: Option<usize>,
     /// Stop (incomplete) after this long.
     pub timeout: Option<Duration>,
+    /// Explore only the offered actions this keeps (`None`: all): the subgraph a driver of
+    /// the implementation can walk (conformance skips what it does not realise yet).
+    pub only: Option<fn(Action) -> bool>,
 }
 
 impl Default for CheckOptions {
@@ -45,6 +48,7 @@ impl Default for CheckOptions {
             max_states: None,
             max_depth: None,
             timeout: None,
+            only: None,
         }
     }
 }
@@ -200,6 +204,7 @@ fn expand(
     props: &[Property],
     open: &[bool],
     sym: bool,
+    only: Option<fn(Action) -> bool>,
     free: Option<&Config>,
     state: &State,
 ) -> Expansion {
@@ -220,6 +225,9 @@ fn expand(
     }
     let mut actions = Vec::new();
     candidate_actions(config, state, &mut actions);
+    if let Some(keep) = only {
+        actions.retain(|&a| keep(a));
+    }
     for a in actions {
         let o = step(config, state, a);
         let observed = Observed {
@@ -336,7 +344,15 @@ pub fn check_properties(
                             part.iter()
                                 .map_while(|(_, s)| {
                                     (!late()).then(|| {
-                                        expand(config, props, open, opts.symmetry, free, s)
+                                        expand(
+                                            config,
+                                            props,
+                                            open,
+                                            opts.symmetry,
+                                            opts.only,
+                                            free,
+                                            s,
+                                        )
                                     })
                                 })
                                 .collect::<Vec<_>>()

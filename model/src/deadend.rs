@@ -43,6 +43,11 @@ pub fn is_own(a: &Action) -> bool {
         GoOffline(_) | Lose(_) | Break(_) | UninstallApp(_) | CardRevoke(_) | CardExpire(_)
         | Suspend(..) | DropPush(_) | CertExpire(_) | FactoryReset(_) | HandOver(..)
         | Dispose(..) => false,
+        // The threat actors' and the alternatives' actions (crate::threats) are strangers'
+        // or the world's, or change no slot: none is needed to reach the goal.
+        StrangerFinds(_) | ReaderUse(..) | ReadAuthCert(_) | ReadSignCert(..) | SignOffline(..)
+        | PresentSignature(_) | EnrollFinger(_) | BiometricUse(_) | SimSwap(_)
+        | ApplyWithCode(..) => false,
     }
 }
 

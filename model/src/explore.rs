@@ -192,6 +192,9 @@ pub fn describe(s: &State) -> String {
             p.serial, p.kind, p.phone.0, p.token
         );
     }
+    if s.threats != Default::default() {
+        out += &format!("threats: {:?}\n", s.threats);
+    }
     out += &format!("detours taken: {}\n", s.events);
     if s.keys_outside_se > 0 {
         out += &format!("private keys outside SEs: {}\n", s.keys_outside_se);
@@ -277,7 +280,16 @@ pub fn phone_of(a: &Action) -> Option<usize> {
         | Apply(h, _)
         | RevokeFromPhone(h, _)
         | HandOver(h, ..)
-        | Dispose(h, _) => Some(h.index()),
+        | Dispose(h, _)
+        | StrangerFinds(h)
+        | ReaderUse(h, ..)
+        | ReadAuthCert(h)
+        | ReadSignCert(h, _)
+        | SignOffline(h, _)
+        | EnrollFinger(h)
+        | BiometricUse(h)
+        | SimSwap(h)
+        | ApplyWithCode(h, ..) => Some(h.index()),
         _ => None,
     }
 }

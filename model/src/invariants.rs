@@ -124,8 +124,18 @@ fn pin_of(s: &State, h: PhoneId, k: Kind) -> Option<(Serial, Pin)> {
 /// Whether whoever holds `h` knows the user PIN of the credential in slot `k`: its owner set
 /// it (R-PIN-SETUP); nobody else is told it.
 pub fn holder_knows_user_pin(s: &State, h: PhoneId, k: Kind) -> bool {
-    match (s.phone(h).holder, pin_of(s, h, k)) {
-        (Holder::Person(p), Some((serial, Pin::User { .. }))) => s.cert(serial).person == p,
+    let holder = s.phone(h).holder;
+    match (holder, pin_of(s, h, k)) {
+        (Holder::Person(p), Some((serial, Pin::User { .. }))) if s.cert(serial).person == p => true,
+        // THREAT-PIN-KNOWN: the owner's PIN is known to everyone else; ALT-PROOFING: whoever
+        // set it in the owner's place knows it (ground truth kept by crate::threats).
+        (Holder::Person(_) | Holder::Stranger, Some((serial, Pin::User { .. }))) => {
+            s.threats.pin_known_of(s.cert(serial).person)
+                || s.threats
+                    .pin_set_by
+                    .iter()
+                    .any(|&(x, p)| x == serial && holder == Holder::Person(p))
+        }
         _ => false,
     }
 }
@@ -136,7 +146,14 @@ pub fn holder_knows_user_pin(s: &State, h: PhoneId, k: Kind) -> bool {
 /// PIN, clause 1). Setting the PIN in the issuance session on the card signature counts as an
 /// initialisation (decision: it authenticates as R-PIN-INIT does).
 pub fn inv_pin(o: &Observed) -> bool {
-    if let (Action::Use(h, k, e), true) = (o.action, o.accepted()) {
+    // Through the app, over a card reader, or a signature made for later (THREAT-READER,
+    // THREAT-OFFLINE-SIGN): each needs the user PIN entered by someone who knows it.
+    let used = match o.action {
+        Action::Use(h, k, e) | Action::ReaderUse(h, k, e) => Some((h, k, e)),
+        Action::SignOffline(h, e) => Some((h, Kind::Sign, e)),
+        _ => None,
+    };
+    if let (Some((h, k, e)), true) = (used, o.accepted()) {
         let user = matches!(pin_of(o.before, h, k), Some((_, Pin::User { .. })));
         if !(user && e == PinEntry::Right && holder_knows_user_pin(o.before, h, k)) {
             return false;
@@ -213,6 +230,11 @@ pub fn pin_retry(o: &Observed) -> bool {
 
 /// INV-NO-USE-AFTER-REVOKE: a relying party accepts a use only of an active cert.
 pub fn no_use_after_revoke(o: &Observed) -> bool {
+    // The card reader, a finger, and signatures made offline and presented later
+    // (crate::risks): no relying party accepts a cert that is not active then.
+    if !crate::risks::no_use_after_revoke_other_routes(o) {
+        return false;
+    }
     let (Action::Use(h, k, _), true) = (o.action, o.accepted()) else {
         return true;
     };
@@ -243,6 +265,9 @@ pub fn issue_auth(o: &Observed) -> bool {
         })
         && card.card == CardStatus::Valid
         && card.card_generation == app.card_generation
+        // ALT-PROOFING: an application opened with a mailed access code carries no card
+        // signature at all (ground truth kept by crate::threats).
+        && o.before.threats.coded & (1 << h.0) == 0
 }
 
 /// The phone a step acts on from the phone itself (a revocation there deletes locally).

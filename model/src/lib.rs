@@ -8,6 +8,7 @@
 pub mod action;
 pub mod config;
 pub mod ids;
+pub mod policy;
 pub mod rules;
 pub mod state;
 
@@ -27,7 +28,10 @@ pub mod explore;
 pub mod invariants;
 pub mod itf;
 pub mod properties;
+pub mod risks;
 pub mod semantics;
 pub mod symmetry;
+pub mod threats;
+mod threats_doc;
 pub mod trace;
 pub mod vectors;

@@ -4,7 +4,7 @@
 
 use crate::action::{Action, ActionKind, Refusal};
 use crate::config::Config;
-use crate::ids::Kind;
+use crate::ids::{Kind, PhoneId};
 use crate::state::{CertStatus, Holder, Pin, RevokeReason, Slot, State};
 use serde::Serialize;
 
@@ -161,7 +161,7 @@ pub fn all() -> Vec<Property> {
 /// The properties that can be decided in `config`: a scenario that needs more parts than the
 /// configuration has (model change needs two phones) is left out rather than reported failed.
 pub fn for_config(config: &Config) -> Vec<Property> {
-    all()
+    let mut v: Vec<Property> = all()
         .into_iter()
         .filter(|p| config.phones >= 2 || !p.name.starts_with("SCN-MODEL-CHANGE"))
         .filter(|p| !p.name.starts_with("SCN-BOTH-KINDS-NEW-PHONE") || both_kinds_fit(config))
@@ -169,7 +169,11 @@ pub fn for_config(config: &Config) -> Vec<Property> {
         .filter(|p| {
             !p.name.starts_with("RISK-RESET-OFFLINE") || config.max_events.is_none_or(|m| m >= 2)
         })
-        .collect()
+        .collect();
+    // The threat actors' and the alternatives' properties (crate::risks).
+    v.extend(crate::risks::for_config(config));
+    v.retain(|p| crate::risks::decidable(config, p.id()));
+    v
 }
 
 /// Whether a person can move both kinds to a new phone in `config`: two phones of one person,
@@ -405,9 +409,13 @@ fn revoked_now<'a>(before: &'a State, after: &'a State) -> impl Iterator<Item = 
         .map(|(_, a)| a.status)
 }
 
+/// A stranger holds the phone by a careless hand-over: not as the finder of a lost phone
+/// (THREAT-FINDER) or through a moved SIM (THREAT-SIM-SWAP), which are other threats.
 fn risk_1(_: &Config, s: &State) -> bool {
-    s.phones.iter().any(|ph| {
+    s.phones.iter().zip(0u8..).any(|(ph, h)| {
         ph.holder == Holder::Stranger
+            && !s.threats.is_found(PhoneId(h))
+            && !s.threats.is_swapped(PhoneId(h))
             && ph.slots.iter().any(|slot| {
                 matches!(slot, Slot::Cert { serial, pin: Pin::User { .. } }
                     if s.cert(*serial).status == CertStatus::Active)

@@ -165,10 +165,12 @@ pub fn candidate_actions(config: &Config, state: &State, out: &mut Vec<Action>) 
             out.push(Action::CertExpire(Serial(i as u8)));
         }
     }
+    // Threat actors and the ALT-* policies' own actions (crate::threats).
+    crate::threats::candidates(config, state, out);
     // The small-scope bound: once the world's budget of detours is spent, only the happy path
     // (and the consequences already in motion) goes on.
     if config.max_events.is_some_and(|max| state.events >= max) {
-        out.retain(|a| !config.is_detour(a));
+        out.retain(|a| !config.is_detour(a) || crate::threats::follows_detour(state, *a));
     }
 }
 
@@ -187,7 +189,7 @@ fn dispose_actions(config: &Config, h: PhoneId, out: &mut Vec<Action>) {
 }
 
 /// Whether the world's bound on issuance sessions in flight at once is reached.
-fn sessions_full(config: &Config, state: &State) -> bool {
+pub(crate) fn sessions_full(config: &Config, state: &State) -> bool {
     config.max_sessions.is_some_and(|max| {
         state
             .phones
@@ -222,7 +224,12 @@ pub fn deliverable(state: &State, push: &Push) -> bool {
 pub fn step(config: &Config, state: &State, action: Action) -> Outcome {
     let mut next = state.clone();
     let result = apply(config, &mut next, action);
-    if config.max_events.is_some() && config.is_detour(&action) && next != *state {
+    crate::threats::after_step(state, action, result, &mut next);
+    if config.max_events.is_some()
+        && config.is_detour(&action)
+        && next != *state
+        && !crate::threats::follows_detour(state, action)
+    {
         next.events = next.events.saturating_add(1);
     }
     Outcome { next, result }
@@ -285,6 +292,13 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
             let person = &mut s.persons[p.index()];
             person.card_generation += 1;
             person.card = CardStatus::Valid;
+        }
+        // ALT-LINK=per-kind: only the phone signing certs are linked to the card signing cert
+        // that a revocation (an address change) ends; the auth certs follow the card auth
+        // cert, which stays valid.
+        Action::CardRevoke(p) if config.policy.link == crate::policy::Link::PerKind => {
+            end_linked(config, s, p, &[Kind::Sign]);
+            s.persons[p.index()].card = CardStatus::Revoked;
         }
         Action::CardRevoke(p) => {
             end_card_cert(config, s, p);
@@ -513,9 +527,7 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
         Action::RevokeFromPhone(h, k) => {
             need_online(s, h)?;
             let serial = slot_serial(s, h, k)?;
-            if s.cert(serial).person != holder_person(s, h) {
-                return Err(Refusal::NotCredentialOwner);
-            }
+            crate::threats::revoke_authorised(config, s, h, serial)?;
             if s.cert(serial).status.is_live() {
                 s.registry[serial.index()].status = CertStatus::Revoked(RevokeReason::FromPhone);
             }
@@ -589,13 +601,18 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
             ph.session = None;
             ph.procedure_from = procedure.then_some(from);
         }
+        // Threat actors and the alternatives' actions: their rules are crate::threats's.
+        other => {
+            return crate::threats::apply(config, s, other)
+                .unwrap_or_else(|| unreachable!("{other} has no rule"))
+        }
     }
     Ok(())
 }
 
 /// How a PIN check went.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Verified {
+pub(crate) enum Verified {
     /// The user PIN was entered right.
     User,
     /// The temporary PIN was entered (only possible when it is shown to the user).
@@ -604,7 +621,7 @@ enum Verified {
 
 /// The applet's PIN check (R-PIN-RETRY): a wrong entry counts down and blocks at zero; a
 /// right one resets the counter.
-fn verify_pin(
+pub(crate) fn verify_pin(
     config: &Config,
     s: &mut State,
     h: PhoneId,
@@ -684,7 +701,7 @@ fn procedure_possible(s: &State, h: PhoneId) -> Result<(), Refusal> {
     }
 }
 
-fn need_online(s: &State, h: PhoneId) -> Result<(), Refusal> {
+pub(crate) fn need_online(s: &State, h: PhoneId) -> Result<(), Refusal> {
     if s.phone(h).online {
         Ok(())
     } else {
@@ -692,7 +709,7 @@ fn need_online(s: &State, h: PhoneId) -> Result<(), Refusal> {
     }
 }
 
-fn slot_serial(s: &State, h: PhoneId, k: Kind) -> Result<Serial, Refusal> {
+pub(crate) fn slot_serial(s: &State, h: PhoneId, k: Kind) -> Result<Serial, Refusal> {
     s.phone(h).slot(k).serial().ok_or(Refusal::NoCredential)
 }
 
@@ -761,13 +778,22 @@ fn push_index(s: &State, serial: Serial) -> usize {
 
 /// R-LINK: the card signing cert ends; its linked phone certs are revoked in tandem.
 fn end_card_cert(config: &Config, s: &mut State, p: PersonId) {
+    end_linked(config, s, p, &Kind::ALL);
+}
+
+/// R-LINK for the phone certs of `kinds` only.
+fn end_linked(config: &Config, s: &mut State, p: PersonId, kinds: &[Kind]) {
     if !config.policy.linked_revocation {
         return;
     }
     let generation = s.person(p).card_generation;
     for i in 0..s.registry.len() {
         let c = s.registry[i];
-        if c.person == p && c.card_generation == generation && c.status.is_live() {
+        if c.person == p
+            && kinds.contains(&c.kind)
+            && c.card_generation == generation
+            && c.status.is_live()
+        {
             revoke(config, s, Serial(i as u8), RevokeReason::Linked, None);
         }
     }

@@ -231,6 +231,7 @@ pub fn describe(k: ActionKind) -> ActionDoc {
             "as HandOver's procedure (a broken phone is offline: only without it); then nobody holds it and it is offline",
             &[R::PhoneOffline, R::NoApp],
         ),
+        threat => crate::threats_doc::describe(threat),
     };
     ActionDoc {
         signature,
@@ -306,7 +307,7 @@ zero (R-PIN-RETRY). Refusals are checked in the order listed.\n\n## Actions\n\n"
 }
 
 /// Every refusal, in declaration order.
-pub const ALL_REFUSALS: [Refusal; 20] = [
+pub const ALL_REFUSALS: [Refusal; 22] = [
     Refusal::PhoneOffline,
     Refusal::NoApp,
     Refusal::NoApplet,
@@ -327,6 +328,8 @@ pub const ALL_REFUSALS: [Refusal; 20] = [
     Refusal::CertSuspended,
     Refusal::CertExpired,
     Refusal::Undeliverable,
+    Refusal::StatusUnknown,
+    Refusal::BiometricInvalidated,
 ];
 
 fn refusal_meaning(r: Refusal) -> &'static str {
@@ -352,5 +355,9 @@ fn refusal_meaning(r: Refusal) -> &'static str {
         CertSuspended => "the relying party found the cert suspended",
         CertExpired => "the cert's validity period has ended",
         Undeliverable => "the push cannot reach its token",
+        StatusUnknown => {
+            "ALT-APPLET-STATUS: the phone signs only after the app, online, saw the cert active"
+        }
+        BiometricInvalidated => "ALT-UNLOCK: a finger enrolled since invalidated the biometric key",
     }
 }

@@ -248,6 +248,8 @@ pub struct State {
     /// Ground truth for INV-KEY-IN-SE: private keys of which a copy exists outside every SE
     /// (a key pair generated outside the SE leaves one where it was generated).
     pub keys_outside_se: u8,
+    /// What the threat actors and the alternatives add (crate::threats).
+    pub threats: crate::threats::Threats,
     /// Detours taken so far (see [`Config::max_events`] and [`crate::Action::is_event`]).
     pub events: u8,
 }
@@ -282,6 +284,7 @@ impl State {
             registry: Registry::new(),
             pushes: Pushes::new(),
             keys_outside_se: 0,
+            threats: crate::threats::Threats::initial(config),
             events: 0,
         }
     }

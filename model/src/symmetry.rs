@@ -86,6 +86,7 @@ impl Perm {
         for push in &mut out.pushes {
             push.phone = self.h(push.phone);
         }
+        out.threats = s.threats.renamed(&self.phones, &self.persons);
         out
     }
 
@@ -127,6 +128,16 @@ impl Perm {
             FactoryReset(h) => FactoryReset(self.h(h)),
             HandOver(h, to, proc_) => HandOver(self.h(h), r(&to), proc_),
             Dispose(h, proc_) => Dispose(self.h(h), proc_),
+            StrangerFinds(h) => StrangerFinds(self.h(h)),
+            ReaderUse(h, k, e) => ReaderUse(self.h(h), k, e),
+            ReadAuthCert(h) => ReadAuthCert(self.h(h)),
+            ReadSignCert(h, e) => ReadSignCert(self.h(h), e),
+            SignOffline(h, e) => SignOffline(self.h(h), e),
+            PresentSignature(i) => PresentSignature(i),
+            EnrollFinger(h) => EnrollFinger(self.h(h)),
+            BiometricUse(h) => BiometricUse(self.h(h)),
+            SimSwap(h) => SimSwap(self.h(h)),
+            ApplyWithCode(h, p, k) => ApplyWithCode(self.h(h), self.p(p), k),
         }
     }
 }

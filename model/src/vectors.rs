@@ -319,7 +319,17 @@ pub fn class_key(config: &Config, s: &State, e: &Edge, next: &State) -> String {
         | Action::RevokeFromPhone(h, _)
         | Action::FactoryReset(h)
         | Action::HandOver(h, ..)
-        | Action::Dispose(h, _) => phone_view(h),
+        | Action::Dispose(h, _)
+        | Action::StrangerFinds(h)
+        | Action::ReaderUse(h, ..)
+        | Action::ReadAuthCert(h)
+        | Action::ReadSignCert(h, _)
+        | Action::SignOffline(h, _)
+        | Action::EnrollFinger(h)
+        | Action::BiometricUse(h)
+        | Action::SimSwap(h)
+        | Action::ApplyWithCode(h, ..) => format!("{} {:?}", phone_view(h), rep.threats),
+        Action::PresentSignature(x) => format!("{:?} {:?}", rep.threats, rep.cert(x)),
     };
     format!(
         "{a:?} {:?} {} {local}",

@@ -20,7 +20,7 @@ fn single_report() -> &'static CheckReport {
 }
 
 /// Unique states of `Config::single()`, pinned: a change in the rules shows up here.
-const SINGLE_UNIQUE: usize = 178_998;
+const SINGLE_UNIQUE: usize = 232_012;
 
 #[test]
 fn single_configuration_is_complete_and_every_invariant_holds() {
@@ -119,10 +119,10 @@ fn deep_report() -> &'static CheckReport {
 }
 
 /// The reference configuration (2 persons, 3 phones, both kinds, one detour), pinned.
-const REFERENCE: (usize, usize, usize) = (110_390, 303_498, 22);
-const REFERENCE_SYM_UNIQUE: usize = 56_822;
+const REFERENCE: (usize, usize, usize) = (195_965, 646_946, 24);
+const REFERENCE_SYM_UNIQUE: usize = 101_138;
 /// The deep configuration (two detours, two PIN tries), pinned.
-const DEEP: (usize, usize, usize) = (4_053_490, 13_361_720, 26);
+const DEEP: (usize, usize, usize) = (8_353_803, 34_083_775, 29);
 
 /// `left_out`: the properties `properties::for_config` leaves out, pinned per configuration
 /// (both kinds to a new phone needs room for four certs; a reset while offline, two detours).
@@ -165,7 +165,14 @@ fn reference_configuration_is_complete_and_every_property_gets_its_verdict() {
     assert_every_property_gets_its_verdict(
         &Config::reference(),
         r,
-        &["SCN-BOTH-KINDS-NEW-PHONE", "RISK-RESET-OFFLINE"],
+        &[
+            "SCN-BOTH-KINDS-NEW-PHONE",
+            "RISK-RESET-OFFLINE",
+            "ACT-EnrollFinger",
+            "ACT-BiometricUse",
+            "ACT-SimSwap",
+            "ACT-ApplyWithCode",
+        ],
     );
 }
 
@@ -173,7 +180,17 @@ fn reference_configuration_is_complete_and_every_property_gets_its_verdict() {
 fn deep_configuration_is_complete_and_every_property_gets_its_verdict() {
     let r = deep_report();
     assert_eq!((r.unique_states, r.states, r.max_depth), DEEP);
-    assert_every_property_gets_its_verdict(&Config::deep(), r, &["SCN-BOTH-KINDS-NEW-PHONE"]);
+    assert_every_property_gets_its_verdict(
+        &Config::deep(),
+        r,
+        &[
+            "SCN-BOTH-KINDS-NEW-PHONE",
+            "ACT-EnrollFinger",
+            "ACT-BiometricUse",
+            "ACT-SimSwap",
+            "ACT-ApplyWithCode",
+        ],
+    );
 }
 
 fn assert_symmetry_agrees(c: &Config, plain: &CheckReport, sym_unique: Option<usize>) {
@@ -304,16 +321,40 @@ fn reference_bounds_are_minimal() {
             );
         }
     }
-    // The third phone is what gives a person a second phone without a hand-over: with two
-    // phones, a (careless) hand-over of p1's phone to p0 reaches the model change, so every
-    // property is still decided.
+    // The third phone is what gives a person a second phone without a hand-over. With two
+    // phones a (careless) hand-over of p1's phone to p0 still reaches the model change, but
+    // the old phone's leftover revoked key can no longer reach someone else within the one
+    // detour, so 課題2's consequences are lost.
     assert_eq!(
         unreached(&Config {
             phones: 2,
             ..Config::reference()
         }),
-        Vec::<String>::new()
+        ["RISK-2-READ-PII", "RISK-2-OFFLINE-SIGN"]
     );
+    // THREAT-PIN-KNOWN (p0's PIN known to others) is what lets 課題1 and 課題2 have a
+    // consequence: with nobody's PIN known, the reference's own risk properties, checked in
+    // that world, are unreached (what a stranger can do with a live or leftover credential).
+    let nobody = Config {
+        pin_known: Vec::new(),
+        ..Config::reference()
+    };
+    let r = phone_jpki_model::check::check_properties(
+        &nobody,
+        &sym_opts(2),
+        properties::for_config(&Config::reference()),
+        &mut |_| {},
+    );
+    assert!(r.complete);
+    for id in [
+        "THREAT-PIN-KNOWN",
+        "RISK-1-FOREIGN-USE",
+        "RISK-2-READ-PII",
+        "RISK-2-OFFLINE-SIGN",
+    ] {
+        let p = r.property(id).unwrap_or_else(|| panic!("{id} not checked"));
+        assert!(!p.holds, "nobody's PIN known: {id} still reached");
+    }
 }
 
 #[test]
@@ -344,12 +385,12 @@ fn model_change_keeps_old_breaks_inv_one_on_the_obvious_path() {
     assert!(!inv_one(&bad, &s.last().unwrap().0));
 }
 
-/// The seeds' storyline world (`Config::storyline`): a person moves both kinds to a new phone
+/// The seeds' storyline world (`Config::new_phone`): a person moves both kinds to a new phone
 /// (003 §3), and a PIN blocks with the card's real tries (3; wrong entries left to the
 /// counter), while every invariant holds.
 #[test]
 fn storyline_world_moves_both_kinds_and_blocks_with_real_tries() {
-    let c = Config::storyline();
+    let c = Config::new_phone();
     assert_eq!(c.pin_tries, [3, 5]);
     let r = check(&c, &opts(2), &mut |_| {});
     assert!(r.complete);

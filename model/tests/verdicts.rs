@@ -75,3 +75,48 @@ fn every_variant_breaks_the_property_it_names() {
     }
     assert!(kept.is_empty(), "{kept:#?}");
 }
+
+// The threat actors and the seeds' alternatives (issue 10; model/src/threats.rs).
+
+/// Without anybody's PIN known, a stranger can only try: the consequences of 課題1 and 課題2
+/// (what a known PIN gives away) are not listed, and every threat's attempt, every invariant
+/// and every other property keep their verdicts.
+#[test]
+fn without_a_known_pin_the_design_keeps_every_property() {
+    let c = Config {
+        pin_known: Vec::new(),
+        ..Config::reference()
+    };
+    let ids: Vec<String> = phone_jpki_model::properties::for_config(&c)
+        .iter()
+        .map(|p| p.id().to_string())
+        .collect();
+    for id in [
+        "RISK-1-FOREIGN-USE",
+        "RISK-2-READ-PII",
+        "RISK-2-OFFLINE-SIGN",
+    ] {
+        assert!(
+            !ids.iter().any(|x| x == id),
+            "{id} listed without a known PIN"
+        );
+    }
+    assert!(ids.iter().any(|x| x == "THREAT-READER"));
+    assert_design_holds("reference, nobody's PIN known", &c);
+}
+
+/// The threat actors' guards can fail: a finger standing for the PIN (ALT-UNLOCK) gives a
+/// buyer the seller's login (INV-NO-FOREIGN-USE), a revocation that needs nothing lets a
+/// stranger revoke (RISK-REVOKE-BY-OTHER).
+#[test]
+fn the_threat_guards_can_fail() {
+    use phone_jpki_model::policy::{Alternative, Choice};
+    for (a, id) in [
+        (Alternative::UnlockAnyFinger, "INV-NO-FOREIGN-USE"),
+        (Alternative::RevokeAuthNothing, "RISK-REVOKE-BY-OTHER"),
+    ] {
+        let r = run(&Config::reference().with_choice(Choice::Alternative(a)));
+        let p = r.property(id).unwrap();
+        assert!(!p.holds && p.path.is_some(), "{}: {id} holds", a.name());
+    }
+}

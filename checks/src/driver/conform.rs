@@ -96,16 +96,11 @@ pub fn conform_driver(
             }
             covered += new;
         }
-        text += &classes_line(
-            run,
-            cases.cases.len(),
-            covered,
-            cases.total,
-            divergence.is_none(),
-        );
+        text += &classes_line(&cases, run, covered, divergence.is_none());
         json_out["classes"] = json!({
             "cases": run, "cases_total": cases.cases.len(),
             "covered": covered, "total": cases.total, "ok": divergence.is_none(),
+            "skipped_unrealised": cases.skipped,
         });
     }
 

@@ -34,9 +34,12 @@ pub struct Driven<'a> {
     pub sequences: usize,
 }
 
+/// The model's offered actions that conformance drives: the realised subgraph, as in process
+/// ([`crate::lockstep::realised`]; the report names what is skipped).
 fn offered(config: &Config, s: &State) -> Vec<Action> {
     let mut v = Vec::new();
     candidate_actions(config, s, &mut v);
+    v.retain(|a| crate::lockstep::realised(*a));
     v
 }
 

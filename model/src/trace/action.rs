@@ -138,6 +138,43 @@ pub enum TraceAction {
         phone: u8,
         procedure: bool,
     },
+    StrangerFinds {
+        phone: u8,
+    },
+    ReaderUse {
+        phone: u8,
+        kind: Kind,
+        pin: PinEntry,
+    },
+    ReadAuthCert {
+        phone: u8,
+    },
+    ReadSignCert {
+        phone: u8,
+        pin: PinEntry,
+    },
+    SignOffline {
+        phone: u8,
+        pin: PinEntry,
+    },
+    /// The waiting signature made with model serial `serial`'s key.
+    PresentSignature {
+        serial: u8,
+    },
+    EnrollFinger {
+        phone: u8,
+    },
+    BiometricUse {
+        phone: u8,
+    },
+    SimSwap {
+        phone: u8,
+    },
+    ApplyWithCode {
+        phone: u8,
+        person: u8,
+        kind: Kind,
+    },
 }
 
 impl From<Action> for TraceAction {
@@ -195,6 +232,24 @@ impl From<Action> for TraceAction {
             Action::Dispose(h, procedure) => T::Dispose {
                 phone: h.0,
                 procedure,
+            },
+            Action::StrangerFinds(h) => T::StrangerFinds { phone: h.0 },
+            Action::ReaderUse(h, kind, pin) => T::ReaderUse {
+                phone: h.0,
+                kind,
+                pin,
+            },
+            Action::ReadAuthCert(h) => T::ReadAuthCert { phone: h.0 },
+            Action::ReadSignCert(h, pin) => T::ReadSignCert { phone: h.0, pin },
+            Action::SignOffline(h, pin) => T::SignOffline { phone: h.0, pin },
+            Action::PresentSignature(s) => T::PresentSignature { serial: s.0 },
+            Action::EnrollFinger(h) => T::EnrollFinger { phone: h.0 },
+            Action::BiometricUse(h) => T::BiometricUse { phone: h.0 },
+            Action::SimSwap(h) => T::SimSwap { phone: h.0 },
+            Action::ApplyWithCode(h, p, kind) => T::ApplyWithCode {
+                phone: h.0,
+                person: p.0,
+                kind,
             },
         }
     }
@@ -276,6 +331,20 @@ impl TraceAction {
                 procedure,
             ),
             T::Dispose { phone, procedure } => Action::Dispose(h(phone)?, procedure),
+            T::StrangerFinds { phone } => Action::StrangerFinds(h(phone)?),
+            T::ReaderUse { phone, kind, pin } => Action::ReaderUse(h(phone)?, k(kind)?, pin),
+            T::ReadAuthCert { phone } => Action::ReadAuthCert(h(phone)?),
+            T::ReadSignCert { phone, pin } => Action::ReadSignCert(h(phone)?, pin),
+            T::SignOffline { phone, pin } => Action::SignOffline(h(phone)?, pin),
+            T::PresentSignature { serial } => Action::PresentSignature(Serial(serial)),
+            T::EnrollFinger { phone } => Action::EnrollFinger(h(phone)?),
+            T::BiometricUse { phone } => Action::BiometricUse(h(phone)?),
+            T::SimSwap { phone } => Action::SimSwap(h(phone)?),
+            T::ApplyWithCode {
+                phone,
+                person,
+                kind,
+            } => Action::ApplyWithCode(h(phone)?, p(person)?, k(kind)?),
         })
     }
 
@@ -285,7 +354,12 @@ impl TraceAction {
         match self {
             T::CardRenew { .. } | T::CardRevoke { .. } | T::CardExpire { .. } => &["person"],
             T::Suspend { .. } | T::RevokeWithCard { .. } => &["person", "kind"],
-            T::Use { .. } | T::ChangePin { .. } | T::Resume { .. } => &["phone", "kind", "pin"],
+            T::Use { .. } | T::ChangePin { .. } | T::Resume { .. } | T::ReaderUse { .. } => {
+                &["phone", "kind", "pin"]
+            }
+            T::ReadSignCert { .. } | T::SignOffline { .. } => &["phone", "pin"],
+            T::PresentSignature { .. } => &["serial"],
+            T::ApplyWithCode { .. } => &["phone", "person", "kind"],
             T::InitPin { .. } | T::Apply { .. } | T::RevokeFromPhone { .. } => &["phone", "kind"],
             T::DeliverPush { .. } | T::DropPush { .. } | T::CertExpire { .. } => &["serial"],
             T::HandOver { .. } => &["phone", "to", "procedure"],

@@ -1,8 +1,10 @@
 //! The header line: format and configuration.
 
 use super::FORMAT;
-use crate::config::{Config, Variant};
+use crate::config::Config;
 use crate::ids::Kind;
+use crate::ids::PersonId;
+use crate::policy::Choice;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -91,7 +93,11 @@ pub struct TraceConfig {
     /// Wrong-PIN tries before blocking: `[auth, sign]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pin_tries: Option<[u8; 2]>,
-    /// Non-default policy variants by name (`phone-jpki check --policy list`).
+    /// THREAT-PIN-KNOWN: the persons whose PINs everyone else knows too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_known: Option<Vec<u8>>,
+    /// Non-default policy choices (fault variants and ALT-* alternatives) by name
+    /// (`phone-jpki check --policy list`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<Vec<String>>,
 }
@@ -105,7 +111,7 @@ impl TraceConfig {
     /// Every field of `c` spelled out.
     pub fn of(c: &Config) -> TraceConfig {
         let mut policy = Vec::new();
-        for v in Variant::ALL {
+        for v in Choice::all() {
             // A variant is on when the field it flips already has its flipped value in `c`.
             let mut q = c.policy;
             v.apply(&mut q);
@@ -125,6 +131,7 @@ impl TraceConfig {
             max_certs: Some(c.max_certs),
             max_sessions: Some(c.max_sessions),
             pin_tries: Some(c.pin_tries),
+            pin_known: Some(c.pin_known.iter().map(|p| p.0).collect()),
             policy: Some(policy),
         }
     }
@@ -151,6 +158,12 @@ impl TraceConfig {
             max_sessions,
             pin_tries
         );
+        match &self.pin_known {
+            Some(p) => c.pin_known = p.iter().map(|&x| PersonId(x)).collect(),
+            // Omitted: nobody's PIN is known to others, as in every trace written before
+            // THREAT-PIN-KNOWN existed (docs/WORLD.md), not the reference world's p0.
+            None => c.pin_known = Vec::new(),
+        }
         if let Some(k) = &self.kinds {
             c.kinds = k.clone();
             c.kinds.sort();
@@ -158,9 +171,9 @@ impl TraceConfig {
         }
         if let Some(p) = &self.policy {
             for name in p {
-                let v = Variant::from_name(name)
-                    .ok_or_else(|| format!("unknown policy variant {name:?}"))?;
-                c = c.with_variant(v);
+                let v = Choice::from_name(name)
+                    .ok_or_else(|| format!("unknown policy choice {name:?}"))?;
+                c = c.with_choice(v);
             }
         }
         c.validate()?;

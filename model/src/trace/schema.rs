@@ -7,7 +7,7 @@
 //! `model/tests/trace_schema.rs` checks both directions.
 
 use super::{producible_refusals, Line, NULLABLE};
-use crate::config::Variant;
+
 use serde_json::{json, Value};
 
 /// Largest phone id in any world (`Config::validate`: at most 5 phones).
@@ -72,7 +72,15 @@ pub fn schema_json() -> String {
         props["kinds"]["minItems"] = json!(1);
         props["pin_tries"]["items"]["minimum"] = json!(1);
         props["pin_tries"]["items"]["maximum"] = json!(15);
-        let names: Vec<&str> = Variant::ALL.iter().map(|v| v.name()).collect();
+        // THREAT-PIN-KNOWN names persons: indices below the largest world's 4, each once.
+        props["pin_known"]["items"]["minimum"] = json!(0);
+        props["pin_known"]["items"]["maximum"] = json!(3);
+        props["pin_known"]["uniqueItems"] = json!(true);
+        // Fault variants and the seeds' alternatives, by their `--policy` names.
+        let names: Vec<&str> = crate::policy::Choice::all()
+            .iter()
+            .map(|v| v.name())
+            .collect();
         props["policy"]["items"] = json!({ "enum": names, "type": "string" });
     }
     if let Some(step) = s.pointer_mut("/$defs/Step") {
