@@ -20,13 +20,6 @@ pub struct Outcome {
     pub result: Result<(), Refusal>,
 }
 
-impl Outcome {
-    /// Whether the state changed (the transition exists in the state graph).
-    pub fn changed(&self, before: &State) -> bool {
-        &self.next != before
-    }
-}
-
 /// Every action an actor could attempt in `state`, in a stable order. Attempting one may still
 /// be refused by the system (that is part of what the model specifies). Bounds from the
 /// configuration (card generations, issuances, app installs) remove actions, never refuse them.
