@@ -43,7 +43,8 @@ pub fn candidate_actions(config: &Config, state: &State, out: &mut Vec<Action>) 
             _ => None,
         };
         match ph.condition {
-            // Strangers are outside the model: they only try the PIN and reset the phone.
+            // A person's involved phone is lost or broken; a stranger's loss would only hand
+            // it to another stranger (model/src/threats.rs has what strangers do).
             Condition::InHand if person.is_some() && involved => {
                 out.push(Action::Lose(h));
                 out.push(Action::Break(h));
