@@ -165,9 +165,12 @@ pub fn for_config(config: &Config) -> Vec<Property> {
         .into_iter()
         .filter(|p| config.phones >= 2 || !p.name.starts_with("SCN-MODEL-CHANGE"))
         .filter(|p| !p.name.starts_with("SCN-BOTH-KINDS-NEW-PHONE") || both_kinds_fit(config))
-        // A reset while offline takes two detours (going offline, the reset).
+        // A reset while offline takes two detours (going offline, the reset); so does the
+        // disposal of a broken phone (breaking it, disposing of it).
         .filter(|p| {
-            !p.name.starts_with("RISK-RESET-OFFLINE") || config.max_events.is_none_or(|m| m >= 2)
+            !(p.name.starts_with("RISK-RESET-OFFLINE")
+                || p.name.starts_with("RISK-BROKEN-DISPOSAL"))
+                || config.max_events.is_none_or(|m| m >= 2)
         })
         .collect();
     // The threat actors' and the alternatives' properties (crate::risks).
@@ -379,6 +382,16 @@ pub fn reachability() -> Vec<Property> {
                     return false;
                 };
                 !o.before.phone(h).online && o.after.phone(h).slots.iter().any(|s| s.has_key())
+            },
+        ),
+        Property::sometimes_step(
+            "RISK-BROKEN-DISPOSAL: a broken phone is disposed of with its keys still in its SE (R-FAILURE: no procedure runs on it; only a remote deletion can reach it)",
+            |o| {
+                let (Action::Dispose(h, _), true) = (o.action, o.accepted()) else {
+                    return false;
+                };
+                o.before.phone(h).condition == crate::state::Condition::Broken
+                    && o.after.phone(h).slots.iter().any(|s| s.has_key())
             },
         ),
         Property::sometimes(
