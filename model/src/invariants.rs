@@ -9,7 +9,7 @@ use crate::action::{Action, PinEntry};
 use crate::config::Config;
 use crate::ids::{Kind, PersonId, PhoneId, Serial};
 use crate::properties::Observed;
-use crate::state::{CardStatus, CertStatus, Holder, Pin, Slot, State};
+use crate::state::{CardStatus, CertStatus, Holder, Pin, RevokeReason, Slot, State};
 
 // --- state invariants -------------------------------------------------------------------
 
@@ -352,4 +352,36 @@ pub fn reset_wipes(o: &Observed) -> bool {
     };
     let ph = o.after.phone(h);
     !o.before.phone(h).online || (!ph.applet && ph.slots.iter().all(|s| !s.has_key()))
+}
+
+/// R-REVOKE: a cert is revoked only for one of its four reasons, each concerning that cert:
+/// (a) from its own phone (revocation from the phone, or the hand-over/disposal procedure on
+/// it); (b) with its person's card; (c) in tandem with its person's card cert (R-LINK); (d)
+/// by its person's issuance of the same kind on another phone (R-MODEL-CHANGE). Observed on
+/// the registry before and after the step, apart from the rules.
+pub fn revocation_concerns_the_cert(o: &Observed) -> bool {
+    let card_event = |p| matches!(o.action, Action::CardRenew(q) | Action::CardRevoke(q) | Action::CardExpire(q) if q == p);
+    o.before
+        .registry
+        .iter()
+        .zip(&o.after.registry)
+        .filter(|(b, _)| b.status.is_live())
+        .all(|(_, c)| match c.status {
+            CertStatus::Revoked(RevokeReason::FromPhone) => matches!(
+                o.action,
+                Action::RevokeFromPhone(h, _) | Action::HandOver(h, ..) | Action::Dispose(h, _)
+                    if h == c.phone
+            ),
+            CertStatus::Revoked(RevokeReason::WithCard) => {
+                o.action == Action::RevokeWithCard(c.person, c.kind)
+            }
+            CertStatus::Revoked(RevokeReason::Linked) => card_event(c.person),
+            CertStatus::Revoked(RevokeReason::ModelChange) => {
+                matches!(o.action, Action::CaIssue(h) if h != c.phone)
+                    && o.after.registry[o.before.registry.len()..]
+                        .iter()
+                        .any(|n| n.person == c.person && n.kind == c.kind && n.phone != c.phone)
+            }
+            _ => true,
+        })
 }

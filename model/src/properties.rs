@@ -239,6 +239,10 @@ pub fn invariants() -> Vec<Property> {
             inv::token,
         ),
         Property::always_step(
+            "R-REVOKE: a cert is revoked only from its own phone, with its person's card, in tandem with its person's card cert, or by its person's issuance of that kind on another phone",
+            inv::revocation_concerns_the_cert,
+        ),
+        Property::always_step(
             "R-DELETE-KEY: a delivered push deletes the key certified as its serial, cert written or not",
             inv::push_deletes_its_key,
         ),

@@ -105,6 +105,29 @@ fn without_a_known_pin_the_design_keeps_every_property() {
     assert_design_holds("reference, nobody's PIN known", &c);
 }
 
+/// With p1's PIN known instead of p0's, a stranger holding p1's phone enters it right
+/// (THREAT-PIN-KNOWN, RISK-1-FOREIGN-USE reached) and every invariant holds; only 課題2's
+/// consequences go, as p1 has one phone and so no leftover key within one detour (a mutant
+/// that read the world's `pin_known` only for p0 survived without this test).
+#[test]
+fn with_p1s_pin_known_a_stranger_uses_p1s_credential() {
+    let c = Config {
+        pin_known: vec![phone_jpki_model::PersonId(1)],
+        ..Config::reference()
+    };
+    let r = run(&c);
+    let not_holding: Vec<&str> = r
+        .properties
+        .iter()
+        .filter(|p| !p.holds)
+        .map(|p| p.name.split(':').next().unwrap())
+        .collect();
+    assert_eq!(not_holding, ["RISK-2-READ-PII", "RISK-2-OFFLINE-SIGN"]);
+    for id in ["THREAT-PIN-KNOWN", "RISK-1-FOREIGN-USE"] {
+        assert!(r.property(id).is_some_and(|p| p.holds), "{id} not reached");
+    }
+}
+
 /// The threat actors' guards can fail: a finger standing for the PIN (ALT-UNLOCK) gives a
 /// buyer the seller's login (INV-NO-FOREIGN-USE), a revocation that needs nothing lets a
 /// stranger revoke (RISK-REVOKE-BY-OTHER).
