@@ -4,6 +4,7 @@ mod alternatives;
 mod ca_cmd;
 mod card_cmd;
 mod check_cmd;
+mod distributed_cmd;
 mod explorer;
 mod explorer_api;
 mod links;
@@ -116,6 +117,8 @@ enum Command {
         /// Also write an HTML page with every path as pictures.
         #[arg(long)]
         html: Option<PathBuf>,
+        #[command(flatten)]
+        cluster: distributed_cmd::ClusterArgs,
         /// Also write every counterexample and example as ITF (`DIR/<property>.itf.json`).
         #[arg(long)]
         itf: Option<PathBuf>,
@@ -425,6 +428,7 @@ fn run() -> Result<ExitCode, String> {
             json,
             strict,
             html,
+            cluster,
             itf,
         } => {
             if policy.iter().any(|p| p == "list") {
@@ -432,20 +436,28 @@ fn run() -> Result<ExitCode, String> {
                 return Ok(ExitCode::SUCCESS);
             }
             let c = config(&world, &policy)?;
+            let live = std::io::IsTerminal::is_terminal(&std::io::stderr());
             let mut opts = CheckOptions {
                 symmetry,
                 max_states,
                 timeout: timeout.map(Duration::from_secs),
+                progress_line: live,
                 ..CheckOptions::default()
             };
             if let Some(t) = threads {
                 opts.threads = t.max(1);
             }
+            if cluster.processes.is_some() {
+                let vs = check_cmd::variants(&policy);
+                return distributed_cmd::run(&c, &opts, &cluster, &vs, json, strict);
+            }
             let r = check(&c, &opts, &mut |p| {
-                eprintln!(
-                    "depth {:3}  {:>10} states  {:.1} s",
-                    p.depth, p.unique_states, p.seconds
-                )
+                if !live {
+                    eprintln!(
+                        "depth {:3}  {:>10} states  {:.1} s",
+                        p.depth, p.unique_states, p.seconds
+                    )
+                }
             });
             if let Some(file) = html {
                 report::write_atomic(&file, report::check_html(&c, &r).as_bytes())?;

@@ -1,0 +1,98 @@
+//! Benchmark runs for `scripts/bench-model`: our checker, or stateright's own BFS checker on
+//! the same model (the `explore.rs` adapter with one trivial property), on a named world and
+//! thread count. Prints one JSON object: counts, seconds, peak resident memory and, for ours,
+//! the engine's own memory figures.
+//!
+//! Usage: bench (ours|stateright) WORLD THREADS   (WORLD: reference, deep, single, wide)
+
+use phone_jpki_model::check::CheckOptions;
+use phone_jpki_model::engine;
+use phone_jpki_model::explore::JpkiModel;
+use phone_jpki_model::{Action, State};
+use stateright::{Checker, Model, Property};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// The adapter with one trivial property: stateright checks nothing but explores everything.
+struct Plain(JpkiModel);
+
+impl Model for Plain {
+    type State = State;
+    type Action = Action;
+    fn init_states(&self) -> Vec<State> {
+        self.0.init_states()
+    }
+    fn actions(&self, s: &State, out: &mut Vec<Action>) {
+        self.0.actions(s, out)
+    }
+    fn next_state(&self, s: &State, a: Action) -> Option<State> {
+        self.0.next_state(s, a)
+    }
+    fn properties(&self) -> Vec<Property<Self>> {
+        vec![Property::always("true", |_, _| true)]
+    }
+}
+
+fn peak_rss_bytes() -> usize {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmHWM:"))?.to_string();
+            line.split_whitespace().nth(1)?.parse::<usize>().ok()
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (Some(which), Some(world), Some(threads)) = (args.first(), args.get(1), args.get(2)) else {
+        eprintln!("usage: bench (ours|stateright) WORLD THREADS");
+        return ExitCode::from(2);
+    };
+    let Some(config) = engine::named_world(world) else {
+        eprintln!("bench: unknown world {world:?} (reference, deep, single, wide)");
+        return ExitCode::from(2);
+    };
+    let Ok(threads) = threads.parse::<usize>() else {
+        eprintln!("bench: THREADS must be a number, got {threads:?}");
+        return ExitCode::from(2);
+    };
+    let start = Instant::now();
+    let out = match which.as_str() {
+        "ours" => {
+            let opts = CheckOptions {
+                threads,
+                ..CheckOptions::default()
+            };
+            let props = engine::engine_properties(&config);
+            let n = props.len();
+            let (r, m) = engine::run(&config, &opts, props, &mut |_| {});
+            serde_json::json!({
+                "checker": "ours", "world": world, "threads": threads, "properties": n,
+                "complete": r.complete, "unique": r.unique_states, "generated": r.states,
+                "depth": r.max_depth, "seconds": r.seconds,
+                "visited_bytes": m.visited_bytes, "peak_frontier_bytes": m.peak_frontier_bytes,
+                "peak_frontier_states": m.peak_frontier_states, "peak_rss": peak_rss_bytes(),
+            })
+        }
+        "stateright" => {
+            let c = Plain(JpkiModel { config })
+                .checker()
+                .threads(threads)
+                .spawn_bfs()
+                .join();
+            serde_json::json!({
+                "checker": "stateright", "world": world, "threads": threads, "properties": 1,
+                "complete": c.is_done(), "unique": c.unique_state_count(),
+                "generated": c.state_count(), "depth": c.max_depth(),
+                "seconds": start.elapsed().as_secs_f64(), "peak_rss": peak_rss_bytes(),
+            })
+        }
+        other => {
+            eprintln!("bench: expected ours or stateright, got {other:?}");
+            return ExitCode::from(2);
+        }
+    };
+    println!("{out}");
+    ExitCode::SUCCESS
+}
