@@ -3,7 +3,8 @@
 //! thread count. Prints one JSON object: counts, seconds, peak resident memory and, for ours,
 //! the engine's own memory figures.
 //!
-//! Usage: bench (ours|stateright) WORLD THREADS   (WORLD: reference, deep, single, wide)
+//! Usage: bench (ours|stateright) WORLD THREADS
+//! (WORLD: reference, deep, single, new-phone, storyline, wide)
 
 use phone_jpki_model::check::CheckOptions;
 use phone_jpki_model::engine;
@@ -50,7 +51,9 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let Some(config) = engine::named_world(world) else {
-        eprintln!("bench: unknown world {world:?} (reference, deep, single, wide)");
+        eprintln!(
+            "bench: unknown world {world:?} (reference, deep, single, new-phone, storyline, wide)"
+        );
         return ExitCode::from(2);
     };
     let Ok(threads) = threads.parse::<usize>() else {
@@ -64,7 +67,8 @@ fn main() -> ExitCode {
                 threads,
                 ..CheckOptions::default()
             };
-            let props = engine::engine_properties(&config);
+            // Every property, INV-NO-DEAD-END's graph included.
+            let props = phone_jpki_model::properties::for_config(&config);
             let n = props.len();
             let (r, m) = engine::run(&config, &opts, props, &mut |_| {});
             serde_json::json!({
@@ -72,7 +76,8 @@ fn main() -> ExitCode {
                 "complete": r.complete, "unique": r.unique_states, "generated": r.states,
                 "depth": r.max_depth, "seconds": r.seconds,
                 "visited_bytes": m.visited_bytes, "peak_frontier_bytes": m.peak_frontier_bytes,
-                "peak_frontier_states": m.peak_frontier_states, "peak_rss": peak_rss_bytes(),
+                "peak_frontier_states": m.peak_frontier_states,
+                "dead_end_bytes": m.dead_end_bytes, "peak_rss": peak_rss_bytes(),
             })
         }
         "stateright" => {

@@ -302,14 +302,6 @@ pub fn check_properties(
     props: Vec<Property>,
     progress: &mut dyn FnMut(Progress),
 ) -> CheckReport {
-    // INV-NO-DEAD-END's graph pass lives in the first checker for now (issue 9); every
-    // other property runs on the engine.
-    if props
-        .iter()
-        .any(|p| matches!(p.condition, Condition::NoDeadEnd))
-    {
-        return check_properties_classic(config, opts, props, progress);
-    }
     crate::engine::run(config, opts, props, progress).0
 }
 

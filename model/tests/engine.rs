@@ -1,10 +1,12 @@
-//! The engine (packed frontier, fingerprint-only visited set, paths by replay) against the
-//! first checker: the same verdicts, state counts, depths, refusal counts and shortest path
-//! lengths on several worlds and policies, with and without symmetry, on 1 and 2 threads.
+//! The engine (packed frontier, fingerprint-only visited set, paths by replay, INV-NO-DEAD-END
+//! on its compact own-action graph) against the first checker: the same verdicts, state
+//! counts, depths, refusal counts and shortest path lengths on several worlds and policies,
+//! with and without symmetry (threat actors renamed too), on 1 and 2 threads, and on the
+//! subgraph a driver walks (`CheckOptions::only`).
 
 use phone_jpki_model::check::{check_properties_classic, CheckOptions, Cut};
 use phone_jpki_model::{engine, properties};
-use phone_jpki_model::{Config, Kind, Variant};
+use phone_jpki_model::{Action, Config, Kind, Variant};
 
 fn opts(threads: usize, symmetry: bool) -> CheckOptions {
     CheckOptions {
@@ -15,8 +17,8 @@ fn opts(threads: usize, symmetry: bool) -> CheckOptions {
 }
 
 fn assert_same(c: &Config, o: &CheckOptions) {
-    // The engine's properties: all but the whole-graph ones (decided by the first checker).
-    let props = || engine::engine_properties(c);
+    // Every property of the world, INV-NO-DEAD-END included.
+    let props = || properties::for_config(c);
     let old = check_properties_classic(c, o, props(), &mut |_| {});
     let new = engine::run(c, o, props(), &mut |_| {}).0;
     let what = format!("{c:?} symmetry={} threads={}", o.symmetry, o.threads);
@@ -55,6 +57,41 @@ fn engine_agrees_with_the_first_checker_on_the_reference_world() {
 }
 
 #[test]
+fn engine_agrees_with_the_first_checker_on_the_new_phone_world() {
+    // One person, two phones, real PIN tries, four phone certs: both kinds move.
+    // Under symmetry only (the plain search of this world is compared in model/tests/check.rs'
+    // symmetry tests' manner on the reference world above; here it would double CI time).
+    assert_same(&Config::new_phone(), &opts(2, true));
+}
+
+#[test]
+fn engine_agrees_with_the_first_checker_on_the_realised_subgraph() {
+    // What conformance checks: only the actions the implementation realises.
+    let o = CheckOptions {
+        only: Some(realised_only),
+        ..opts(2, false)
+    };
+    assert_same(&Config::reference(), &o);
+    let all = engine::run(
+        &Config::reference(),
+        &opts(2, false),
+        Vec::new(),
+        &mut |_| {},
+    )
+    .0;
+    let sub = engine::run(&Config::reference(), &o, Vec::new(), &mut |_| {}).0;
+    assert!(
+        sub.unique_states < all.unique_states,
+        "the filter drops edges"
+    );
+}
+
+/// Every action but parting with a phone (a driver's filter in the shape of conformance's).
+fn realised_only(a: Action) -> bool {
+    !matches!(a, Action::HandOver(..) | Action::Dispose(..))
+}
+
+#[test]
 fn engine_agrees_with_the_first_checker_under_policy_variants() {
     // Variants that break a property through different rules (reissue, links, pushes, PINs).
     for v in [
@@ -86,7 +123,7 @@ fn the_state_budget_stops_within_a_level_and_leaves_always_properties_undecided(
         max_states: Some(1000),
         ..opts(2, false)
     };
-    let r = engine::run(&c, &o, engine::engine_properties(&c), &mut |_| {}).0;
+    let r = engine::run(&c, &o, properties::for_config(&c), &mut |_| {}).0;
     assert!(!r.complete);
     assert_eq!(r.cut, Some(Cut::StateBudget));
     // Stopped at the first state over the budget, not at the end of its level.

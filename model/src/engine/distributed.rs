@@ -209,7 +209,17 @@ fn worker_main(
         let out = if beyond {
             Out::default()
         } else {
-            expand_part(config, sym, &open, &frontier, 0..frontier.len())
+            expand_part(
+                super::Ctx {
+                    config,
+                    sym,
+                    only: opts.only,
+                    free: None,
+                },
+                &open,
+                &frontier,
+                0..frontier.len(),
+            )
         };
         // Fingerprints of the frontier, for the discoveries' and successors' parents.
         let fps: Vec<u64> = (0..frontier.len())
@@ -353,7 +363,7 @@ fn worker_main(
                     .map(|&a| usize::from(a))
                     .collect();
                 steps.extend(last.map(usize::from));
-                super::path::replay_to_path(config, sym, &steps)
+                super::path::replay_to_path(config, sym, opts.only, &steps)
             });
             PropertyResult::new(p, path, complete)
         })

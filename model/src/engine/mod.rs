@@ -11,16 +11,18 @@
 
 #[cfg(feature = "distributed")]
 pub mod distributed;
+mod graph;
 pub mod pack;
 pub mod path;
 pub mod progress;
 mod props;
 pub mod visited;
 
-use crate::action::Refusal;
+use crate::action::{Action, Refusal};
 use crate::check::{CheckOptions, CheckReport, Cut, Progress, PropertyResult};
 use crate::config::Config;
-use crate::properties::{Observed, Property};
+use crate::deadend;
+use crate::properties::{Condition, Observed, Property};
 use crate::rules::{candidate_actions, step};
 use crate::state::State;
 use crate::symmetry;
@@ -39,6 +41,8 @@ struct Succ {
     fp: u64,
     parent: u32,
     action: u16,
+    /// A person's own action (INV-NO-DEAD-END): the phone renaming into the successor.
+    own: Option<u16>,
     end: u32,
 }
 
@@ -53,6 +57,8 @@ struct Out {
     refusals: Refusals,
     /// Edges that change the state.
     generated: usize,
+    /// The dead-end analysis' view of each expanded state, in order (when it runs).
+    nodes: Vec<deadend::NodeInfo>,
 }
 
 /// Refusal counts indexed by the refusal's discriminant.
@@ -78,15 +84,37 @@ pub struct Memory {
     pub peak_frontier_bytes: usize,
     /// The largest frontier's state count.
     pub peak_frontier_states: usize,
+    /// INV-NO-DEAD-END's graph at its largest (0 when the property is not checked).
+    pub dead_end_bytes: usize,
 }
 
-fn expand_part(
+/// What every expansion of one search shares.
+#[derive(Clone, Copy)]
+pub(crate) struct Ctx<'a> {
+    pub config: &'a Config,
+    pub sym: bool,
+    /// Explore only the candidate actions this keeps ([`CheckOptions::only`]).
+    pub only: Option<fn(Action) -> bool>,
+    /// INV-NO-DEAD-END is checked: the world with its bounds lifted ([`deadend::unbounded`]).
+    pub free: Option<&'a Config>,
+}
+
+/// The candidate actions of `state` that the search explores (in the order their indices
+/// refer to).
+pub(crate) fn actions_of(
     config: &Config,
-    sym: bool,
-    open: &Open,
-    frontier: &Arena,
-    range: std::ops::Range<usize>,
-) -> Out {
+    only: Option<fn(Action) -> bool>,
+    state: &State,
+    out: &mut Vec<Action>,
+) {
+    candidate_actions(config, state, out);
+    if let Some(keep) = only {
+        out.retain(|&a| keep(a));
+    }
+}
+
+fn expand_part(ctx: Ctx, open: &Open, frontier: &Arena, range: std::ops::Range<usize>) -> Out {
+    let Ctx { config, sym, .. } = ctx;
     let mut out = Out::default();
     let mut actions = Vec::new();
     let mut scratch = Vec::with_capacity(128);
@@ -99,8 +127,11 @@ fn expand_part(
                 out.hits.push((pos, (p, None)));
             }
         }
+        if let Some(free) = ctx.free {
+            out.nodes.push(deadend::node_info(config, free, &state));
+        }
         actions.clear();
-        candidate_actions(config, &state, &mut actions);
+        actions_of(config, ctx.only, &state, &mut actions);
         for (ai, &a) in actions.iter().enumerate() {
             let o = step(config, &state, a);
             let ai16 = u16::try_from(ai).expect("more than 65535 candidate actions");
@@ -127,23 +158,28 @@ fn expand_part(
                 Err(r) => out.refusals.add(r, 1),
             }
             scratch.clear();
-            if sym {
+            let own = ctx.free.is_some() && deadend::is_own(&a);
+            let map = if sym {
                 if o.next == state {
                     continue;
                 }
-                pack::pack_into(&symmetry::representative(&o.next).0, &mut scratch);
+                let (rep, perm) = symmetry::representative(&o.next);
+                pack::pack_into(&rep, &mut scratch);
+                own.then(|| deadend::pack(&perm.phones))
             } else {
                 pack::pack_into(&o.next, &mut scratch);
                 if scratch == packed {
                     continue;
                 }
-            }
+                own.then(|| deadend::identity(config.phones))
+            };
             out.generated += 1;
             out.bytes.extend_from_slice(&scratch);
             out.succs.push(Succ {
                 fp: pack::fingerprint(&scratch),
                 parent: pos,
                 action: ai16,
+                own: map,
                 end: u32::try_from(out.bytes.len()).expect("a batch's successors exceed 4 GiB"),
             });
         }
@@ -153,8 +189,7 @@ fn expand_part(
 
 /// Expand `range` of the frontier on `threads` threads; the parts in order.
 fn expand_batch(
-    config: &Config,
-    sym: bool,
+    ctx: Ctx,
     open: &Open,
     frontier: &Arena,
     range: std::ops::Range<usize>,
@@ -168,13 +203,13 @@ fn expand_batch(
     if parts.len() <= 1 {
         return parts
             .into_iter()
-            .map(|r| (r.start, expand_part(config, sym, open, frontier, r)))
+            .map(|r| (r.start, expand_part(ctx, open, frontier, r)))
             .collect();
     }
     std::thread::scope(|scope| {
         let handles: Vec<_> = parts
             .into_iter()
-            .map(|r| scope.spawn(move || (r.start, expand_part(config, sym, open, frontier, r))))
+            .map(|r| scope.spawn(move || (r.start, expand_part(ctx, open, frontier, r))))
             .collect();
         handles
             .into_iter()
@@ -183,8 +218,9 @@ fn expand_batch(
     })
 }
 
-/// The properties the engine decides: every one of [`crate::properties::for_config`] but
-/// those decided on the whole graph (INV-NO-DEAD-END), which the first checker decides.
+/// The properties the cluster decides ([`distributed`]): every one of
+/// [`crate::properties::for_config`] but those decided on the whole graph (INV-NO-DEAD-END),
+/// whose edges would have to be gathered from every process.
 pub fn engine_properties(config: &Config) -> Vec<Property> {
     crate::properties::for_config(config)
         .into_iter()
@@ -192,14 +228,16 @@ pub fn engine_properties(config: &Config) -> Vec<Property> {
         .collect()
 }
 
-/// A world by name, for benchmarks and scripts: `reference`, `deep`, `single`, or `wide`
-/// (the reference world with 4 phone certs and 2 detours: a person can move both kinds to a
-/// new phone).
+/// A world by name, for benchmarks and scripts: `reference`, `deep`, `single`, `new-phone`,
+/// `storyline`, or `wide` (the reference world with 4 phone certs and 2 detours: a person can
+/// move both kinds to a new phone).
 pub fn named_world(name: &str) -> Option<Config> {
     Some(match name {
         "reference" => Config::reference(),
         "deep" => Config::deep(),
         "single" => Config::single(),
+        "new-phone" => Config::new_phone(),
+        "storyline" => Config::storyline(),
         "wide" => Config {
             max_certs: Some(4),
             max_events: Some(2),
@@ -219,6 +257,17 @@ pub fn run(
     let start = Instant::now();
     let threads = opts.threads.max(1);
     let sym = opts.symmetry;
+    let dead_end = props
+        .iter()
+        .any(|p| matches!(p.condition, Condition::NoDeadEnd));
+    let free = dead_end.then(|| deadend::unbounded(config));
+    let mut graph = dead_end.then(|| graph::Graph::new(config.phones, sym));
+    let ctx = Ctx {
+        config,
+        sym,
+        only: opts.only,
+        free: free.as_ref(),
+    };
     let init = {
         let s = State::initial(config);
         if sym {
@@ -229,7 +278,8 @@ pub fn run(
     };
     let packed_init = pack::pack(&init);
     let mut visited = Visited::new();
-    visited.insert(pack::fingerprint(&packed_init), 0, 0);
+    let root = visited.insert(pack::fingerprint(&packed_init), 0, 0);
+    debug_assert_eq!(root, Ok(0));
     let mut frontier = Arena::default();
     frontier.push(&packed_init);
     // First discovery per property: state id and, for edges, the candidate-action index.
@@ -258,8 +308,11 @@ pub fn run(
                 break 'levels;
             }
             let end = (begin + batch).min(frontier.len());
-            for (first, out) in expand_batch(config, sym, &open, &frontier, begin..end, threads) {
+            for (first, out) in expand_batch(ctx, &open, &frontier, begin..end, threads) {
                 let base = level_start + first as u32;
+                if let Some(g) = graph.as_mut() {
+                    out.nodes.into_iter().for_each(|n| g.node(n));
+                }
                 for (pos, (p, a)) in out.hits {
                     found[p as usize].get_or_insert((base + pos, a));
                 }
@@ -272,10 +325,11 @@ pub fn run(
                     let bytes = &out.bytes[from..s.end as usize];
                     from = s.end as usize;
                     let parent = base + s.parent;
-                    if visited
-                        .insert(s.fp, parent, usize::from(s.action))
-                        .is_some()
-                    {
+                    let inserted = visited.insert(s.fp, parent, usize::from(s.action));
+                    if let (Some(g), Some(map)) = (graph.as_mut(), s.own) {
+                        g.edge(parent, inserted.unwrap_or_else(|id| id), map);
+                    }
+                    if inserted.is_ok() {
                         next.push(bytes);
                         if opts.max_states.is_some_and(|m| visited.len() > m) {
                             cut = Some(Cut::StateBudget);
@@ -301,12 +355,26 @@ pub fn run(
     line.finish();
     memory.visited_bytes = visited.heap_bytes();
     let complete = cut.is_none();
+    // INV-NO-DEAD-END: only over a complete graph (a cut graph strands its frontier).
+    if let Some(g) = graph.as_mut() {
+        memory.dead_end_bytes = g.peak_bytes(config.phones);
+        if complete {
+            if let Some((id, _phone)) = g.stranded(visited.len(), config.phones) {
+                for (i, p) in props.iter().enumerate() {
+                    if matches!(p.condition, Condition::NoDeadEnd) {
+                        found[i].get_or_insert((id, None));
+                    }
+                }
+            }
+        }
+    }
     let properties = props
         .iter()
         .zip(&found)
         .map(|(p, f)| {
-            let path =
-                f.map(|(id, last)| path::path_to(config, sym, &visited, id, last.map(usize::from)));
+            let path = f.map(|(id, last)| {
+                path::path_to(config, sym, opts.only, &visited, id, last.map(usize::from))
+            });
             PropertyResult::new(p, path, complete)
         })
         .collect();

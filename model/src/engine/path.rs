@@ -4,13 +4,18 @@
 use super::visited::Visited;
 use crate::action::Action;
 use crate::config::Config;
-use crate::rules::{candidate_actions, step};
+use crate::rules::step;
 use crate::state::State;
 use crate::symmetry;
 
 /// The stored state reached by `steps` (candidate-action indices) from the stored initial
 /// state, and the actions taken, each in the stored state it was taken in.
-fn replay_indices(config: &Config, sym: bool, steps: &[usize]) -> (State, Vec<Action>) {
+fn replay_indices(
+    config: &Config,
+    sym: bool,
+    only: Option<fn(Action) -> bool>,
+    steps: &[usize],
+) -> (State, Vec<Action>) {
     let canon = |s: State| {
         if sym {
             symmetry::representative(&s).0
@@ -23,7 +28,7 @@ fn replay_indices(config: &Config, sym: bool, steps: &[usize]) -> (State, Vec<Ac
     let mut cands = Vec::new();
     for &i in steps {
         cands.clear();
-        candidate_actions(config, &s, &mut cands);
+        super::actions_of(config, only, &s, &mut cands);
         let a = cands[i];
         actions.push(a);
         s = canon(step(config, &s, a).next);
@@ -47,19 +52,25 @@ fn indices_to(visited: &Visited, id: u32) -> Vec<usize> {
 pub fn path_to(
     config: &Config,
     sym: bool,
+    only: Option<fn(Action) -> bool>,
     visited: &Visited,
     id: u32,
     last: Option<usize>,
 ) -> Vec<Action> {
     let mut steps = indices_to(visited, id);
     steps.extend(last);
-    replay_to_path(config, sym, &steps)
+    replay_to_path(config, sym, only, &steps)
 }
 
 /// The concrete path taken by candidate-action indices from the initial state (each index
 /// into the candidates of the stored, canonical state when `sym`).
-pub fn replay_to_path(config: &Config, sym: bool, steps: &[usize]) -> Vec<Action> {
-    let (_, stored) = replay_indices(config, sym, steps);
+pub fn replay_to_path(
+    config: &Config,
+    sym: bool,
+    only: Option<fn(Action) -> bool>,
+    steps: &[usize],
+) -> Vec<Action> {
+    let (_, stored) = replay_indices(config, sym, only, steps);
     if sym {
         symmetry::concrete_path(config, &stored)
     } else {

@@ -65,9 +65,9 @@ impl Visited {
         }
     }
 
-    /// Insert a state reached from `parent` by its candidate action `action`; `None` if it
-    /// was visited already, else its new id.
-    pub fn insert(&mut self, fp: u64, parent: u32, action: usize) -> Option<u32> {
+    /// Insert a state reached from `parent` by its candidate action `action`: its new id, or
+    /// `Err` with its id if it was visited already.
+    pub fn insert(&mut self, fp: u64, parent: u32, action: usize) -> Result<u32, u32> {
         if (self.fps.len() + 1) * 5 > self.table.len() * 4 {
             self.grow();
         }
@@ -79,7 +79,7 @@ impl Visited {
                 break;
             }
             if self.fps[id as usize] == fp {
-                return None;
+                return Err(id);
             }
             i = (i + 1) & mask;
         }
@@ -91,7 +91,7 @@ impl Visited {
         self.fps.push(fp);
         self.parents.push(parent);
         self.push_action(action);
-        Some(id)
+        Ok(id)
     }
 
     fn push_action(&mut self, action: usize) {
@@ -154,14 +154,14 @@ mod tests {
     #[test]
     fn inserts_once_grows_and_keeps_parents() {
         let mut v = Visited::new();
-        assert_eq!(v.insert(7, 0, 0), Some(0));
-        assert_eq!(v.insert(7, 0, 3), None);
+        assert_eq!(v.insert(7, 0, 0), Ok(0));
+        assert_eq!(v.insert(7, 0, 3), Err(0));
         // Enough to grow the table several times; fingerprints spread by a multiplier.
         for n in 1..300_000u64 {
             let fp = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
             assert_eq!(
                 v.insert(fp, (n / 2) as u32, (n % 300) as usize),
-                Some(n as u32)
+                Ok(n as u32)
             );
         }
         assert_eq!(v.len(), 300_000);
