@@ -257,6 +257,10 @@ enum Command {
         /// Run one golden-vector case per edge class.
         #[arg(long)]
         classes: bool,
+        /// Coverage-guided walks through every edge class (for worlds too large to replay
+        /// every edge); --max-states and --timeout bound it.
+        #[arg(long)]
+        cover_classes: bool,
         /// Write a conformance report: FILE (JSON) and FILE with .md (Markdown).
         #[arg(long)]
         report: Option<PathBuf>,
@@ -590,6 +594,7 @@ fn run() -> Result<ExitCode, String> {
             json,
             driver,
             classes,
+            cover_classes,
             report,
         } => {
             let w = WorldArgs {
@@ -611,7 +616,7 @@ fn run() -> Result<ExitCode, String> {
             let opts = phone_jpki_checks::conform::ConformOptions {
                 world,
                 replay,
-                random: random.unwrap_or(if exhaustive { 0 } else { 100 }),
+                random: random.unwrap_or(if exhaustive || cover_classes { 0 } else { 100 }),
                 steps,
                 exhaustive,
                 seed,
@@ -621,6 +626,7 @@ fn run() -> Result<ExitCode, String> {
                 json,
                 driver,
                 classes,
+                cover_classes,
             };
             let (text, ok, figures) = phone_jpki_checks::conform::conform_json(&c, &opts)?;
             print!("{text}");
