@@ -3,8 +3,9 @@
 //! thread count. Prints one JSON object: counts, seconds, peak resident memory and, for ours,
 //! the engine's own memory figures.
 //!
-//! Usage: bench (ours|stateright) WORLD THREADS
-//! (WORLD: reference, deep, single, new-phone, storyline, wide)
+//! Usage: bench (ours|stateright) WORLD THREADS [TIMEOUT_SECONDS]
+//! (WORLD: reference, deep, single, new-phone, storyline, wide); ours draws its progress line
+//! on standard error when BENCH_PROGRESS is set.
 
 use phone_jpki_model::check::CheckOptions;
 use phone_jpki_model::engine;
@@ -60,11 +61,21 @@ fn main() -> ExitCode {
         eprintln!("bench: THREADS must be a number, got {threads:?}");
         return ExitCode::from(2);
     };
+    let timeout = match args.get(3).map(|t| t.parse::<u64>()) {
+        None => None,
+        Some(Ok(t)) => Some(std::time::Duration::from_secs(t)),
+        Some(Err(_)) => {
+            eprintln!("bench: TIMEOUT_SECONDS must be a number, got {:?}", args[3]);
+            return ExitCode::from(2);
+        }
+    };
     let start = Instant::now();
     let out = match which.as_str() {
         "ours" => {
             let opts = CheckOptions {
                 threads,
+                timeout,
+                progress_line: std::env::var_os("BENCH_PROGRESS").is_some(),
                 ..CheckOptions::default()
             };
             // Every property, INV-NO-DEAD-END's graph included.
@@ -78,6 +89,10 @@ fn main() -> ExitCode {
                 "visited_bytes": m.visited_bytes, "peak_frontier_bytes": m.peak_frontier_bytes,
                 "peak_frontier_states": m.peak_frontier_states,
                 "dead_end_bytes": m.dead_end_bytes, "peak_rss": peak_rss_bytes(),
+                "cut": r.cut, "verdicts": r.properties.iter()
+                    .map(|p| (p.name.split(':').next().unwrap_or_default().to_string(),
+                              p.verdict(r.complete).word()))
+                    .collect::<std::collections::BTreeMap<_, _>>(),
             })
         }
         "stateright" => {

@@ -130,8 +130,8 @@ pub fn stranded(nodes: &[NodeInfo], edges: &[(u32, u32, u16)], phones: u8) -> Op
 /// Heap bytes [`stranded_by`] allocates for `n` states and `e` edges (at most).
 pub fn analysis_bytes(n: usize, e: usize, phones: u8) -> usize {
     let w = usize::from(phones);
-    // Two offset arrays, the reversed edges, the marks and the work queue.
-    2 * (n + 1) * 4 + e * (4 + 2) + n * w + n * w * 8
+    // Two offset arrays, the reversed edges, the marks and the work queue (at its longest).
+    2 * (n + 1) * 4 + e * (4 + 2) + n * w + n * w * 4
 }
 
 /// [`stranded`] over `count` edges listed (twice) by `edges`.
@@ -162,23 +162,26 @@ pub fn stranded_by<I: Iterator<Item = (u32, u32, u16)>>(
     drop(fill);
     // reached[(state, phone)]: that phone can reach its goal (or a bound) from that state.
     let mut reached = vec![false; n * w];
-    let mut queue: Vec<(u32, u8)> = Vec::new();
+    // (state, phone) pairs to go back from, as `state * phones + phone`.
+    u32::try_from(n * w).expect("more (state, phone) pairs than a u32 numbers");
+    let mut queue: Vec<u32> = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
         for h in 0..phones {
             if node.goal & (1 << h) != 0 || node.excused {
                 reached[i * w + usize::from(h)] = true;
-                queue.push((i as u32, h));
+                queue.push((i * w) as u32 + u32::from(h));
             }
         }
     }
-    while let Some((t, ht)) = queue.pop() {
+    while let Some(pair) = queue.pop() {
+        let (t, ht) = (pair / w as u32, (pair % w as u32) as u8);
         let range = start[t as usize] as usize..start[t as usize + 1] as usize;
         for (&from, &map) in rev_from[range.clone()].iter().zip(&rev_map[range]) {
             // Phone `h` of `from` is phone `image(map, h)` of `t`.
             for h in 0..phones {
                 if image(map, h) == ht && !reached[from as usize * w + usize::from(h)] {
                     reached[from as usize * w + usize::from(h)] = true;
-                    queue.push((from, h));
+                    queue.push(from * w as u32 + u32::from(h));
                 }
             }
         }
