@@ -59,8 +59,8 @@ fn engine_agrees_with_the_first_checker_on_the_reference_world() {
 #[test]
 fn engine_agrees_with_the_first_checker_on_the_new_phone_world() {
     // One person, two phones, real PIN tries, four phone certs: both kinds move.
-    // Under symmetry only (the plain search of this world is compared in model/tests/check.rs'
-    // symmetry tests' manner on the reference world above; here it would double CI time).
+    // Under symmetry only: the plain search of this world would double the test's time
+    // (symmetry against the plain search: model/tests/check.rs).
     assert_same(&Config::new_phone(), &opts(2, true));
 }
 
