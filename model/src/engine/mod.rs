@@ -255,7 +255,9 @@ pub fn run(
     progress: &mut dyn FnMut(Progress),
 ) -> (CheckReport, Memory) {
     let start = Instant::now();
-    let threads = opts.threads.max(1);
+    // More workers than cores only add overhead (issue 16: `--threads 30000`).
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = opts.threads.clamp(1, cores);
     let sym = opts.symmetry;
     let dead_end = props
         .iter()
@@ -319,11 +321,19 @@ pub fn run(
                 for &(r, n) in out.refusals.0.iter().flatten() {
                     refusals.add(r, n);
                 }
-                states += out.generated;
                 let mut from = 0usize;
                 for s in &out.succs {
                     let bytes = &out.bytes[from..s.end as usize];
                     from = s.end as usize;
+                    // Counted per successor, so the figures do not depend on batch sizes;
+                    // the budget counts unique states: a new one beyond it stops the search.
+                    states += 1;
+                    if opts.max_states.is_some_and(|m| visited.len() >= m)
+                        && visited.get(s.fp).is_none()
+                    {
+                        cut = Some(Cut::StateBudget);
+                        break 'levels;
+                    }
                     let parent = base + s.parent;
                     let inserted = visited.insert(s.fp, parent, usize::from(s.action));
                     if let (Some(g), Some(map)) = (graph.as_mut(), s.own) {
@@ -331,10 +341,6 @@ pub fn run(
                     }
                     if inserted.is_ok() {
                         next.push(bytes);
-                        if opts.max_states.is_some_and(|m| visited.len() > m) {
-                            cut = Some(Cut::StateBudget);
-                            break 'levels;
-                        }
                     }
                 }
             }
