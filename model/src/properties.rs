@@ -165,9 +165,12 @@ pub fn for_config(config: &Config) -> Vec<Property> {
         .into_iter()
         .filter(|p| config.phones >= 2 || !p.name.starts_with("SCN-MODEL-CHANGE"))
         .filter(|p| !p.name.starts_with("SCN-BOTH-KINDS-NEW-PHONE") || both_kinds_fit(config))
-        // A reset while offline takes two detours (going offline, the reset).
+        // A reset while offline takes two detours (going offline, the reset); so does the
+        // disposal of a broken phone (breaking it, disposing of it).
         .filter(|p| {
-            !p.name.starts_with("RISK-RESET-OFFLINE") || config.max_events.is_none_or(|m| m >= 2)
+            !(p.name.starts_with("RISK-RESET-OFFLINE")
+                || p.name.starts_with("RISK-BROKEN-DISPOSAL"))
+                || config.max_events.is_none_or(|m| m >= 2)
         })
         .collect();
     // The threat actors' and the alternatives' properties (crate::risks).
@@ -232,7 +235,7 @@ pub fn invariants() -> Vec<Property> {
             inv::pin_retry,
         ),
         Property::always_step(
-            "R-TOKEN: a revocation made away from the holding phone sends a deletion push to that phone's latest token, and every push goes there",
+            "R-TOKEN: a revocation made away from the holding phone sends a deletion push to that phone's latest token, every push goes there, and it is delivered only to that app installation while the phone is online",
             inv::token,
         ),
         Property::always_step(
@@ -379,6 +382,16 @@ pub fn reachability() -> Vec<Property> {
                     return false;
                 };
                 !o.before.phone(h).online && o.after.phone(h).slots.iter().any(|s| s.has_key())
+            },
+        ),
+        Property::sometimes_step(
+            "RISK-BROKEN-DISPOSAL: a broken phone is disposed of with its keys still in its SE (R-FAILURE: no procedure runs on it; only a remote deletion can reach it)",
+            |o| {
+                let (Action::Dispose(h, _), true) = (o.action, o.accepted()) else {
+                    return false;
+                };
+                o.before.phone(h).condition == crate::state::Condition::Broken
+                    && o.after.phone(h).slots.iter().any(|s| s.has_key())
             },
         ),
         Property::sometimes(

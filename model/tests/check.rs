@@ -168,6 +168,7 @@ fn reference_configuration_is_complete_and_every_property_gets_its_verdict() {
         &[
             "SCN-BOTH-KINDS-NEW-PHONE",
             "RISK-RESET-OFFLINE",
+            "RISK-BROKEN-DISPOSAL",
             "ACT-EnrollFinger",
             "ACT-BiometricUse",
             "ACT-SimSwap",
