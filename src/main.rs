@@ -4,6 +4,7 @@ mod alternatives;
 mod ca_cmd;
 mod card_cmd;
 mod check_cmd;
+mod distributed_cmd;
 mod explorer;
 mod explorer_api;
 mod links;
@@ -116,6 +117,8 @@ enum Command {
         /// Also write an HTML page with every path as pictures.
         #[arg(long)]
         html: Option<PathBuf>,
+        #[command(flatten)]
+        cluster: distributed_cmd::ClusterArgs,
         /// Also write every counterexample and example as ITF (`DIR/<property>.itf.json`).
         #[arg(long)]
         itf: Option<PathBuf>,
@@ -254,6 +257,10 @@ enum Command {
         /// Run one golden-vector case per edge class.
         #[arg(long)]
         classes: bool,
+        /// Coverage-guided walks through every edge class (for worlds too large to replay
+        /// every edge); --max-states and --timeout bound it.
+        #[arg(long)]
+        cover_classes: bool,
         /// Write a conformance report: FILE (JSON) and FILE with .md (Markdown).
         #[arg(long)]
         report: Option<PathBuf>,
@@ -425,6 +432,7 @@ fn run() -> Result<ExitCode, String> {
             json,
             strict,
             html,
+            cluster,
             itf,
         } => {
             if policy.iter().any(|p| p == "list") {
@@ -432,20 +440,28 @@ fn run() -> Result<ExitCode, String> {
                 return Ok(ExitCode::SUCCESS);
             }
             let c = config(&world, &policy)?;
+            let live = std::io::IsTerminal::is_terminal(&std::io::stderr());
             let mut opts = CheckOptions {
                 symmetry,
                 max_states,
                 timeout: timeout.map(Duration::from_secs),
+                progress_line: live,
                 ..CheckOptions::default()
             };
             if let Some(t) = threads {
                 opts.threads = t.max(1);
             }
+            if cluster.processes.is_some() {
+                let vs = check_cmd::variants(&policy);
+                return distributed_cmd::run(&c, &opts, &cluster, &vs, json, strict);
+            }
             let r = check(&c, &opts, &mut |p| {
-                eprintln!(
-                    "depth {:3}  {:>10} states  {:.1} s",
-                    p.depth, p.unique_states, p.seconds
-                )
+                if !live {
+                    eprintln!(
+                        "depth {:3}  {:>10} states  {:.1} s",
+                        p.depth, p.unique_states, p.seconds
+                    )
+                }
             });
             if let Some(file) = html {
                 report::write_atomic(&file, report::check_html(&c, &r).as_bytes())?;
@@ -578,6 +594,7 @@ fn run() -> Result<ExitCode, String> {
             json,
             driver,
             classes,
+            cover_classes,
             report,
         } => {
             let w = WorldArgs {
@@ -599,7 +616,7 @@ fn run() -> Result<ExitCode, String> {
             let opts = phone_jpki_checks::conform::ConformOptions {
                 world,
                 replay,
-                random: random.unwrap_or(if exhaustive { 0 } else { 100 }),
+                random: random.unwrap_or(if exhaustive || cover_classes { 0 } else { 100 }),
                 steps,
                 exhaustive,
                 seed,
@@ -609,6 +626,7 @@ fn run() -> Result<ExitCode, String> {
                 json,
                 driver,
                 classes,
+                cover_classes,
             };
             let (text, ok, figures) = phone_jpki_checks::conform::conform_json(&c, &opts)?;
             print!("{text}");

@@ -41,6 +41,8 @@ pub struct ConformOptions {
     pub driver: Option<String>,
     /// Run one golden-vector case per edge class (`vectors export`'s cases).
     pub classes: bool,
+    /// Coverage-guided walks through every edge class ([`crate::cover`]).
+    pub cover_classes: bool,
 }
 
 /// Read an action list (a JSON array of model actions; at most
@@ -125,6 +127,11 @@ pub fn conform_json(
     config: &Config,
     opts: &ConformOptions,
 ) -> Result<(String, bool, serde_json::Value), String> {
+    if opts.cover_classes && opts.driver.is_some() {
+        return Err(
+            "--cover-classes drives the implementation in process, not with --driver".into(),
+        );
+    }
     if let Some(cmd) = &opts.driver {
         return crate::driver::conform::conform_driver(config, opts, cmd);
     }
@@ -187,6 +194,18 @@ pub fn conform_json(
         });
     }
 
+    if divergence.is_none() && opts.cover_classes {
+        let co = crate::cover::Options {
+            seed: opts.seed,
+            max_states: opts.max_states,
+            timeout: opts.timeout,
+        };
+        let (r, d) = crate::cover::cover_classes(config, &co).map_err(|e| e.to_string())?;
+        text += &r.line(d.is_none());
+        json_out["cover_classes"] = r.json(d.is_none());
+        divergence = divergence.or(d);
+    }
+
     if divergence.is_none() && opts.exhaustive {
         let t = Instant::now();
         let graph = model_graph_within(config, opts.max_states, opts.timeout);
@@ -240,7 +259,8 @@ pub fn conform_json(
     json_out["skipped_kinds"] = json!(unrealised);
 
     // A cut-short exhaustive run decides nothing about the edges it did not take.
-    let complete = json_out["exhaustive"]["complete"] != json!(false);
+    let complete = json_out["exhaustive"]["complete"] != json!(false)
+        && json_out["cover_classes"]["complete"] != json!(false);
     let ok = divergence.is_none() && complete;
     json_out["seconds"] = json!(started.elapsed().as_secs_f64());
     if let Some(d) = &divergence {
@@ -267,6 +287,9 @@ pub fn report_head(config: &Config, opts: &ConformOptions, system: &str) -> serd
     }
     if opts.classes {
         modes.push("edge classes");
+    }
+    if opts.cover_classes {
+        modes.push("edge classes by coverage-guided walks");
     }
     if opts.exhaustive {
         modes.push("every edge");

@@ -2,6 +2,7 @@
 //! `phone-jpki-impl` against `phone-jpki-model`.
 
 pub mod conform;
+pub mod cover;
 pub mod driver;
 pub mod exhaustive;
 pub mod lockstep;

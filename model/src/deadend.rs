@@ -124,40 +124,64 @@ fn image(map: u16, h: u8) -> u8 {
 /// goal by own actions, with that phone. `edges` are own-action edges (from, to, phone
 /// renaming from `from`'s numbering to `to`'s).
 pub fn stranded(nodes: &[NodeInfo], edges: &[(u32, u32, u16)], phones: u8) -> Option<(u32, u8)> {
+    stranded_by(nodes, edges.len(), || edges.iter().copied(), phones)
+}
+
+/// Heap bytes [`stranded_by`] allocates for `n` states and `e` edges (at most).
+pub fn analysis_bytes(n: usize, e: usize, phones: u8) -> usize {
+    let w = usize::from(phones);
+    // Two offset arrays, the reversed edges, the marks and the work queue (at its longest).
+    2 * (n + 1) * 4 + e * (4 + 2) + n * w + n * w * 4
+}
+
+/// [`stranded`] over `count` edges listed (twice) by `edges`.
+pub fn stranded_by<I: Iterator<Item = (u32, u32, u16)>>(
+    nodes: &[NodeInfo],
+    count: usize,
+    edges: impl Fn() -> I,
+    phones: u8,
+) -> Option<(u32, u8)> {
     let n = nodes.len();
     let w = usize::from(phones);
     // Reverse adjacency in CSR form.
     let mut start = vec![0u32; n + 1];
-    for &(_, to, _) in edges {
+    for (_, to, _) in edges() {
         start[to as usize + 1] += 1;
     }
     for i in 0..n {
         start[i + 1] += start[i];
     }
     let mut fill = start.clone();
-    let mut rev = vec![(0u32, 0u16); edges.len()];
-    for &(from, to, map) in edges {
-        rev[fill[to as usize] as usize] = (from, map);
+    let (mut rev_from, mut rev_map) = (vec![0u32; count], vec![0u16; count]);
+    for (from, to, map) in edges() {
+        let k = fill[to as usize] as usize;
+        rev_from[k] = from;
+        rev_map[k] = map;
         fill[to as usize] += 1;
     }
+    drop(fill);
     // reached[(state, phone)]: that phone can reach its goal (or a bound) from that state.
     let mut reached = vec![false; n * w];
-    let mut queue: Vec<(u32, u8)> = Vec::new();
+    // (state, phone) pairs to go back from, as `state * phones + phone`.
+    u32::try_from(n * w).expect("more (state, phone) pairs than a u32 numbers");
+    let mut queue: Vec<u32> = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
         for h in 0..phones {
             if node.goal & (1 << h) != 0 || node.excused {
                 reached[i * w + usize::from(h)] = true;
-                queue.push((i as u32, h));
+                queue.push((i * w) as u32 + u32::from(h));
             }
         }
     }
-    while let Some((t, ht)) = queue.pop() {
-        for &(from, map) in &rev[start[t as usize] as usize..start[t as usize + 1] as usize] {
+    while let Some(pair) = queue.pop() {
+        let (t, ht) = (pair / w as u32, (pair % w as u32) as u8);
+        let range = start[t as usize] as usize..start[t as usize + 1] as usize;
+        for (&from, &map) in rev_from[range.clone()].iter().zip(&rev_map[range]) {
             // Phone `h` of `from` is phone `image(map, h)` of `t`.
             for h in 0..phones {
                 if image(map, h) == ht && !reached[from as usize * w + usize::from(h)] {
                     reached[from as usize * w + usize::from(h)] = true;
-                    queue.push((from, h));
+                    queue.push(from * w as u32 + u32::from(h));
                 }
             }
         }

@@ -31,14 +31,57 @@ fn eval<const I: usize>(m: &JpkiModel, s: &State) -> bool {
     let sometimes = p.expectation == Expectation::Sometimes;
     match p.condition {
         Condition::State(f) => f(&m.config, s),
-        Condition::Step(f) if sometimes => {
-            properties::some_step_satisfies(&m.config, s, f).is_some()
-        }
-        Condition::Step(f) => properties::steps_satisfy(&m.config, s, f).is_none(),
+        Condition::Step(f) => with_steps(&m.config, s, |steps| {
+            let mut all = steps.iter().map(|(a, r, after)| {
+                f(&properties::Observed {
+                    config: &m.config,
+                    before: s,
+                    action: *a,
+                    result: *r,
+                    after,
+                })
+            });
+            if sometimes {
+                all.any(|hit| hit)
+            } else {
+                all.all(|ok| ok)
+            }
+        }),
         // Action reachability is stateright's own coverage; the dead-end analysis needs the
         // whole graph (crate::check). Neither is a state property.
         Condition::Action(_) | Condition::NoDeadEnd => !sometimes,
     }
+}
+
+/// The steps out of one state: action, outcome, state after.
+type Steps = Vec<(Action, Result<(), crate::action::Refusal>, State)>;
+
+thread_local! {
+    /// The steps out of the state whose properties stateright evaluates now (it evaluates
+    /// every property of a state in a row): computed once per state, not once per property.
+    static STEPS: std::cell::RefCell<Option<(Config, State, Steps)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Run `f` on the steps out of `s` (every candidate action attempted), cached per thread.
+fn with_steps<T>(config: &Config, s: &State, f: impl FnOnce(&Steps) -> T) -> T {
+    STEPS.with(|cell| {
+        let mut cache = cell.borrow_mut();
+        let fresh = !matches!(&*cache, Some((c, st, _)) if st == s && c == config);
+        if fresh {
+            let mut actions = Vec::new();
+            candidate_actions(config, s, &mut actions);
+            let steps = actions
+                .into_iter()
+                .map(|a| {
+                    let o = step(config, s, a);
+                    (a, o.result, o.next)
+                })
+                .collect();
+            *cache = Some((config.clone(), s.clone(), steps));
+        }
+        f(&cache.as_ref().expect("filled above").2)
+    })
 }
 
 macro_rules! table {

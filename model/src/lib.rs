@@ -24,6 +24,7 @@ pub const MODEL_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const MODEL_HASH: &str = env!("PHONE_JPKI_MODEL_HASH");
 pub mod check;
 pub mod deadend;
+pub mod engine;
 pub mod explore;
 pub mod invariants;
 pub mod itf;

@@ -1,0 +1,137 @@
+//! What INV-NO-DEAD-END needs from the engine's search, kept compactly: the analysis' view
+//! of each state ([`deadend::NodeInfo`], 3 bytes) and the persons' own-action edges as a
+//! forward adjacency by state id (4 bytes per state, 4 per edge, plus 2 for the phone
+//! renaming under symmetry). After a complete search the edges are reversed by index and
+//! [`deadend::stranded_by`] runs its backward reachability.
+
+use crate::deadend::{self, NodeInfo};
+
+pub struct Graph {
+    nodes: Vec<NodeInfo>,
+    /// `starts[i]`: the first edge out of state `i` (edges are added in state order).
+    starts: Vec<u32>,
+    to: Vec<u32>,
+    /// The phone renaming of each edge (only under symmetry; else the identity).
+    maps: Vec<u16>,
+    identity: u16,
+    sym: bool,
+}
+
+impl Graph {
+    pub fn new(phones: u8, sym: bool) -> Graph {
+        Graph {
+            nodes: Vec::new(),
+            starts: Vec::new(),
+            to: Vec::new(),
+            maps: Vec::new(),
+            identity: deadend::identity(phones),
+            sym,
+        }
+    }
+
+    /// The next expanded state's view (states are expanded in id order).
+    pub fn node(&mut self, info: NodeInfo) {
+        self.nodes.push(info);
+    }
+
+    /// An own-action edge out of `from` (not before an edge out of an earlier state).
+    pub fn edge(&mut self, from: u32, to: u32, map: u16) {
+        let first = u32::try_from(self.to.len()).expect("more than 4 billion own-action edges");
+        while self.starts.len() <= from as usize {
+            self.starts.push(first);
+        }
+        self.to.push(to);
+        if self.sym {
+            self.maps.push(map);
+        }
+    }
+
+    fn edges(&self) -> impl Iterator<Item = (u32, u32, u16)> + '_ {
+        let ends = self
+            .starts
+            .iter()
+            .skip(1)
+            .copied()
+            .chain([self.to.len() as u32]);
+        self.starts
+            .iter()
+            .copied()
+            .zip(ends)
+            .enumerate()
+            .flat_map(move |(from, (s, e))| {
+                (s..e).map(move |k| {
+                    let map = if self.sym {
+                        self.maps[k as usize]
+                    } else {
+                        self.identity
+                    };
+                    (from as u32, self.to[k as usize], map)
+                })
+            })
+    }
+
+    /// Heap bytes of the graph at its largest: the forward adjacency held during the
+    /// search, and the reverse adjacency and reachability marks of the analysis beside it.
+    pub fn peak_bytes(&self, phones: u8) -> usize {
+        let n = self.nodes.len();
+        let e = self.to.len();
+        let forward = self.nodes.capacity() * std::mem::size_of::<NodeInfo>()
+            + self.starts.capacity() * 4
+            + self.to.capacity() * 4
+            + self.maps.capacity() * 2;
+        forward + deadend::analysis_bytes(n, e, phones)
+    }
+
+    /// The first state (in id order) with a stranded phone, over `states` states.
+    pub fn stranded(&mut self, states: usize, phones: u8) -> Option<(u32, u8)> {
+        // States never expanded (none in a complete search) apply to no phone.
+        if self.nodes.len() < states {
+            self.nodes.resize(states, NodeInfo::default());
+        }
+        deadend::stranded_by(&self.nodes, self.to.len(), || self.edges(), phones)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(goal: u8, applies: u8) -> NodeInfo {
+        NodeInfo {
+            goal,
+            applies,
+            excused: false,
+        }
+    }
+
+    #[test]
+    fn a_phone_with_no_own_way_to_its_goal_is_stranded_through_renamings() {
+        // 0 -> 1 -> 2 (goal of phone 0); 0 -> 3 (no way on). Phone 1 in hand at 3.
+        let mut g = Graph::new(2, true);
+        let id = deadend::identity(2);
+        let swap = deadend::pack(&[1, 0]);
+        g.node(node(0, 0b01));
+        g.node(node(0, 0b10));
+        g.node(node(0b01, 0b01));
+        g.node(node(0, 0b10));
+        // Phone 0 of state 0 is phone 1 of state 1 (renamed), phone 0 of state 2 again.
+        g.edge(0, 1, swap);
+        g.edge(1, 2, swap);
+        g.edge(2, 3, id);
+        // State 3 holds phone 1, with no edge on: stranded, the first such state.
+        assert_eq!(g.stranded(4, 2), Some((3, 1)));
+        // Its goal reached there, nothing is stranded.
+        g.nodes[3].goal = 0b10;
+        assert_eq!(g.stranded(4, 2), None);
+        // Without the renaming, phone 0 of state 0 reaches phone 0 of state 2 only if ...
+        let mut plain = Graph::new(2, false);
+        plain.node(node(0, 0b01));
+        plain.node(node(0, 0b10));
+        plain.node(node(0b01, 0b01));
+        plain.edge(0, 1, swap);
+        plain.edge(1, 2, swap);
+        // ... renamings are ignored (identity): phone 1 of state 1 cannot reach phone 1's
+        // goal at state 2.
+        assert_eq!(plain.stranded(3, 2), Some((1, 1)));
+    }
+}

@@ -1,0 +1,404 @@
+//! The checker's engine: a level-synchronous breadth-first search that keeps full states only
+//! in the frontier, and those packed ([`pack`]); every visited state is a 64-bit fingerprint,
+//! a parent id and an action index ([`visited`]), and a shortest path is rebuilt by replaying
+//! those indices ([`path`]). A level is expanded in batches on several threads and merged in
+//! frontier order, so ids, first discoveries and paths do not depend on the thread count.
+//! Limits are enforced within a level: the state budget at the state that exceeds it, the
+//! time limit between batches.
+//!
+//! It decides exactly what [`crate::check`]'s first checker decided (tests in
+//! `model/tests/engine.rs` compare both on several worlds and policies).
+
+#[cfg(feature = "distributed")]
+pub mod distributed;
+mod graph;
+pub mod pack;
+pub mod path;
+pub mod progress;
+mod props;
+pub mod visited;
+
+use crate::action::{Action, Refusal};
+use crate::check::{CheckOptions, CheckReport, Cut, Progress, PropertyResult};
+use crate::config::Config;
+use crate::deadend;
+use crate::properties::{Condition, Observed, Property};
+use crate::rules::{candidate_actions, step};
+use crate::state::State;
+use crate::symmetry;
+use pack::Arena;
+use props::{Hit, Open};
+use std::collections::BTreeMap;
+use std::time::Instant;
+use visited::Visited;
+
+/// Frontier states expanded by one thread between two merges.
+const BATCH_PER_THREAD: usize = 1 << 13;
+
+/// A successor found by a worker: fingerprint, position of its parent in the batch, the
+/// parent's candidate-action index, end of its packed bytes in the worker's arena.
+struct Succ {
+    fp: u64,
+    parent: u32,
+    action: u16,
+    /// A person's own action (INV-NO-DEAD-END): the phone renaming into the successor.
+    own: Option<u16>,
+    end: u32,
+}
+
+/// What one worker produced for its part of a batch.
+#[derive(Default)]
+struct Out {
+    succs: Vec<Succ>,
+    bytes: Vec<u8>,
+    /// (position in the part, discovery), in expansion order.
+    hits: Vec<(u32, Hit)>,
+    /// Refusals met, by discriminant.
+    refusals: Refusals,
+    /// Edges that change the state.
+    generated: usize,
+    /// The dead-end analysis' view of each expanded state, in order (when it runs).
+    nodes: Vec<deadend::NodeInfo>,
+}
+
+/// Refusal counts indexed by the refusal's discriminant.
+#[derive(Default)]
+struct Refusals(Vec<Option<(Refusal, usize)>>);
+
+impl Refusals {
+    fn add(&mut self, r: Refusal, n: usize) {
+        let i = r as usize;
+        if i >= self.0.len() {
+            self.0.resize(i + 1, None);
+        }
+        self.0[i].get_or_insert((r, 0)).1 += n;
+    }
+}
+
+/// Figures of the engine's memory, for the bytes-per-state benchmark.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct Memory {
+    /// Heap bytes of the visited set at the end.
+    pub visited_bytes: usize,
+    /// The largest frontier's packed bytes (a BFS level).
+    pub peak_frontier_bytes: usize,
+    /// The largest frontier's state count.
+    pub peak_frontier_states: usize,
+    /// INV-NO-DEAD-END's graph at its largest (0 when the property is not checked).
+    pub dead_end_bytes: usize,
+}
+
+/// What every expansion of one search shares.
+#[derive(Clone, Copy)]
+pub(crate) struct Ctx<'a> {
+    pub config: &'a Config,
+    pub sym: bool,
+    /// Explore only the candidate actions this keeps ([`CheckOptions::only`]).
+    pub only: Option<fn(Action) -> bool>,
+    /// INV-NO-DEAD-END is checked: the world with its bounds lifted ([`deadend::unbounded`]).
+    pub free: Option<&'a Config>,
+}
+
+/// The candidate actions of `state` that the search explores (in the order their indices
+/// refer to).
+pub(crate) fn actions_of(
+    config: &Config,
+    only: Option<fn(Action) -> bool>,
+    state: &State,
+    out: &mut Vec<Action>,
+) {
+    candidate_actions(config, state, out);
+    if let Some(keep) = only {
+        out.retain(|&a| keep(a));
+    }
+}
+
+fn expand_part(ctx: Ctx, open: &Open, frontier: &Arena, range: std::ops::Range<usize>) -> Out {
+    let Ctx { config, sym, .. } = ctx;
+    let mut out = Out::default();
+    let mut actions = Vec::new();
+    let mut scratch = Vec::with_capacity(128);
+    for (pos, i) in range.enumerate() {
+        let packed = frontier.get(i);
+        let state = pack::unpack(packed);
+        let pos = pos as u32;
+        for &(p, f, hit_when) in &open.states {
+            if f(config, &state) == hit_when {
+                out.hits.push((pos, (p, None)));
+            }
+        }
+        if let Some(free) = ctx.free {
+            out.nodes.push(deadend::node_info(config, free, &state));
+        }
+        actions.clear();
+        actions_of(config, ctx.only, &state, &mut actions);
+        for (ai, &a) in actions.iter().enumerate() {
+            let o = step(config, &state, a);
+            let ai16 = u16::try_from(ai).expect("more than 65535 candidate actions");
+            if !open.steps.is_empty() {
+                let observed = Observed {
+                    config,
+                    before: &state,
+                    action: a,
+                    result: o.result,
+                    after: &o.next,
+                };
+                for &(p, f, hit_when) in &open.steps {
+                    if f(&observed) == hit_when {
+                        out.hits.push((pos, (p, Some(ai16))));
+                    }
+                }
+            }
+            match o.result {
+                Ok(()) => {
+                    for &p in &open.actions[a.kind() as usize] {
+                        out.hits.push((pos, (p, Some(ai16))));
+                    }
+                }
+                Err(r) => out.refusals.add(r, 1),
+            }
+            scratch.clear();
+            let own = ctx.free.is_some() && deadend::is_own(&a);
+            let map = if sym {
+                if o.next == state {
+                    continue;
+                }
+                let (rep, perm) = symmetry::representative(&o.next);
+                pack::pack_into(&rep, &mut scratch);
+                own.then(|| deadend::pack(&perm.phones))
+            } else {
+                pack::pack_into(&o.next, &mut scratch);
+                if scratch == packed {
+                    continue;
+                }
+                own.then(|| deadend::identity(config.phones))
+            };
+            out.generated += 1;
+            out.bytes.extend_from_slice(&scratch);
+            out.succs.push(Succ {
+                fp: pack::fingerprint(&scratch),
+                parent: pos,
+                action: ai16,
+                own: map,
+                end: u32::try_from(out.bytes.len()).expect("a batch's successors exceed 4 GiB"),
+            });
+        }
+    }
+    out
+}
+
+/// Expand `range` of the frontier on `threads` threads; the parts in order.
+fn expand_batch(
+    ctx: Ctx,
+    open: &Open,
+    frontier: &Arena,
+    range: std::ops::Range<usize>,
+    threads: usize,
+) -> Vec<(usize, Out)> {
+    let chunk = range.len().div_ceil(threads).max(1);
+    let parts: Vec<std::ops::Range<usize>> = (range.start..range.end)
+        .step_by(chunk)
+        .map(|s| s..(s + chunk).min(range.end))
+        .collect();
+    if parts.len() <= 1 {
+        return parts
+            .into_iter()
+            .map(|r| (r.start, expand_part(ctx, open, frontier, r)))
+            .collect();
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|r| scope.spawn(move || (r.start, expand_part(ctx, open, frontier, r))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("checker worker panicked"))
+            .collect()
+    })
+}
+
+/// The properties the cluster decides ([`distributed`]): every one of
+/// [`crate::properties::for_config`] but those decided on the whole graph (INV-NO-DEAD-END),
+/// whose edges would have to be gathered from every process.
+pub fn engine_properties(config: &Config) -> Vec<Property> {
+    crate::properties::for_config(config)
+        .into_iter()
+        .filter(|p| !matches!(p.condition, crate::properties::Condition::NoDeadEnd))
+        .collect()
+}
+
+/// A world by name, for benchmarks and scripts: `reference`, `deep`, `single`, `new-phone`,
+/// `storyline`, or `wide` (the reference world with 4 phone certs and 2 detours: a person can
+/// move both kinds to a new phone).
+pub fn named_world(name: &str) -> Option<Config> {
+    Some(match name {
+        "reference" => Config::reference(),
+        "deep" => Config::deep(),
+        "single" => Config::single(),
+        "new-phone" => Config::new_phone(),
+        "storyline" => Config::storyline(),
+        "wide" => Config {
+            max_certs: Some(4),
+            max_events: Some(2),
+            ..Config::reference()
+        },
+        _ => return None,
+    })
+}
+
+/// Run the check for the given properties (what [`crate::check::check_properties`] calls).
+pub fn run(
+    config: &Config,
+    opts: &CheckOptions,
+    props: Vec<Property>,
+    progress: &mut dyn FnMut(Progress),
+) -> (CheckReport, Memory) {
+    let start = Instant::now();
+    // More workers than cores only add overhead (issue 16: `--threads 30000`).
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = opts.threads.clamp(1, cores);
+    let sym = opts.symmetry;
+    let dead_end = props
+        .iter()
+        .any(|p| matches!(p.condition, Condition::NoDeadEnd));
+    let free = dead_end.then(|| deadend::unbounded(config));
+    let mut graph = dead_end.then(|| graph::Graph::new(config.phones, sym));
+    let ctx = Ctx {
+        config,
+        sym,
+        only: opts.only,
+        free: free.as_ref(),
+    };
+    let init = {
+        let s = State::initial(config);
+        if sym {
+            symmetry::representative(&s).0
+        } else {
+            s
+        }
+    };
+    let packed_init = pack::pack(&init);
+    let mut visited = Visited::new();
+    let root = visited.insert(pack::fingerprint(&packed_init), 0, 0);
+    debug_assert_eq!(root, Ok(0));
+    let mut frontier = Arena::default();
+    frontier.push(&packed_init);
+    // First discovery per property: state id and, for edges, the candidate-action index.
+    let mut found: Vec<Option<(u32, Option<u16>)>> = vec![None; props.len()];
+    let mut refusals = Refusals::default();
+    let mut memory = Memory::default();
+    let mut line = progress::Line::new(opts.progress_line);
+    let (mut depth, mut states, mut level_start) = (0usize, 1usize, 0u32);
+    let mut cut = None;
+
+    'levels: while !frontier.is_empty() {
+        if opts.max_depth.is_some_and(|d| depth > d) {
+            cut = Some(Cut::Depth);
+            break;
+        }
+        memory.peak_frontier_bytes = memory.peak_frontier_bytes.max(frontier.heap_bytes());
+        memory.peak_frontier_states = memory.peak_frontier_states.max(frontier.len());
+        let open_flags: Vec<bool> = found.iter().map(|f| f.is_none()).collect();
+        let open = Open::new(&props, &open_flags);
+        let mut next = Arena::default();
+        let batch = BATCH_PER_THREAD * threads;
+        let mut begin = 0;
+        while begin < frontier.len() {
+            if opts.timeout.is_some_and(|t| start.elapsed() > t) {
+                cut = Some(Cut::Timeout);
+                break 'levels;
+            }
+            let end = (begin + batch).min(frontier.len());
+            for (first, out) in expand_batch(ctx, &open, &frontier, begin..end, threads) {
+                let base = level_start + first as u32;
+                if let Some(g) = graph.as_mut() {
+                    out.nodes.into_iter().for_each(|n| g.node(n));
+                }
+                for (pos, (p, a)) in out.hits {
+                    found[p as usize].get_or_insert((base + pos, a));
+                }
+                for &(r, n) in out.refusals.0.iter().flatten() {
+                    refusals.add(r, n);
+                }
+                let mut from = 0usize;
+                for s in &out.succs {
+                    let bytes = &out.bytes[from..s.end as usize];
+                    from = s.end as usize;
+                    // Counted per successor, so the figures do not depend on batch sizes;
+                    // the budget counts unique states: a new one beyond it stops the search.
+                    states += 1;
+                    if opts.max_states.is_some_and(|m| visited.len() >= m)
+                        && visited.get(s.fp).is_none()
+                    {
+                        cut = Some(Cut::StateBudget);
+                        break 'levels;
+                    }
+                    let parent = base + s.parent;
+                    let inserted = visited.insert(s.fp, parent, usize::from(s.action));
+                    if let (Some(g), Some(map)) = (graph.as_mut(), s.own) {
+                        g.edge(parent, inserted.unwrap_or_else(|id| id), map);
+                    }
+                    if inserted.is_ok() {
+                        next.push(bytes);
+                    }
+                }
+            }
+            begin = end;
+            line.show(depth, visited.len(), begin, frontier.len(), start);
+        }
+        level_start += frontier.len() as u32;
+        frontier = next;
+        if !frontier.is_empty() {
+            depth += 1;
+        }
+        progress(Progress {
+            depth,
+            unique_states: visited.len(),
+            seconds: start.elapsed().as_secs_f64(),
+        });
+    }
+    line.finish();
+    memory.visited_bytes = visited.heap_bytes();
+    let complete = cut.is_none();
+    // INV-NO-DEAD-END: only over a complete graph (a cut graph strands its frontier).
+    if let Some(g) = graph.as_mut() {
+        memory.dead_end_bytes = g.peak_bytes(config.phones);
+        if complete {
+            if let Some((id, _phone)) = g.stranded(visited.len(), config.phones) {
+                for (i, p) in props.iter().enumerate() {
+                    if matches!(p.condition, Condition::NoDeadEnd) {
+                        found[i].get_or_insert((id, None));
+                    }
+                }
+            }
+        }
+    }
+    let properties = props
+        .iter()
+        .zip(&found)
+        .map(|(p, f)| {
+            let path = f.map(|(id, last)| {
+                path::path_to(config, sym, opts.only, &visited, id, last.map(usize::from))
+            });
+            PropertyResult::new(p, path, complete)
+        })
+        .collect();
+    let refusals: BTreeMap<String, usize> = refusals
+        .0
+        .iter()
+        .flatten()
+        .map(|(r, n)| (r.name().to_string(), *n))
+        .collect();
+    let report = CheckReport {
+        complete,
+        cut,
+        unique_states: visited.len(),
+        states,
+        max_depth: depth,
+        seconds: start.elapsed().as_secs_f64(),
+        properties,
+        refusals,
+    };
+    (report, memory)
+}
