@@ -226,15 +226,14 @@ pub fn conform_json(
         }
     }
 
-    // Never silent: the model's actions the implementation does not realise yet are skipped
+    // Never silent: the model's actions the implementation does not realise are skipped
     // by every driver (the model graph counted above is the realised subgraph).
-    let unrealised: Vec<&str> = phone_jpki_model::ActionKind::ALL
+    let unrealised: Vec<&str> = crate::lockstep::MODEL_ONLY
         .iter()
-        .filter(|k| k.is_threat())
         .map(|k| k.name())
         .collect();
     text += &format!(
-        "skipped (not realised by the implementation yet): {}; THREAT-PIN-KNOWN (run with nobody's PIN known to others)\n",
+        "skipped (model-only, not realised by the implementation): {}\n",
         unrealised.join(", ")
     );
     json_out["skipped_kinds"] = json!(unrealised);

@@ -14,7 +14,7 @@ use phone_jpki_impl::ca::{CertStatus as ImplStatus, LogicalTime, Serial as ISeri
 use phone_jpki_impl::phone::Holder as IHolder;
 use phone_jpki_impl::system::{Refusal as ImplRefusal, System, SystemConfig};
 use phone_jpki_model::{
-    candidate_actions, step, Action, Config, Policy, Recipient, Refusal, State,
+    candidate_actions, step, Action, ActionKind, Config, Policy, Recipient, Refusal, State,
 };
 use serde_json::Value;
 use std::fmt;
@@ -217,7 +217,8 @@ pub fn system_config(config: &Config, seed: u64) -> SystemConfig {
         sign_tries: config.pin_tries[1],
         seed,
         start: LogicalTime::BASE,
-        pin_known: false,
+        // THREAT-PIN-KNOWN: the world's persons whose PINs others know.
+        pin_known: config.pin_known.iter().map(|&p| map::person(p)).collect(),
         // The model's reset wipes the SE itself, online or not; its revocation from the
         // phone is the owner's (the holder's card signature is the impl's nearest proof).
         policy: phone_jpki_impl::system::Policy {
@@ -243,10 +244,25 @@ pub fn push_index(sys: &System, serial: phone_jpki_model::Serial) -> Option<usiz
         .map(|p| p.index)
 }
 
-/// Whether the implementation realises this model action (the threat actors' and the
-/// alternatives' actions come with issue 11).
+/// Whether the implementation realises this model action: all but the actions of the
+/// alternatives that exist only on paper (ALT-STORAGE sim: SimSwap; ALT-UNLOCK: EnrollFinger,
+/// BiometricUse; ALT-PROOFING: ApplyWithCode).
 pub fn realised(action: Action) -> bool {
-    !action.kind().is_threat()
+    !MODEL_ONLY.contains(&action.kind())
+}
+
+/// The action kinds the implementation does not realise ([`realised`]).
+pub const MODEL_ONLY: [ActionKind; 5] = [
+    ActionKind::EnrollFinger,
+    ActionKind::BiometricUse,
+    ActionKind::SimSwap,
+    ActionKind::ApplyWithCode,
+    ActionKind::CertExpire,
+];
+
+/// The implementation serial standing for model serial `serial`.
+fn impl_serial(s: &System, serial: phone_jpki_model::Serial) -> Option<ISerial> {
+    map::serials(s).get(serial.index()).copied()
 }
 
 /// Run a model action on the implementation (ids one to one); `None` if a push action names
@@ -295,14 +311,14 @@ pub fn call(s: &mut System, action: Action) -> Option<Result<(), ImplRefusal>> {
             s.hand_over(phone(h), to, procedure)
         }
         Action::Dispose(h, procedure) => s.dispose(phone(h), procedure),
-        // Not realised yet (see `realised`).
-        Action::StrangerFinds(_)
-        | Action::ReaderUse(..)
-        | Action::ReadAuthCert(_)
-        | Action::ReadSignCert(..)
-        | Action::SignOffline(..)
-        | Action::PresentSignature(_)
-        | Action::EnrollFinger(_)
+        Action::StrangerFinds(h) => s.stranger_finds(phone(h)),
+        Action::ReaderUse(h, k, e) => s.reader_use(phone(h), kind(k), pin(e)),
+        Action::ReadAuthCert(h) => s.read_auth_cert(phone(h)).map(|_| ()),
+        Action::ReadSignCert(h, e) => s.read_sign_cert(phone(h), pin(e)).map(|_| ()),
+        Action::SignOffline(h, e) => s.sign_offline(phone(h), pin(e)).map(|_| ()),
+        Action::PresentSignature(serial) => s.present_signature(impl_serial(s, serial)?),
+        // Model-only (see `realised`).
+        Action::EnrollFinger(_)
         | Action::BiometricUse(_)
         | Action::SimSwap(_)
         | Action::ApplyWithCode(..) => return None,
@@ -335,8 +351,6 @@ pub fn driven_config(config: &Config) -> Result<Config, SetupError> {
     }
     Ok(Config {
         policy: Policy::as_implemented(),
-        // THREAT-PIN-KNOWN comes with issue 11 too: nobody's PIN is known to others.
-        pin_known: Vec::new(),
         ..config.clone()
     })
 }
@@ -357,8 +371,7 @@ pub fn policy_note() -> String {
 
 impl Lockstep {
     /// Both sides in their initial states; the implementation's keys from `seed`. The model
-    /// side runs under [`driven_config`] (which also has nobody's PIN known to others: the
-    /// implementation realises no THREAT-PIN-KNOWN yet; `conform` says so in its report).
+    /// side runs under [`driven_config`].
     pub fn new(config: &Config, seed: u64) -> Result<Lockstep, SetupError> {
         config.validate().map_err(SetupError::Config)?;
         let config = &driven_config(config)?;

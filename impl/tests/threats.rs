@@ -115,7 +115,7 @@ fn threat_finder_has_only_the_reader_and_not_the_pin() {
 /// logs in with it: the applet cannot tell who types.
 #[test]
 fn threat_pin_known_lets_a_finder_and_a_buyer_in() {
-    let mut s = system_with(|c| c.pin_known = true);
+    let mut s = system_with(|c| c.pin_known = [P0, P1].into());
     ready(&mut s, H0);
     ready(&mut s, H1);
     s.lose(H0).unwrap();
