@@ -8,7 +8,9 @@ mod common;
 use common::*;
 use phone_jpki_impl::ca::{CertStatus, StatusAnswer};
 use phone_jpki_impl::phone::Holder;
-use phone_jpki_impl::system::{AppletDeletion, Pin, Refusal, ResetPolicy, RevokeAuth, System};
+use phone_jpki_impl::system::{
+    AppletDeletion, Pin, Refusal, ResetPolicy, RevokeAuth, System,
+};
 
 fn with_auth(a: RevokeAuth) -> System {
     let mut s = system_with(|c| c.policy.revoke_auth = a);
@@ -75,7 +77,9 @@ fn alt_revoke_auth_phone_signature_uses_the_sign_key() {
     let sign = slot_serial(&s, H0, SIGN).unwrap();
     s.revoke_from_phone(H0, SIGN).unwrap();
     assert!(revoked(&s, sign));
-    // Now no sign credential: an auth credential issued again cannot be revoked from here.
+    // Now no sign credential: an auth credential issued again (the emptied applet installed
+    // again first) cannot be revoked from here.
+    s.install_applet(H0).unwrap();
     issue(&mut s, H0, AUTH);
     assert_eq!(s.revoke_from_phone(H0, AUTH), Err(Refusal::NoCredential));
     // A stranger does not know the signing password.
@@ -148,7 +152,9 @@ fn alt_reset_os_wipe_works_offline() {
 
 /// 失効時にアプレットの削除 (000 §3(2)(3)): revoking the last credential deletes the applet
 /// (GP DELETE with related objects); while the other kind's credential is there the applet
-/// stays; a later issuance installs it again.
+/// stays; a later issuance installs it again, the applet first (InstallApplet, phase 2):
+/// applying without it is refused `NoApplet`, as the model's Apply (found by lockstep
+/// conformance under the model's default).
 #[test]
 fn revocation_deletes_the_applet_and_issuance_reinstalls_it() {
     let mut s = system_with(|_| {});
@@ -163,6 +169,8 @@ fn revocation_deletes_the_applet_and_issuance_reinstalls_it() {
     s.go_online(H0).unwrap(); // the app's status sync deletes the revoked one
     assert!(!s.phone_view(H0).unwrap().applet, "emptied: deleted");
     assert_eq!(s.reader_use(H0, SIGN, Pin::Right), Err(Refusal::NoApplet));
+    assert_eq!(s.apply(H0, SIGN), Err(Refusal::NoApplet));
+    s.install_applet(H0).unwrap();
     issue(&mut s, H0, SIGN);
     assert!(s.phone_view(H0).unwrap().applet);
     s.r#use(H0, SIGN, Pin::Right).unwrap();

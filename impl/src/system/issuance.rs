@@ -3,7 +3,7 @@
 
 use super::pin_use::pin_value;
 use super::refusal::app_refusal;
-use super::{AppletDeletion, Refusal, System};
+use super::{Refusal, System};
 use crate::applet::{AppletConfig, PinState};
 use crate::ca::{CertKind, PhoneId};
 use crate::phone::app::AppChannel;
@@ -84,15 +84,9 @@ impl System {
     pub fn apply(&mut self, h: PhoneId, kind: CertKind) -> Result<(), Refusal> {
         self.tick();
         self.check_kind(kind)?;
-        let phone = self.online(h)?;
-        // The applet went with the last revoked credential: the issuance has the SEI-TSM
-        // install it again first (phase 2).
-        if phone.app.is_some()
-            && !phone.has_applet()
-            && self.config.policy.applet_deletion == AppletDeletion::WhenEmpty
-        {
-            self.install_applet_now(h)?;
-        }
+        self.online(h)?;
+        // The applet went with the last revoked credential: as the model has it, the holder
+        // has it installed again (InstallApplet, phase 2) before applying (`NoApplet`).
         self.slot_state(h, kind)?;
         let p = self.holder_person(h)?;
         let signed = self.sign_application(Purpose::Issue, p, Some(h), kind)?;
