@@ -9,7 +9,7 @@ use common::*;
 use phone_jpki_impl::ca::{CertStatus, StatusAnswer};
 use phone_jpki_impl::phone::Holder;
 use phone_jpki_impl::system::{
-    AppletDeletion, Pin, Refusal, ResetPolicy, RevokeAuth, System,
+    AppletDeletion, Pin, Refusal, ResetPolicy, RevokeAuth, StatusCheck, System,
 };
 
 fn with_auth(a: RevokeAuth) -> System {
@@ -282,4 +282,30 @@ fn alt_applet_status_stops_a_revoked_key_from_signing() {
     assert_eq!(u.r#use(H0, SIGN, Pin::Right), Err(Refusal::CertRevoked));
     u.resume(H0, SIGN, Pin::Right).unwrap();
     u.r#use(H0, SIGN, Pin::Right).unwrap();
+}
+
+/// 更新 (R-REISSUE): the end of a phone certificate's validity period. Relying parties refuse
+/// it (`CertExpired`, through the app and at a card reader, by query and by CRL), the app
+/// deletes it at its next status sync (no push), and a reissue is no longer refused as live.
+#[test]
+fn an_expired_phone_cert_is_refused_deleted_at_sync_and_reissued() {
+    for check in [StatusCheck::Query, StatusCheck::Crl] {
+        let mut s = system_with(|c| c.policy.status_check = check);
+        ready(&mut s, H0);
+        let serial = slot_serial(&s, H0, SIGN).unwrap();
+        s.cert_expire(serial).unwrap();
+        assert_eq!(s.cert_expire(serial), Err(Refusal::CertExpired));
+        assert_eq!(s.r#use(H0, SIGN, Pin::Right), Err(Refusal::CertExpired));
+        assert_eq!(
+            s.reader_use(H0, SIGN, Pin::Right),
+            Err(Refusal::CertExpired)
+        );
+        assert!(s.pending_pushes().is_empty(), "no push for an expiry");
+        assert_eq!(slot_serial(&s, H0, SIGN), Some(serial));
+        s.go_offline(H0).unwrap();
+        s.go_online(H0).unwrap();
+        assert_eq!(slot_serial(&s, H0, SIGN), None, "deleted at the sync");
+        issue(&mut s, H0, SIGN);
+        s.r#use(H0, SIGN, Pin::Right).unwrap();
+    }
 }

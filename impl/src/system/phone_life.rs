@@ -10,9 +10,20 @@ impl System {
     /// online, the holder revokes from the phone every live credential in the applet, each
     /// authenticated as configured (ALT-REVOKE-AUTH; one the holder cannot authenticate, such
     /// as someone else's, stays live), and the SEI-TSM deletes the applet; in any case,
-    /// factory reset.
+    /// factory reset. The procedure needs the network and the app: offline (a broken phone
+    /// is) it is refused `PhoneOffline`, without the app `NoApp`, before anything is done
+    /// (not done halfway), unless the policy lets it reset alone offline
+    /// ([`super::Policy::offline_procedure`]).
     fn procedure(&mut self, h: PhoneId) -> Result<(), Refusal> {
         let phone = self.phone(h)?;
+        if !self.config.policy.offline_procedure {
+            if !phone.online {
+                return Err(Refusal::PhoneOffline);
+            }
+            if phone.app.is_none() {
+                return Err(Refusal::NoApp);
+            }
+        }
         if phone.online {
             let mut bound = Vec::new();
             if phone.app.is_some() {

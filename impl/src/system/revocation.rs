@@ -100,6 +100,23 @@ impl System {
         Ok(())
     }
 
+    /// `CertExpire(serial)`: the validity period of a live phone certificate ends (更新,
+    /// R-REISSUE). No push is sent: the app deletes it at its next status sync, relying
+    /// parties refuse it (`CertExpired`), and a reissue is no longer refused as live.
+    pub fn cert_expire(&mut self, serial: crate::ca::Serial) -> Result<(), Refusal> {
+        self.tick();
+        self.ca
+            .expire_phone_cert(serial, self.now)
+            .map_err(|e| match e {
+                CaError::InvalidTransition {
+                    status: CertStatus::Expired { .. },
+                    ..
+                } => Refusal::CertExpired,
+                CaError::InvalidTransition { .. } => Refusal::CertRevoked,
+                e => Refusal::Failure(e.to_string()),
+            })
+    }
+
     // ----- revocation, suspension -----
 
     /// `RevokeFromPhone(h, k)`: whoever holds the phone asks, through the app, to revoke the
@@ -209,6 +226,7 @@ impl System {
         match self.ca.status(held) {
             StatusAnswer::Known(CertStatus::Suspended { .. }) => {}
             StatusAnswer::Known(CertStatus::Active) => return Err(Refusal::NotSuspended),
+            StatusAnswer::Known(CertStatus::Expired { .. }) => return Err(Refusal::CertExpired),
             _ => return Err(Refusal::CertRevoked),
         }
         let challenge = self.rng.next_u64().to_be_bytes();
