@@ -179,6 +179,13 @@ fn revocation_deletes_the_applet_and_issuance_reinstalls_it() {
     s.revoke_with_card(P0, SIGN).unwrap();
     s.go_online(H0).unwrap();
     assert!(!s.phone_view(H0).unwrap().applet);
+    // An applet empty from the start (nothing issued yet) is no revocation's: the status
+    // sync of a reinstalled app leaves it (as the model's; found by lockstep).
+    s.install_app(H1).unwrap();
+    s.install_applet(H1).unwrap();
+    s.uninstall_app(H1).unwrap();
+    s.install_app(H1).unwrap();
+    assert!(s.phone_view(H1).unwrap().applet);
     let mut t = system_with(|c| c.policy.applet_deletion = AppletDeletion::Never);
     ready(&mut t, H0);
     t.revoke_from_phone(H0, AUTH).unwrap();
@@ -258,6 +265,13 @@ fn alt_applet_status_stops_a_revoked_key_from_signing() {
         s.reader_use(H0, SIGN, Pin::Right),
         Err(Refusal::StatusUnknown)
     );
+    // The terminal asks no PIN for a key that cannot sign there: no try is spent (as the
+    // model's ReaderUse; found by lockstep under applet-checks-status).
+    assert_eq!(
+        s.reader_use(H0, SIGN, Pin::Wrong),
+        Err(Refusal::StatusUnknown)
+    );
+    assert_eq!(s.slot(H0, SIGN).unwrap().tries_left, 5);
     s.reader_use(H0, AUTH, Pin::Right).unwrap();
     s.go_offline(H0).unwrap();
     assert_eq!(s.sign_offline(H0, Pin::Right), Err(Refusal::StatusUnknown));

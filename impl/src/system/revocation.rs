@@ -34,10 +34,15 @@ impl System {
             Ok(v) => v,
             Err(_) => return,
         };
-        if let Some(phone) = self.phones.get_mut(&h) {
-            let _ = self.sp.sync(&self.ca, &mut phone.se, h, &held);
+        let deleted = match self.phones.get_mut(&h) {
+            Some(phone) => self.sp.sync(&self.ca, &mut phone.se, h, &held),
+            None => return,
+        };
+        // The applet goes with the last credential the sync deleted; an applet that was
+        // empty already (installed, nothing issued yet) stays.
+        if deleted.is_ok_and(|d| !d.is_empty()) {
+            let _ = self.drop_applet_if_empty(h);
         }
-        let _ = self.drop_applet_if_empty(h);
     }
 
     /// Revocation deletes the applet ([`super::AppletDeletion::WhenEmpty`]): once no key is
