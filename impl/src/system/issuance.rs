@@ -131,8 +131,20 @@ impl System {
     /// certificate revoked meanwhile is not written (`CertRevoked`; the session stays).
     pub fn write_cert(&mut self, h: PhoneId) -> Result<(), Refusal> {
         self.tick();
-        self.session_step(h)?;
+        // An applet deleted with the last credential took the session's key with it: the
+        // key is missing (as the model's WriteCert).
+        match self.session_step(h) {
+            Err(Refusal::NoApplet) => return Err(Refusal::KeyMissing),
+            r => r?,
+        }
         let kind = self.sp.session(h).map(|s| s.kind);
+        // The key first, then the certificate's status (as the model's WriteCert): a slot
+        // whose key a deletion took is `KeyMissing` whatever became of the certificate.
+        if let Some(k) = kind {
+            if !matches!(self.slot_state(h, k)?.pin_state, PinState::KeyGenerated) {
+                return Err(Refusal::KeyMissing);
+            }
+        }
         let phone = self.phones.get_mut(&h).ok_or(Refusal::UnknownPhone(h))?;
         self.sp.write_cert(&self.ca, &mut phone.se, h)?;
         if self.config.policy.applet_status && kind == Some(CertKind::Sign) {
@@ -146,14 +158,15 @@ impl System {
     pub fn set_user_pin(&mut self, h: PhoneId) -> Result<(), Refusal> {
         self.tick();
         // On the phone (the app already holds the temporary PIN): no network needed.
-        let phone = self.operable(h)?;
-        if !phone.has_applet() {
-            return Err(Refusal::NoApplet);
-        }
+        self.operable(h)?;
         if self.sp.session(h).is_none() {
             return Err(Refusal::NoSession);
         }
         let (person, kind, _) = self.sp.temporary_pin_for(&self.ca, h, self.now)?;
+        // An applet deleted with its last credential took the written one with it.
+        if !self.phone(h)?.has_applet() {
+            return Err(Refusal::KeyMissing);
+        }
         // The written credential must still be in the slot (it may have been deleted).
         let state = self.slot_state(h, kind)?;
         let written = match self.sp.session(h).map(|s| &s.step) {

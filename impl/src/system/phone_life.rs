@@ -94,7 +94,8 @@ impl System {
     /// issuance session in progress on it is lost.
     pub fn lose(&mut self, h: PhoneId) -> Result<(), Refusal> {
         self.tick();
-        self.operable(h)?;
+        // A finder may lose it again: no screen needed.
+        self.in_hand(h)?;
         self.phone_mut(h)?.condition = Condition::Lost;
         self.sp.drop_session(h);
         Ok(())
@@ -137,7 +138,12 @@ impl System {
     /// then factory-resets.
     pub fn hand_over(&mut self, h: PhoneId, to: Holder, procedure: bool) -> Result<(), Refusal> {
         self.tick();
-        let phone = self.operable(h)?;
+        // Handing it over needs no screen; the procedure does (a finder: `ScreenLocked`).
+        let phone = if procedure {
+            self.operable(h)?
+        } else {
+            self.in_hand(h)?
+        };
         if to == Holder::Nobody {
             return Err(Refusal::InvalidHolder);
         }
@@ -164,8 +170,10 @@ impl System {
         // A broken phone is disposed of too (R-FAILURE, R-DISPOSE); the procedure then does
         // what it can offline: the factory reset.
         let phone = self.phone(h)?;
-        if phone.condition != Condition::Broken {
+        if phone.condition != Condition::Broken && procedure {
             self.operable(h)?;
+        } else if phone.condition != Condition::Broken {
+            self.in_hand(h)?;
         } else if phone.holder == Holder::Nobody {
             return Err(Refusal::NotInHand);
         }
