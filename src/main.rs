@@ -257,6 +257,10 @@ enum Command {
         /// Write a conformance report: FILE (JSON) and FILE with .md (Markdown).
         #[arg(long)]
         report: Option<PathBuf>,
+        /// A policy the implementation realises (`default`, or an alternative such as
+        /// revoke-auth-card); model-only ones are refused.
+        #[arg(long, default_value = "default")]
+        policy: String,
     },
     /// Run the demo scenario and write PEM files (see README).
     Demo {
@@ -579,6 +583,7 @@ fn run() -> Result<ExitCode, String> {
             driver,
             classes,
             report,
+            policy,
         } => {
             let w = WorldArgs {
                 world: world.clone(),
@@ -595,7 +600,9 @@ fn run() -> Result<ExitCode, String> {
                 max_certs: None,
                 pin_known: None,
             };
-            let c = config(&w, &[])?;
+            let mut c = config(&w, &[])?;
+            c.policy = phone_jpki_checks::policy::by_name(&policy)
+                .map_err(|e| format!("--policy: {e}"))?;
             let opts = phone_jpki_checks::conform::ConformOptions {
                 world,
                 replay,

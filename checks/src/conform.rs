@@ -132,8 +132,8 @@ pub fn conform_json(
     let mut text = String::new();
     let mut json_out = report_head(config, opts, "phone-jpki-impl (in process)");
     let mut divergence: Option<Box<Divergence>> = None;
-    text += &format!("{}\n", crate::lockstep::policy_note());
-    json_out["policy_note"] = json!(crate::lockstep::policy_note());
+    text += &format!("{}\n", crate::lockstep::policy_note(config));
+    json_out["policy_note"] = json!(crate::lockstep::policy_note(config));
 
     let mut replays = Vec::new();
     for path in &opts.replay {

@@ -22,7 +22,8 @@ use std::fmt;
 /// Why a lockstep run could not start.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SetupError {
-    /// The implementation realises one policy only ([`Policy::as_implemented`]).
+    /// The policy is model-only: the implementation does not realise it
+    /// ([`crate::policy::realise`]).
     Policy,
     /// The configuration is invalid for the model.
     Config(String),
@@ -33,11 +34,11 @@ pub enum SetupError {
 impl fmt::Display for SetupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SetupError::Policy => f.write_str(
-                "the implementation realises one policy only: the seeds' design with the \
-                 variants it does not follow yet (Policy::as_implemented); the implementation's \
-                 own design choices (ALT-REVOKE-AUTH, ALT-RESET, ALT-APPLET-STATUS, ALT-SUSPEND) \
-                 are its configuration (impl/src/system/policy.rs)",
+            SetupError::Policy => write!(
+                f,
+                "the policy is model-only: the implementation realises the model's default and \
+                 the alternatives {} (impl/src/system/policy.rs)",
+                crate::policy::realised_names()
             ),
             SetupError::Config(e) => write!(f, "invalid configuration: {e}"),
             SetupError::System(e) => write!(f, "implementation setup failed: {e}"),
@@ -219,17 +220,9 @@ pub fn system_config(config: &Config, seed: u64) -> SystemConfig {
         start: LogicalTime::BASE,
         // THREAT-PIN-KNOWN: the world's persons whose PINs others know.
         pin_known: config.pin_known.iter().map(|&p| map::person(p)).collect(),
-        // The model's reset wipes the SE itself, online or not; its revocation from the
-        // phone is the owner's (the holder's card signature is the impl's nearest proof).
-        policy: phone_jpki_impl::system::Policy {
-            reset: phone_jpki_impl::system::ResetPolicy::OsWipe,
-            revoke_auth: phone_jpki_impl::system::RevokeAuth::Card,
-            // The model keeps an emptied applet, and the key of a certificate revoked before
-            // it was written.
-            applet_deletion: phone_jpki_impl::system::AppletDeletion::Never,
-            keep_unwritten_keys: true,
-            ..Default::default()
-        },
+        // The model's policy as configuration; a model-only one ([`driven_config`] refuses
+        // it) gets the default.
+        policy: crate::policy::realise(&config.policy).unwrap_or_default(),
     }
 }
 
@@ -252,12 +245,11 @@ pub fn realised(action: Action) -> bool {
 }
 
 /// The action kinds the implementation does not realise ([`realised`]).
-pub const MODEL_ONLY: [ActionKind; 5] = [
+pub const MODEL_ONLY: [ActionKind; 4] = [
     ActionKind::EnrollFinger,
     ActionKind::BiometricUse,
     ActionKind::SimSwap,
     ActionKind::ApplyWithCode,
-    ActionKind::CertExpire,
 ];
 
 /// The implementation serial standing for model serial `serial`.
@@ -322,9 +314,7 @@ pub fn call(s: &mut System, action: Action) -> Option<Result<(), ImplRefusal>> {
         | Action::BiometricUse(_)
         | Action::SimSwap(_)
         | Action::ApplyWithCode(..) => return None,
-        // Not in the implementation yet (issue 11): never offered under
-        // `Policy::as_implemented` (no-cert-expiry).
-        Action::CertExpire(_) => return None,
+        Action::CertExpire(serial) => s.cert_expire(impl_serial(s, serial)?),
     })
 }
 
@@ -342,31 +332,35 @@ fn describe_impl(r: &Result<(), ImplRefusal>) -> String {
     }
 }
 
-/// The configuration the implementation is driven under: `config` with the policy the
-/// implementation realises ([`Policy::as_implemented`]: the seeds' design without the rules
-/// issue 11 has not followed yet). Only the default policy, or that one, can be driven.
+/// The configuration the implementation is driven under: `config` itself, if the
+/// implementation realises its policy ([`crate::policy::realise`]).
 pub fn driven_config(config: &Config) -> Result<Config, SetupError> {
-    if config.policy != Policy::default() && config.policy != Policy::as_implemented() {
+    if crate::policy::realise(&config.policy).is_none() {
         return Err(SetupError::Policy);
     }
-    Ok(Config {
-        policy: Policy::as_implemented(),
-        ..config.clone()
-    })
+    Ok(config.clone())
 }
 
-/// What [`driven_config`] changes, for the reports: the model's variants the implementation
-/// still follows.
-pub fn policy_note() -> String {
-    let names: Vec<&str> = phone_jpki_model::Variant::NOT_YET_IMPLEMENTED
-        .iter()
-        .map(|v| v.name())
+/// The policy line of the reports.
+pub fn policy_note(config: &Config) -> String {
+    let alternatives: Vec<&str> = phone_jpki_model::policy::Alternative::ALL
+        .into_iter()
+        .filter(|a| {
+            let mut p = Policy::default();
+            a.apply(&mut p);
+            p != Policy::default() && {
+                let mut q = config.policy;
+                a.apply(&mut q);
+                q == config.policy
+            }
+        })
+        .map(|a| a.name())
         .collect();
-    format!(
-        "policy: as implemented, NOT the model's default: {} (issue 11 pending; these rules are \
-         checked in the model only)",
-        names.join(", ")
-    )
+    if config.policy == Policy::default() {
+        "policy: the model's default (the seeds' design)".into()
+    } else {
+        format!("policy: {}", alternatives.join(", "))
+    }
 }
 
 impl Lockstep {

@@ -384,7 +384,8 @@ pub fn abstract_state(config: &Config, sys: &System, ghost: &Ghost) -> Result<St
                     | RevocationCause::CardRenewed
                     | RevocationCause::CardRevoked => RevokeReason::Linked,
                 }),
-                other => return Err(MapError::PhoneCertStatus(s.0, other.to_string())),
+                // Its validity period ended (CertExpire).
+                ImplStatus::Expired { .. } => CertStatus::Expired,
             },
             // signer (observed): the SP-TSM issues only to the person whose card signed the
             // application (it refuses an application naming someone else), so the holder.
