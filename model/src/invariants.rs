@@ -307,7 +307,17 @@ pub fn token(o: &Observed) -> bool {
                 || before.phone(a.phone).app_installs == 0
                 || push_for(after, Serial(i as u8)).is_some_and(|p| p.phone == a.phone)
         });
-    new_pushes_ok && revocations_pushed
+    // A delivered push reached the app installation its token names, on a phone online
+    // (004 リモートでのGP-SE内の情報削除: a reinstalled app has a new token, an offline phone
+    // receives nothing).
+    let delivered_to_its_token = match o.action {
+        Action::DeliverPush(x) if o.accepted() => push_for(before, x).is_some_and(|p| {
+            let ph = before.phone(p.phone);
+            ph.online && ph.app && ph.app_installs == p.token
+        }),
+        _ => true,
+    };
+    new_pushes_ok && revocations_pushed && delivered_to_its_token
 }
 
 /// R-DELETE-ON-SYNC (project decision): right after a phone comes online or gets the app,

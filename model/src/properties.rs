@@ -232,7 +232,7 @@ pub fn invariants() -> Vec<Property> {
             inv::pin_retry,
         ),
         Property::always_step(
-            "R-TOKEN: a revocation made away from the holding phone sends a deletion push to that phone's latest token, and every push goes there",
+            "R-TOKEN: a revocation made away from the holding phone sends a deletion push to that phone's latest token, every push goes there, and it is delivered only to that app installation while the phone is online",
             inv::token,
         ),
         Property::always_step(

@@ -20,13 +20,6 @@ pub struct Outcome {
     pub result: Result<(), Refusal>,
 }
 
-impl Outcome {
-    /// Whether the state changed (the transition exists in the state graph).
-    pub fn changed(&self, before: &State) -> bool {
-        &self.next != before
-    }
-}
-
 /// Every action an actor could attempt in `state`, in a stable order. Attempting one may still
 /// be refused by the system (that is part of what the model specifies). Bounds from the
 /// configuration (card generations, issuances, app installs) remove actions, never refuse them.
@@ -50,7 +43,8 @@ pub fn candidate_actions(config: &Config, state: &State, out: &mut Vec<Action>) 
             _ => None,
         };
         match ph.condition {
-            // Strangers are outside the model: they only try the PIN and reset the phone.
+            // A person's involved phone is lost or broken; a stranger's loss would only hand
+            // it to another stranger (model/src/threats.rs has what strangers do).
             Condition::InHand if person.is_some() && involved => {
                 out.push(Action::Lose(h));
                 out.push(Action::Break(h));
