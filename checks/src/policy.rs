@@ -95,3 +95,49 @@ pub fn realise(p: &Policy) -> Option<ImplPolicy> {
         ..ImplPolicy::default()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn realised_alternatives_configure_the_implementation_and_the_rest_are_refused() {
+        assert_eq!(by_name("default"), Ok(Policy::default()));
+        for a in REALISED {
+            let p = by_name(a.name()).unwrap();
+            assert_ne!(p, Policy::default(), "{}", a.name());
+            assert!(realise(&p).is_some(), "{}", a.name());
+        }
+        let card = realise(&by_name("revoke-auth-card").unwrap()).unwrap();
+        assert_eq!(card.revoke_auth, ImplRevokeAuth::Card);
+        let wipe = realise(&by_name("reset-local-wipe").unwrap()).unwrap();
+        assert_eq!(wipe.reset, ResetPolicy::OsWipe);
+        assert!(
+            realise(&by_name("no-suspension").unwrap())
+                .unwrap()
+                .no_suspension
+        );
+        assert!(
+            realise(&by_name("applet-checks-status").unwrap())
+                .unwrap()
+                .applet_status
+        );
+        for name in [
+            "storage-sim",
+            "unlock-any-finger",
+            "delete-whatever-is-there",
+        ] {
+            let e = by_name(name).unwrap_err();
+            assert!(
+                e.contains("model-only") && e.contains("revoke-auth-card"),
+                "{e}"
+            );
+            let mut p = Policy::default();
+            Choice::from_name(name).unwrap().apply(&mut p);
+            assert_eq!(realise(&p), None, "{name}");
+        }
+        assert!(by_name("bogus")
+            .unwrap_err()
+            .contains("unknown policy bogus"));
+    }
+}
