@@ -280,13 +280,18 @@ impl System {
         let h = msg.token.phone;
         let phone = self.phones.get_mut(&h).ok_or(Refusal::UnknownPhone(h))?;
         let (kind, serial) = (msg.notice.kind, msg.notice.serial);
-        if self.config.policy.keep_unwritten_keys {
-            self.sp.delete_by_serial(&mut phone.se, h, kind, serial)?;
+        let deleted = if self.config.policy.keep_unwritten_keys {
+            self.sp.delete_by_serial(&mut phone.se, h, kind, serial)?
         } else {
             self.sp
-                .delete_revoked(&self.ca, &mut phone.se, h, kind, serial)?;
+                .delete_revoked(&self.ca, &mut phone.se, h, kind, serial)?
+        };
+        // The applet goes with the last credential the push deleted; a push that finds
+        // nothing (the sync deleted it before) leaves an applet installed again meanwhile.
+        if deleted {
+            self.drop_applet_if_empty(h)?;
         }
-        self.drop_applet_if_empty(h)
+        Ok(())
     }
 
     /// `DropPush(i)`: pending push `i` is lost (課題2).
