@@ -264,6 +264,10 @@ enum Command {
         /// Write a conformance report: FILE (JSON) and FILE with .md (Markdown).
         #[arg(long)]
         report: Option<PathBuf>,
+        /// A policy the implementation realises (`default`, or an alternative such as
+        /// revoke-auth-card); model-only ones are refused.
+        #[arg(long, default_value = "default")]
+        policy: String,
     },
     /// Run the demo scenario and write PEM files (see README).
     Demo {
@@ -596,6 +600,7 @@ fn run() -> Result<ExitCode, String> {
             classes,
             cover_classes,
             report,
+            policy,
         } => {
             let w = WorldArgs {
                 world: world.clone(),
@@ -612,7 +617,9 @@ fn run() -> Result<ExitCode, String> {
                 max_certs: None,
                 pin_known: None,
             };
-            let c = config(&w, &[])?;
+            let mut c = config(&w, &[])?;
+            c.policy = phone_jpki_checks::policy::by_name(&policy)
+                .map_err(|e| format!("--policy: {e}"))?;
             let opts = phone_jpki_checks::conform::ConformOptions {
                 world,
                 replay,

@@ -28,8 +28,8 @@ fn json_of(o: &Output) -> Value {
     })
 }
 
-/// A small world: one person, one phone, auth, one detour (179 states, 302 edges
-/// under `Policy::as_implemented`, in process and through the driver alike).
+/// A small world: one person, one phone, auth, one detour (the same figures in process and
+/// through the driver).
 const SMALL: [&str; 4] = ["--world", "single", "--max-events", "1"];
 
 #[test]

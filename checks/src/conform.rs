@@ -139,8 +139,8 @@ pub fn conform_json(
     let mut text = String::new();
     let mut json_out = report_head(config, opts, "phone-jpki-impl (in process)");
     let mut divergence: Option<Box<Divergence>> = None;
-    text += &format!("{}\n", crate::lockstep::policy_note());
-    json_out["policy_note"] = json!(crate::lockstep::policy_note());
+    text += &format!("{}\n", crate::lockstep::policy_note(config));
+    json_out["policy_note"] = json!(crate::lockstep::policy_note(config));
 
     let mut replays = Vec::new();
     for path in &opts.replay {
@@ -245,15 +245,14 @@ pub fn conform_json(
         }
     }
 
-    // Never silent: the model's actions the implementation does not realise yet are skipped
+    // Never silent: the model's actions the implementation does not realise are skipped
     // by every driver (the model graph counted above is the realised subgraph).
-    let unrealised: Vec<&str> = phone_jpki_model::ActionKind::ALL
+    let unrealised: Vec<&str> = crate::lockstep::MODEL_ONLY
         .iter()
-        .filter(|k| k.is_threat())
         .map(|k| k.name())
         .collect();
     text += &format!(
-        "skipped (not realised by the implementation yet): {}; THREAT-PIN-KNOWN (run with nobody's PIN known to others)\n",
+        "skipped (model-only, not realised by the implementation): {}\n",
         unrealised.join(", ")
     );
     json_out["skipped_kinds"] = json!(unrealised);

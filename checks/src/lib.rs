@@ -7,6 +7,7 @@ pub mod driver;
 pub mod exhaustive;
 pub mod lockstep;
 pub mod map;
+pub mod policy;
 pub mod progress;
 pub mod random;
 pub mod record;

@@ -14,7 +14,7 @@ use phone_jpki_impl::ca::{CertStatus as ImplStatus, LogicalTime, Serial as ISeri
 use phone_jpki_impl::phone::Holder as IHolder;
 use phone_jpki_impl::system::{Refusal as ImplRefusal, System, SystemConfig};
 use phone_jpki_model::{
-    candidate_actions, step, Action, Config, Policy, Recipient, Refusal, State,
+    candidate_actions, step, Action, ActionKind, Config, Policy, Recipient, Refusal, State,
 };
 use serde_json::Value;
 use std::fmt;
@@ -22,7 +22,8 @@ use std::fmt;
 /// Why a lockstep run could not start.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SetupError {
-    /// The implementation realises one policy only ([`Policy::as_implemented`]).
+    /// The policy is model-only: the implementation does not realise it
+    /// ([`crate::policy::realise`]).
     Policy,
     /// The configuration is invalid for the model.
     Config(String),
@@ -33,11 +34,11 @@ pub enum SetupError {
 impl fmt::Display for SetupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SetupError::Policy => f.write_str(
-                "the implementation realises one policy only: the seeds' design with the \
-                 variants it does not follow yet (Policy::as_implemented); the implementation's \
-                 own design choices (ALT-REVOKE-AUTH, ALT-RESET, ALT-APPLET-STATUS, ALT-SUSPEND) \
-                 are its configuration (impl/src/system/policy.rs)",
+            SetupError::Policy => write!(
+                f,
+                "the policy is model-only: the implementation realises the model's default and \
+                 the alternatives {} (impl/src/system/policy.rs)",
+                crate::policy::realised_names()
             ),
             SetupError::Config(e) => write!(f, "invalid configuration: {e}"),
             SetupError::System(e) => write!(f, "implementation setup failed: {e}"),
@@ -217,18 +218,11 @@ pub fn system_config(config: &Config, seed: u64) -> SystemConfig {
         sign_tries: config.pin_tries[1],
         seed,
         start: LogicalTime::BASE,
-        pin_known: false,
-        // The model's reset wipes the SE itself, online or not; its revocation from the
-        // phone is the owner's (the holder's card signature is the impl's nearest proof).
-        policy: phone_jpki_impl::system::Policy {
-            reset: phone_jpki_impl::system::ResetPolicy::OsWipe,
-            revoke_auth: phone_jpki_impl::system::RevokeAuth::Card,
-            // The model keeps an emptied applet, and the key of a certificate revoked before
-            // it was written.
-            applet_deletion: phone_jpki_impl::system::AppletDeletion::Never,
-            keep_unwritten_keys: true,
-            ..Default::default()
-        },
+        // THREAT-PIN-KNOWN: the world's persons whose PINs others know.
+        pin_known: config.pin_known.iter().map(|&p| map::person(p)).collect(),
+        // The model's policy as configuration; a model-only one ([`driven_config`] refuses
+        // it) gets the default.
+        policy: crate::policy::realise(&config.policy).unwrap_or_default(),
     }
 }
 
@@ -243,10 +237,24 @@ pub fn push_index(sys: &System, serial: phone_jpki_model::Serial) -> Option<usiz
         .map(|p| p.index)
 }
 
-/// Whether the implementation realises this model action (the threat actors' and the
-/// alternatives' actions come with issue 11).
+/// Whether the implementation realises this model action: all but the actions of the
+/// alternatives that exist only on paper (ALT-STORAGE sim: SimSwap; ALT-UNLOCK: EnrollFinger,
+/// BiometricUse; ALT-PROOFING: ApplyWithCode).
 pub fn realised(action: Action) -> bool {
-    !action.kind().is_threat()
+    !MODEL_ONLY.contains(&action.kind())
+}
+
+/// The action kinds the implementation does not realise ([`realised`]).
+pub const MODEL_ONLY: [ActionKind; 4] = [
+    ActionKind::EnrollFinger,
+    ActionKind::BiometricUse,
+    ActionKind::SimSwap,
+    ActionKind::ApplyWithCode,
+];
+
+/// The implementation serial standing for model serial `serial`.
+fn impl_serial(s: &System, serial: phone_jpki_model::Serial) -> Option<ISerial> {
+    map::serials(s).get(serial.index()).copied()
 }
 
 /// Run a model action on the implementation (ids one to one); `None` if a push action names
@@ -295,20 +303,18 @@ pub fn call(s: &mut System, action: Action) -> Option<Result<(), ImplRefusal>> {
             s.hand_over(phone(h), to, procedure)
         }
         Action::Dispose(h, procedure) => s.dispose(phone(h), procedure),
-        // Not realised yet (see `realised`).
-        Action::StrangerFinds(_)
-        | Action::ReaderUse(..)
-        | Action::ReadAuthCert(_)
-        | Action::ReadSignCert(..)
-        | Action::SignOffline(..)
-        | Action::PresentSignature(_)
-        | Action::EnrollFinger(_)
+        Action::StrangerFinds(h) => s.stranger_finds(phone(h)),
+        Action::ReaderUse(h, k, e) => s.reader_use(phone(h), kind(k), pin(e)),
+        Action::ReadAuthCert(h) => s.read_auth_cert(phone(h)).map(|_| ()),
+        Action::ReadSignCert(h, e) => s.read_sign_cert(phone(h), pin(e)).map(|_| ()),
+        Action::SignOffline(h, e) => s.sign_offline(phone(h), pin(e)).map(|_| ()),
+        Action::PresentSignature(serial) => s.present_signature(impl_serial(s, serial)?),
+        // Model-only (see `realised`).
+        Action::EnrollFinger(_)
         | Action::BiometricUse(_)
         | Action::SimSwap(_)
         | Action::ApplyWithCode(..) => return None,
-        // Not in the implementation yet (issue 11): never offered under
-        // `Policy::as_implemented` (no-cert-expiry).
-        Action::CertExpire(_) => return None,
+        Action::CertExpire(serial) => s.cert_expire(impl_serial(s, serial)?),
     })
 }
 
@@ -326,39 +332,40 @@ fn describe_impl(r: &Result<(), ImplRefusal>) -> String {
     }
 }
 
-/// The configuration the implementation is driven under: `config` with the policy the
-/// implementation realises ([`Policy::as_implemented`]: the seeds' design without the rules
-/// issue 11 has not followed yet). Only the default policy, or that one, can be driven.
+/// The configuration the implementation is driven under: `config` itself, if the
+/// implementation realises its policy ([`crate::policy::realise`]).
 pub fn driven_config(config: &Config) -> Result<Config, SetupError> {
-    if config.policy != Policy::default() && config.policy != Policy::as_implemented() {
+    if crate::policy::realise(&config.policy).is_none() {
         return Err(SetupError::Policy);
     }
-    Ok(Config {
-        policy: Policy::as_implemented(),
-        // THREAT-PIN-KNOWN comes with issue 11 too: nobody's PIN is known to others.
-        pin_known: Vec::new(),
-        ..config.clone()
-    })
+    Ok(config.clone())
 }
 
-/// What [`driven_config`] changes, for the reports: the model's variants the implementation
-/// still follows.
-pub fn policy_note() -> String {
-    let names: Vec<&str> = phone_jpki_model::Variant::NOT_YET_IMPLEMENTED
-        .iter()
-        .map(|v| v.name())
+/// The policy line of the reports.
+pub fn policy_note(config: &Config) -> String {
+    let alternatives: Vec<&str> = phone_jpki_model::policy::Alternative::ALL
+        .into_iter()
+        .filter(|a| {
+            let mut p = Policy::default();
+            a.apply(&mut p);
+            p != Policy::default() && {
+                let mut q = config.policy;
+                a.apply(&mut q);
+                q == config.policy
+            }
+        })
+        .map(|a| a.name())
         .collect();
-    format!(
-        "policy: as implemented, NOT the model's default: {} (issue 11 pending; these rules are \
-         checked in the model only)",
-        names.join(", ")
-    )
+    if config.policy == Policy::default() {
+        "policy: the model's default (the seeds' design)".into()
+    } else {
+        format!("policy: {}", alternatives.join(", "))
+    }
 }
 
 impl Lockstep {
     /// Both sides in their initial states; the implementation's keys from `seed`. The model
-    /// side runs under [`driven_config`] (which also has nobody's PIN known to others: the
-    /// implementation realises no THREAT-PIN-KNOWN yet; `conform` says so in its report).
+    /// side runs under [`driven_config`].
     pub fn new(config: &Config, seed: u64) -> Result<Lockstep, SetupError> {
         config.validate().map_err(SetupError::Config)?;
         let config = &driven_config(config)?;

@@ -26,6 +26,7 @@ use phone_jpki_model::state::{
     CardStatus, CertStatus, Condition, Holder, Person, Phone, PhoneCert, Pin, Push, RevokeReason,
     Session, SessionStep, Slot,
 };
+use phone_jpki_model::threats::{Signature, Threats};
 use phone_jpki_model::{Config, Kind, PersonId, PhoneId, PinEntry, Serial, State};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -178,6 +179,43 @@ fn generation_of(sys: &System, card_serial: ISerial) -> Option<u8> {
     }
 }
 
+/// The threat actors' facts (THREAT-FINDER, -OFFLINE-SIGN, -PIN-KNOWN).
+fn threats(config: &Config, sys: &System, ids: &[ISerial]) -> Result<Threats, MapError> {
+    // pin_known, and the facts of the model-only alternatives (fingers, SIM swaps, mailed
+    // codes): world parameters and their initial values (the drivers never offer the
+    // alternatives' actions, so nothing changes them).
+    let mut t = Threats::initial(config);
+    // found (observed): the phones a stranger found and keeps.
+    for h in config.phone_ids() {
+        if sys.found_by_stranger(phone(h)) {
+            t.found |= 1 << h.0;
+        }
+    }
+    // signatures (observed): the signatures waiting to be presented, by model serial, with
+    // who held the phone when it signed.
+    for (s, x) in sys.offline_signatures() {
+        let serial = model_serial(ids, s)
+            .ok_or_else(|| MapError::UnknownSerial("a waiting signature".into(), s.0))?;
+        t.signatures.push(Signature {
+            serial,
+            by: holder(x.by)?,
+        });
+    }
+    t.signatures.sort();
+    Ok(t)
+}
+
+/// Model holder of an implementation holder.
+fn holder(h: IHolder) -> Result<Holder, MapError> {
+    Ok(match h {
+        IHolder::Person(p) => Holder::Person(PersonId(
+            u8::try_from(p.0).map_err(|_| MapError::TooLarge("person"))?,
+        )),
+        IHolder::Stranger => Holder::Stranger,
+        IHolder::Nobody => Holder::Nobody,
+    })
+}
+
 /// The refinement mapping: the model state the implementation `sys` (with the driver's
 /// `ghost`) stands for in the world `config`.
 pub fn abstract_state(config: &Config, sys: &System, ghost: &Ghost) -> Result<State, MapError> {
@@ -282,13 +320,7 @@ pub fn abstract_state(config: &Config, sys: &System, ghost: &Ghost) -> Result<St
         };
         phones.push(Phone {
             // holder (observed).
-            holder: match v.holder {
-                IHolder::Person(p) => Holder::Person(PersonId(
-                    u8::try_from(p.0).map_err(|_| MapError::TooLarge("person"))?,
-                )),
-                IHolder::Stranger => Holder::Stranger,
-                IHolder::Nobody => Holder::Nobody,
-            },
+            holder: holder(v.holder)?,
             // condition (observed).
             condition: match v.condition {
                 ICondition::InHand => Condition::InHand,
@@ -352,7 +384,8 @@ pub fn abstract_state(config: &Config, sys: &System, ghost: &Ghost) -> Result<St
                     | RevocationCause::CardRenewed
                     | RevocationCause::CardRevoked => RevokeReason::Linked,
                 }),
-                other => return Err(MapError::PhoneCertStatus(s.0, other.to_string())),
+                // Its validity period ended (CertExpire).
+                ImplStatus::Expired { .. } => CertStatus::Expired,
             },
             // signer (observed): the SP-TSM issues only to the person whose card signed the
             // application (it refuses an application naming someone else), so the holder.
@@ -389,9 +422,7 @@ pub fn abstract_state(config: &Config, sys: &System, ghost: &Ghost) -> Result<St
         pushes,
         // keys_outside_se (ground truth): the implementation generates keys in the SE only.
         keys_outside_se: 0,
-        // threats (tracked): the implementation realises no threat actor's or alternative's
-        // action yet and the drivers skip them, so these facts keep their initial values.
-        threats: phone_jpki_model::threats::Threats::initial(config),
+        threats: threats(config, sys, &ids)?,
         // events (tracked): detours that changed the mapped state.
         events: ghost.events,
     })

@@ -34,7 +34,7 @@ pub enum RecordError {
         /// The trace up to the step before.
         partial: String,
     },
-    /// The trace has an action the implementation does not realise yet
+    /// The trace has an action the implementation does not realise
     /// ([`crate::lockstep::realised`]): nothing is recorded rather than a `not_offered`
     /// that would stand for the implementation's answer.
     NotRealised {
@@ -58,7 +58,7 @@ impl fmt::Display for RecordError {
             }
             RecordError::NotRealised { step, action } => write!(
                 f,
-                "step {}: {action} is not realised by the implementation yet (issue 11); nothing recorded",
+                "step {}: {action} is not realised by the implementation (model-only); nothing recorded",
                 step + 1
             ),
         }

@@ -52,6 +52,9 @@ pub fn class(r: &ImplRefusal) -> Class {
         I::TemporaryPin => Refusal::TemporaryPin,
         I::CertRevoked => Refusal::CertRevoked,
         I::CertSuspended => Refusal::CertSuspended,
+        I::CertExpired => Refusal::CertExpired,
+        // ALT-APPLET-STATUS: the gated key signs nothing without the app's fresh status.
+        I::StatusUnknown => Refusal::StatusUnknown,
         I::Undeliverable(Undeliverable::PhoneOffline | Undeliverable::InvalidToken) => {
             Refusal::Undeliverable
         }
@@ -65,7 +68,6 @@ pub fn class(r: &ImplRefusal) -> Class {
         I::NoCard => return Class::Outside("NoCard"),
         I::NoSession => return Class::Outside("NoSession"),
         I::WrongStep => return Class::Outside("WrongStep"),
-        I::CertExpired => return Class::Outside("CertExpired"),
         I::NoSuchPush => return Class::Outside("NoSuchPush"),
         I::AlreadyOnline => return Class::Outside("AlreadyOnline"),
         I::AlreadyOffline => return Class::Outside("AlreadyOffline"),
@@ -77,7 +79,6 @@ pub fn class(r: &ImplRefusal) -> Class {
         // sign cert; a signature that does not verify is a defect.
         I::ScreenLocked => return Class::Outside("ScreenLocked"),
         I::NoSuspension => return Class::Outside("NoSuspension"),
-        I::StatusUnknown => return Class::Outside("StatusUnknown"),
         I::NoSuchSignature => return Class::Outside("NoSuchSignature"),
         I::PinRequired => return Class::Outside("PinRequired"),
         I::BadSignature => return Class::Outside("BadSignature"),

@@ -8,7 +8,9 @@ mod common;
 use common::*;
 use phone_jpki_impl::ca::{CertStatus, StatusAnswer};
 use phone_jpki_impl::phone::Holder;
-use phone_jpki_impl::system::{AppletDeletion, Pin, Refusal, ResetPolicy, RevokeAuth, System};
+use phone_jpki_impl::system::{
+    AppletDeletion, Pin, Refusal, ResetPolicy, RevokeAuth, StatusCheck, System,
+};
 
 fn with_auth(a: RevokeAuth) -> System {
     let mut s = system_with(|c| c.policy.revoke_auth = a);
@@ -75,7 +77,9 @@ fn alt_revoke_auth_phone_signature_uses_the_sign_key() {
     let sign = slot_serial(&s, H0, SIGN).unwrap();
     s.revoke_from_phone(H0, SIGN).unwrap();
     assert!(revoked(&s, sign));
-    // Now no sign credential: an auth credential issued again cannot be revoked from here.
+    // Now no sign credential: an auth credential issued again (the emptied applet installed
+    // again first) cannot be revoked from here.
+    s.install_applet(H0).unwrap();
     issue(&mut s, H0, AUTH);
     assert_eq!(s.revoke_from_phone(H0, AUTH), Err(Refusal::NoCredential));
     // A stranger does not know the signing password.
@@ -148,7 +152,9 @@ fn alt_reset_os_wipe_works_offline() {
 
 /// 失効時にアプレットの削除 (000 §3(2)(3)): revoking the last credential deletes the applet
 /// (GP DELETE with related objects); while the other kind's credential is there the applet
-/// stays; a later issuance installs it again.
+/// stays; a later issuance installs it again, the applet first (InstallApplet, phase 2):
+/// applying without it is refused `NoApplet`, as the model's Apply (found by lockstep
+/// conformance under the model's default).
 #[test]
 fn revocation_deletes_the_applet_and_issuance_reinstalls_it() {
     let mut s = system_with(|_| {});
@@ -163,6 +169,8 @@ fn revocation_deletes_the_applet_and_issuance_reinstalls_it() {
     s.go_online(H0).unwrap(); // the app's status sync deletes the revoked one
     assert!(!s.phone_view(H0).unwrap().applet, "emptied: deleted");
     assert_eq!(s.reader_use(H0, SIGN, Pin::Right), Err(Refusal::NoApplet));
+    assert_eq!(s.apply(H0, SIGN), Err(Refusal::NoApplet));
+    s.install_applet(H0).unwrap();
     issue(&mut s, H0, SIGN);
     assert!(s.phone_view(H0).unwrap().applet);
     s.r#use(H0, SIGN, Pin::Right).unwrap();
@@ -171,6 +179,13 @@ fn revocation_deletes_the_applet_and_issuance_reinstalls_it() {
     s.revoke_with_card(P0, SIGN).unwrap();
     s.go_online(H0).unwrap();
     assert!(!s.phone_view(H0).unwrap().applet);
+    // An applet empty from the start (nothing issued yet) is no revocation's: the status
+    // sync of a reinstalled app leaves it (as the model's; found by lockstep).
+    s.install_app(H1).unwrap();
+    s.install_applet(H1).unwrap();
+    s.uninstall_app(H1).unwrap();
+    s.install_app(H1).unwrap();
+    assert!(s.phone_view(H1).unwrap().applet);
     let mut t = system_with(|c| c.policy.applet_deletion = AppletDeletion::Never);
     ready(&mut t, H0);
     t.revoke_from_phone(H0, AUTH).unwrap();
@@ -250,6 +265,13 @@ fn alt_applet_status_stops_a_revoked_key_from_signing() {
         s.reader_use(H0, SIGN, Pin::Right),
         Err(Refusal::StatusUnknown)
     );
+    // The terminal asks no PIN for a key that cannot sign there: no try is spent (as the
+    // model's ReaderUse; found by lockstep under applet-checks-status).
+    assert_eq!(
+        s.reader_use(H0, SIGN, Pin::Wrong),
+        Err(Refusal::StatusUnknown)
+    );
+    assert_eq!(s.slot(H0, SIGN).unwrap().tries_left, 5);
     s.reader_use(H0, AUTH, Pin::Right).unwrap();
     s.go_offline(H0).unwrap();
     assert_eq!(s.sign_offline(H0, Pin::Right), Err(Refusal::StatusUnknown));
@@ -274,4 +296,30 @@ fn alt_applet_status_stops_a_revoked_key_from_signing() {
     assert_eq!(u.r#use(H0, SIGN, Pin::Right), Err(Refusal::CertRevoked));
     u.resume(H0, SIGN, Pin::Right).unwrap();
     u.r#use(H0, SIGN, Pin::Right).unwrap();
+}
+
+/// 更新 (R-REISSUE): the end of a phone certificate's validity period. Relying parties refuse
+/// it (`CertExpired`, through the app and at a card reader, by query and by CRL), the app
+/// deletes it at its next status sync (no push), and a reissue is no longer refused as live.
+#[test]
+fn an_expired_phone_cert_is_refused_deleted_at_sync_and_reissued() {
+    for check in [StatusCheck::Query, StatusCheck::Crl] {
+        let mut s = system_with(|c| c.policy.status_check = check);
+        ready(&mut s, H0);
+        let serial = slot_serial(&s, H0, SIGN).unwrap();
+        s.cert_expire(serial).unwrap();
+        assert_eq!(s.cert_expire(serial), Err(Refusal::CertExpired));
+        assert_eq!(s.r#use(H0, SIGN, Pin::Right), Err(Refusal::CertExpired));
+        assert_eq!(
+            s.reader_use(H0, SIGN, Pin::Right),
+            Err(Refusal::CertExpired)
+        );
+        assert!(s.pending_pushes().is_empty(), "no push for an expiry");
+        assert_eq!(slot_serial(&s, H0, SIGN), Some(serial));
+        s.go_offline(H0).unwrap();
+        s.go_online(H0).unwrap();
+        assert_eq!(slot_serial(&s, H0, SIGN), None, "deleted at the sync");
+        issue(&mut s, H0, SIGN);
+        s.r#use(H0, SIGN, Pin::Right).unwrap();
+    }
 }

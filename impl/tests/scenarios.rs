@@ -634,18 +634,31 @@ fn revoke_from_phone_of_a_cert_revoked_elsewhere_just_deletes_it() {
 
 #[test]
 fn a_broken_phone_can_be_disposed_of() {
-    // As the model's Dispose (found by lockstep on the deep world): broken, then disposed
-    // of with the procedure (offline, so only the reset).
+    // As the model's Dispose (found by lockstep on the deep world): a broken phone is
+    // disposed of; the procedure needs the network, so with it the disposal is refused
+    // before anything is done (the model's default, not done halfway).
     let mut s = system();
+    setup_phone(&mut s, H0);
+    issue(&mut s, H0, AUTH);
+    s.r#break(H0).unwrap();
+    assert_eq!(s.dispose(H0, true), Err(Refusal::PhoneOffline));
+    assert!(s.phone_view(H0).unwrap().app.is_some());
+    s.dispose(H0, false).unwrap();
+    let v = s.phone_view(H0).unwrap();
+    assert_eq!(v.holder, Holder::Nobody);
+    assert!(v.applet, "nothing could reach the SE");
+    assert_eq!(s.dispose(H0, true), Err(Refusal::NotInHand));
+    // With the offline procedure allowed, the procedure does what it can: the reset.
+    let mut c = config();
+    c.policy.offline_procedure = true;
+    let mut s = System::new(c).expect("system");
     setup_phone(&mut s, H0);
     issue(&mut s, H0, AUTH);
     s.r#break(H0).unwrap();
     s.dispose(H0, true).unwrap();
     let v = s.phone_view(H0).unwrap();
-    assert_eq!(v.holder, Holder::Nobody);
     assert_eq!(v.app, None);
     assert!(!v.applet);
-    assert_eq!(s.dispose(H0, true), Err(Refusal::NotInHand));
 }
 
 #[test]

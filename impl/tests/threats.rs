@@ -115,7 +115,7 @@ fn threat_finder_has_only_the_reader_and_not_the_pin() {
 /// logs in with it: the applet cannot tell who types.
 #[test]
 fn threat_pin_known_lets_a_finder_and_a_buyer_in() {
-    let mut s = system_with(|c| c.pin_known = true);
+    let mut s = system_with(|c| c.pin_known = [P0, P1].into());
     ready(&mut s, H0);
     ready(&mut s, H1);
     s.lose(H0).unwrap();
@@ -263,4 +263,28 @@ fn push_lost_while_online_leaves_the_key_until_the_next_sync() {
         None,
         "deleted by the status sync"
     );
+}
+
+/// THREAT-FINDER: the screen lock keeps the finder out of the app and the settings, not
+/// from the physical acts: they may lose the phone again or sell it on (careless, no
+/// procedure), never run the procedure (as the model, found by lockstep).
+#[test]
+fn a_finder_can_lose_or_sell_the_phone_but_not_run_the_procedure() {
+    let mut s = system_with(|_| {});
+    ready(&mut s, H0);
+    s.lose(H0).unwrap();
+    s.stranger_finds(H0).unwrap();
+    assert_eq!(
+        s.hand_over(H0, Holder::Person(P1), true),
+        Err(Refusal::ScreenLocked)
+    );
+    assert_eq!(s.dispose(H0, true), Err(Refusal::ScreenLocked));
+    let mut t = s.clone();
+    t.lose(H0).unwrap();
+    s.hand_over(H0, Holder::Person(P1), false).unwrap();
+    assert!(
+        s.found_by_stranger(H0),
+        "the buyer does not know the lock either"
+    );
+    assert_eq!(s.r#use(H0, AUTH, Pin::Right), Err(Refusal::ScreenLocked));
 }

@@ -402,6 +402,12 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
         // R-KEYGEN: key pair generated inside the SE over SCP03 (overwrites the slot).
         Action::GenerateKey(h) => {
             need_online(s, h)?;
+            // The applet went with its last credential while the session waited (a deletion
+            // push, a sync): no applet to generate the key in (found by lockstep conformance:
+            // the model generated a key with no applet).
+            if !s.phone(h).applet {
+                return Err(Refusal::NoApplet);
+            }
             let sess = session(s, h);
             s.phones[h.index()].slots[sess.kind.index()] = Slot::Key {
                 person: sess.person,

@@ -157,7 +157,7 @@ pub fn describe(k: ActionKind) -> ActionDoc {
             "GenerateKey(phone)",
             "the phone's session is at Applied",
             "the SP-TSM has a key pair generated in the SE slot of the session's kind over SCP03 (replacing what was there)",
-            &[R::PhoneOffline],
+            &[R::PhoneOffline, R::NoApplet],
         ),
         A::CaIssue => (
             "CaIssue(phone)",

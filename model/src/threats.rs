@@ -194,6 +194,10 @@ fn entries(knows: bool) -> impl Iterator<Item = PinEntry> {
 /// is applied.
 pub fn candidates(config: &Config, state: &State, out: &mut Vec<Action>) {
     let policy = config.policy;
+    // THREAT-FINDER: the screen lock keeps a finder out of the app and the settings; the
+    // phone's own actions through them are not theirs (found by lockstep conformance: the
+    // phone's rules offered a finder the app's Use).
+    out.retain(|&a| !through_the_screen(a).is_some_and(|h| state.threats.is_found(h)));
     if !policy.suspension {
         // ALT-SUSPEND=none: there is no call center to suspend, hence nothing to resume.
         out.retain(|a| !matches!(a, Action::Suspend(..) | Action::Resume(..)));
@@ -285,6 +289,32 @@ pub fn candidates(config: &Config, state: &State, out: &mut Vec<Action>) {
     }
     for x in &state.threats.signatures {
         out.push(Action::PresentSignature(x.serial));
+    }
+}
+
+/// The phone of an action that needs the phone unlocked (its app or its settings); the
+/// physical acts (losing, breaking, handing over or disposing of it without the procedure)
+/// and the network do not.
+fn through_the_screen(a: Action) -> Option<PhoneId> {
+    match a {
+        Action::Use(h, ..)
+        | Action::ChangePin(h, ..)
+        | Action::InitPin(h, _)
+        | Action::Resume(h, ..)
+        | Action::Apply(h, _)
+        | Action::GenerateKey(h)
+        | Action::CaIssue(h)
+        | Action::WriteCert(h)
+        | Action::SetUserPin(h)
+        | Action::AbandonIssuance(h)
+        | Action::RevokeFromPhone(h, _)
+        | Action::InstallApp(h)
+        | Action::UninstallApp(h)
+        | Action::InstallApplet(h)
+        | Action::FactoryReset(h)
+        | Action::HandOver(h, _, true)
+        | Action::Dispose(h, true) => Some(h),
+        _ => None,
     }
 }
 

@@ -28,8 +28,8 @@ pub fn conform_driver(
 ) -> Result<(String, bool, serde_json::Value), String> {
     let started = Instant::now();
     // The driver is driven under the same policy as the in-process implementation
-    // (Policy::as_implemented), and the report says so.
-    let config = &crate::lockstep::driven_config(config).map_err(|e| format!("{e:?}"))?;
+    // (the one it realises), and the report says so.
+    let config = &crate::lockstep::driven_config(config).map_err(|e| e.to_string())?;
     let mut process = Process::spawn(cmd, ANSWER_TIMEOUT).map_err(driver_error)?;
     let mut d = Driven::start(config, opts.seed, &mut process).map_err(driver_error)?;
     let mut json_out = report_head(config, opts, &d.identity);
@@ -39,9 +39,9 @@ pub fn conform_driver(
         "driver: {} ({}snapshots)\n{}\n",
         d.identity,
         if d.snapshots { "" } else { "no " },
-        crate::lockstep::policy_note()
+        crate::lockstep::policy_note(config)
     );
-    json_out["policy_note"] = json!(crate::lockstep::policy_note());
+    json_out["policy_note"] = json!(crate::lockstep::policy_note(config));
     let mut divergence: Option<Box<Divergence>> = None;
 
     let mut replays = Vec::new();

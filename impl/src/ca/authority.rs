@@ -357,6 +357,12 @@ impl Ca {
         self.registry.revoke_phone(serial, cause, now)
     }
 
+    /// The validity period of a live phone certificate ends (`CertExpire`, 更新): its expiry
+    /// is recorded; relying parties refuse it and the app deletes it at its next status sync.
+    pub fn expire_phone_cert(&mut self, serial: Serial, now: LogicalTime) -> Result<(), CaError> {
+        self.registry.expire_phone(serial, now)
+    }
+
     /// Suspend an Active phone certificate (call center; R-SUSPEND, R-TEMP-LOSS). It appears
     /// on the CRL with reason certificateHold.
     pub fn suspend(&mut self, serial: Serial, now: LogicalTime) -> Result<(), CaError> {

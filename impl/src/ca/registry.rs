@@ -126,7 +126,8 @@ pub enum CertStatus {
         /// When.
         time: LogicalTime,
     },
-    /// A card signing certificate whose expiry was recorded (not a CRL entry).
+    /// A certificate whose expiry was recorded (not a CRL entry): a card signing
+    /// certificate, or a phone certificate whose validity period ended (`CertExpire`).
     Expired {
         /// When the expiry was recorded.
         time: LogicalTime,
@@ -620,6 +621,21 @@ impl Registry {
             CertSubject::Phone { .. } => Ok(record),
             CertSubject::CardSigning { .. } => Err(CaError::NotAPhoneCert(serial)),
         }
+    }
+
+    /// Record the end of a live phone certificate's validity period (更新, R-REISSUE): it is
+    /// no longer live; expiry is a status, not a CRL entry.
+    pub(crate) fn expire_phone(&mut self, serial: Serial, now: LogicalTime) -> Result<(), CaError> {
+        let record = self.phone_record(serial)?;
+        if !record.status.is_live() {
+            return Err(CaError::InvalidTransition {
+                serial,
+                operation: "expire",
+                status: record.status,
+            });
+        }
+        self.set_status(serial, CertStatus::Expired { time: now });
+        Ok(())
     }
 
     /// Suspend an Active phone certificate (certificateHold; R-SUSPEND).

@@ -3,7 +3,7 @@
 
 use super::pin_use::pin_value;
 use super::refusal::app_refusal;
-use super::{AppletDeletion, Refusal, System};
+use super::{Refusal, System};
 use crate::applet::{AppletConfig, PinState};
 use crate::ca::{CertKind, PhoneId};
 use crate::phone::app::AppChannel;
@@ -84,15 +84,9 @@ impl System {
     pub fn apply(&mut self, h: PhoneId, kind: CertKind) -> Result<(), Refusal> {
         self.tick();
         self.check_kind(kind)?;
-        let phone = self.online(h)?;
-        // The applet went with the last revoked credential: the issuance has the SEI-TSM
-        // install it again first (phase 2).
-        if phone.app.is_some()
-            && !phone.has_applet()
-            && self.config.policy.applet_deletion == AppletDeletion::WhenEmpty
-        {
-            self.install_applet_now(h)?;
-        }
+        self.online(h)?;
+        // The applet went with the last revoked credential: as the model has it, the holder
+        // has it installed again (InstallApplet, phase 2) before applying (`NoApplet`).
         self.slot_state(h, kind)?;
         let p = self.holder_person(h)?;
         let signed = self.sign_application(Purpose::Issue, p, Some(h), kind)?;
@@ -137,8 +131,20 @@ impl System {
     /// certificate revoked meanwhile is not written (`CertRevoked`; the session stays).
     pub fn write_cert(&mut self, h: PhoneId) -> Result<(), Refusal> {
         self.tick();
-        self.session_step(h)?;
+        // An applet deleted with the last credential took the session's key with it: the
+        // key is missing (as the model's WriteCert).
+        match self.session_step(h) {
+            Err(Refusal::NoApplet) => return Err(Refusal::KeyMissing),
+            r => r?,
+        }
         let kind = self.sp.session(h).map(|s| s.kind);
+        // The key first, then the certificate's status (as the model's WriteCert): a slot
+        // whose key a deletion took is `KeyMissing` whatever became of the certificate.
+        if let Some(k) = kind {
+            if !matches!(self.slot_state(h, k)?.pin_state, PinState::KeyGenerated) {
+                return Err(Refusal::KeyMissing);
+            }
+        }
         let phone = self.phones.get_mut(&h).ok_or(Refusal::UnknownPhone(h))?;
         self.sp.write_cert(&self.ca, &mut phone.se, h)?;
         if self.config.policy.applet_status && kind == Some(CertKind::Sign) {
@@ -152,14 +158,15 @@ impl System {
     pub fn set_user_pin(&mut self, h: PhoneId) -> Result<(), Refusal> {
         self.tick();
         // On the phone (the app already holds the temporary PIN): no network needed.
-        let phone = self.operable(h)?;
-        if !phone.has_applet() {
-            return Err(Refusal::NoApplet);
-        }
+        self.operable(h)?;
         if self.sp.session(h).is_none() {
             return Err(Refusal::NoSession);
         }
         let (person, kind, _) = self.sp.temporary_pin_for(&self.ca, h, self.now)?;
+        // An applet deleted with its last credential took the written one with it.
+        if !self.phone(h)?.has_applet() {
+            return Err(Refusal::KeyMissing);
+        }
         // The written credential must still be in the slot (it may have been deleted).
         let state = self.slot_state(h, kind)?;
         let written = match self.sp.session(h).map(|s| &s.step) {

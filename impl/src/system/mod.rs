@@ -18,7 +18,7 @@
 //! - Hand-over, disposal, factory reset, uninstalling the app, losing and breaking the phone end any
 //!   issuance session on it; going offline does not (its steps then refuse `PhoneOffline`).
 //! - The PIN a holder enters "right" is the one they know: the PIN they set on that slot, or,
-//!   when the world says the owner's PIN is known to others (THREAT-PIN-KNOWN,
+//!   when the world says that owner's PIN is known to others (THREAT-PIN-KNOWN,
 //!   [`SystemConfig::pin_known`]), the owner's PIN. Anyone else's "right" entry is their own
 //!   PIN, wrong there. Whether it is accepted is the applet's own check, never the facade's.
 //! - Anyone holding the phone may act: the owner, a buyer, a finder (THREAT-FINDER, -BUYER).
@@ -86,9 +86,9 @@ pub struct SystemConfig {
     pub seed: u64,
     /// Logical time at start.
     pub start: LogicalTime,
-    /// THREAT-PIN-KNOWN: the owners' PINs are known to whoever holds their phones (shared,
-    /// observed, written down).
-    pub pin_known: bool,
+    /// THREAT-PIN-KNOWN: the persons whose PINs are known to whoever holds their phones
+    /// (shared, observed, written down).
+    pub pin_known: BTreeSet<PersonId>,
     /// The open design choices (ALT-*).
     pub policy: Policy,
 }
@@ -104,7 +104,7 @@ impl SystemConfig {
             sign_tries: 5,
             seed: 0,
             start: LogicalTime::BASE,
-            pin_known: false,
+            pin_known: BTreeSet::new(),
             policy: Policy::default(),
         }
     }

@@ -10,9 +10,20 @@ impl System {
     /// online, the holder revokes from the phone every live credential in the applet, each
     /// authenticated as configured (ALT-REVOKE-AUTH; one the holder cannot authenticate, such
     /// as someone else's, stays live), and the SEI-TSM deletes the applet; in any case,
-    /// factory reset.
+    /// factory reset. The procedure needs the network and the app: offline (a broken phone
+    /// is) it is refused `PhoneOffline`, without the app `NoApp`, before anything is done
+    /// (not done halfway), unless the policy lets it reset alone offline
+    /// ([`super::Policy::offline_procedure`]).
     fn procedure(&mut self, h: PhoneId) -> Result<(), Refusal> {
         let phone = self.phone(h)?;
+        if !self.config.policy.offline_procedure {
+            if !phone.online {
+                return Err(Refusal::PhoneOffline);
+            }
+            if phone.app.is_none() {
+                return Err(Refusal::NoApp);
+            }
+        }
         if phone.online {
             let mut bound = Vec::new();
             if phone.app.is_some() {
@@ -83,7 +94,8 @@ impl System {
     /// issuance session in progress on it is lost.
     pub fn lose(&mut self, h: PhoneId) -> Result<(), Refusal> {
         self.tick();
-        self.operable(h)?;
+        // A finder may lose it again: no screen needed.
+        self.in_hand(h)?;
         self.phone_mut(h)?.condition = Condition::Lost;
         self.sp.drop_session(h);
         Ok(())
@@ -126,7 +138,12 @@ impl System {
     /// then factory-resets.
     pub fn hand_over(&mut self, h: PhoneId, to: Holder, procedure: bool) -> Result<(), Refusal> {
         self.tick();
-        let phone = self.operable(h)?;
+        // Handing it over needs no screen; the procedure does (a finder: `ScreenLocked`).
+        let phone = if procedure {
+            self.operable(h)?
+        } else {
+            self.in_hand(h)?
+        };
         if to == Holder::Nobody {
             return Err(Refusal::InvalidHolder);
         }
@@ -153,8 +170,10 @@ impl System {
         // A broken phone is disposed of too (R-FAILURE, R-DISPOSE); the procedure then does
         // what it can offline: the factory reset.
         let phone = self.phone(h)?;
-        if phone.condition != Condition::Broken {
+        if phone.condition != Condition::Broken && procedure {
             self.operable(h)?;
+        } else if phone.condition != Condition::Broken {
+            self.in_hand(h)?;
         } else if phone.holder == Holder::Nobody {
             return Err(Refusal::NotInHand);
         }

@@ -49,7 +49,9 @@ impl System {
             // The PIN they set themselves.
             (Holder::Person(p), Some(&(setter, v))) if setter == p => pin_value(p, h, kind, v),
             // THREAT-PIN-KNOWN: the owner's PIN, known to whoever holds the phone.
-            (Holder::Person(_) | Holder::Stranger, Some(&(setter, v))) if self.config.pin_known => {
+            (Holder::Person(_) | Holder::Stranger, Some(&(setter, v)))
+                if self.config.pin_known.contains(&setter) =>
+            {
                 pin_value(setter, h, kind, v)
             }
             // Their own PIN, wrong here.

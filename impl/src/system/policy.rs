@@ -78,6 +78,10 @@ pub struct Policy {
     /// the key stays (the model before it deleted such keys; kept for conformance until the
     /// model does).
     pub keep_unwritten_keys: bool,
+    /// `false` (default): the hand-over / disposal procedure is refused offline and without
+    /// the app (it revokes and deletes through the servers: not done halfway). `true`: offline
+    /// it does what it can, the factory reset alone.
+    pub offline_procedure: bool,
     /// ALT-APPLET-STATUS: `true`, the phone stops a revoked key from signing: the signing key
     /// is gated at personalisation and signs once per grant the SP-TSM sends when the app,
     /// online, finds the certificate active (`tsm::status_gate`); the card-reader route and

@@ -139,6 +139,7 @@ impl From<SpError> for Refusal {
             SpError::NoSession => Refusal::NoSession,
             SpError::WrongStep => Refusal::WrongStep,
             SpError::CertRevoked(_) => Refusal::CertRevoked,
+            SpError::CertExpired(_) => Refusal::CertExpired,
             SpError::NotCredentialOwner => Refusal::NotCredentialOwner,
             SpError::NoLiveCert => Refusal::NoLiveCert,
             SpError::Tsm(t) => t.into(),

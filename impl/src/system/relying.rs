@@ -49,6 +49,14 @@ impl System {
             return Err(Refusal::CertExpired);
         }
         let serial = cert::serial_of(&c).map_err(failure)?;
+        // A recorded end of the validity period (`CertExpire`) stands for the clock passing
+        // notAfter: the relying party's clock, not a CRL entry.
+        if matches!(
+            self.ca.status(serial),
+            crate::ca::StatusAnswer::Known(CertStatus::Expired { .. })
+        ) {
+            return Err(Refusal::CertExpired);
+        }
         let issued = self.ca.issue_crl(self.now).map_err(failure)?;
         let list = crl::parse_and_verify(issued.der(), self.ca.name(), self.ca.public_key())
             .map_err(failure)?;
@@ -69,6 +77,7 @@ fn status_refusal(e: CaError) -> Result<(), Refusal> {
     match e {
         CaError::NotGood { status, .. } => Err(match status {
             CertStatus::Suspended { .. } => Refusal::CertSuspended,
+            CertStatus::Expired { .. } => Refusal::CertExpired,
             _ => Refusal::CertRevoked,
         }),
         CaError::OutsideValidity { .. } => Err(Refusal::CertExpired),

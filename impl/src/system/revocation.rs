@@ -34,10 +34,15 @@ impl System {
             Ok(v) => v,
             Err(_) => return,
         };
-        if let Some(phone) = self.phones.get_mut(&h) {
-            let _ = self.sp.sync(&self.ca, &mut phone.se, h, &held);
+        let deleted = match self.phones.get_mut(&h) {
+            Some(phone) => self.sp.sync(&self.ca, &mut phone.se, h, &held),
+            None => return,
+        };
+        // The applet goes with the last credential the sync deleted; an applet that was
+        // empty already (installed, nothing issued yet) stays.
+        if deleted.is_ok_and(|d| !d.is_empty()) {
+            let _ = self.drop_applet_if_empty(h);
         }
-        let _ = self.drop_applet_if_empty(h);
     }
 
     /// Revocation deletes the applet ([`super::AppletDeletion::WhenEmpty`]): once no key is
@@ -98,6 +103,23 @@ impl System {
         let ended = end(&mut self.ca, p, self.now).map_err(|_| Refusal::CardNotValid)?;
         self.push_deletions(&ended.linked_revoked);
         Ok(())
+    }
+
+    /// `CertExpire(serial)`: the validity period of a live phone certificate ends (更新,
+    /// R-REISSUE). No push is sent: the app deletes it at its next status sync, relying
+    /// parties refuse it (`CertExpired`), and a reissue is no longer refused as live.
+    pub fn cert_expire(&mut self, serial: crate::ca::Serial) -> Result<(), Refusal> {
+        self.tick();
+        self.ca
+            .expire_phone_cert(serial, self.now)
+            .map_err(|e| match e {
+                CaError::InvalidTransition {
+                    status: CertStatus::Expired { .. },
+                    ..
+                } => Refusal::CertExpired,
+                CaError::InvalidTransition { .. } => Refusal::CertRevoked,
+                e => Refusal::Failure(e.to_string()),
+            })
     }
 
     // ----- revocation, suspension -----
@@ -209,6 +231,7 @@ impl System {
         match self.ca.status(held) {
             StatusAnswer::Known(CertStatus::Suspended { .. }) => {}
             StatusAnswer::Known(CertStatus::Active) => return Err(Refusal::NotSuspended),
+            StatusAnswer::Known(CertStatus::Expired { .. }) => return Err(Refusal::CertExpired),
             _ => return Err(Refusal::CertRevoked),
         }
         let challenge = self.rng.next_u64().to_be_bytes();
@@ -257,13 +280,18 @@ impl System {
         let h = msg.token.phone;
         let phone = self.phones.get_mut(&h).ok_or(Refusal::UnknownPhone(h))?;
         let (kind, serial) = (msg.notice.kind, msg.notice.serial);
-        if self.config.policy.keep_unwritten_keys {
-            self.sp.delete_by_serial(&mut phone.se, h, kind, serial)?;
+        let deleted = if self.config.policy.keep_unwritten_keys {
+            self.sp.delete_by_serial(&mut phone.se, h, kind, serial)?
         } else {
             self.sp
-                .delete_revoked(&self.ca, &mut phone.se, h, kind, serial)?;
+                .delete_revoked(&self.ca, &mut phone.se, h, kind, serial)?
+        };
+        // The applet goes with the last credential the push deleted; a push that finds
+        // nothing (the sync deleted it before) leaves an applet installed again meanwhile.
+        if deleted {
+            self.drop_applet_if_empty(h)?;
         }
-        self.drop_applet_if_empty(h)
+        Ok(())
     }
 
     /// `DropPush(i)`: pending push `i` is lost (課題2).

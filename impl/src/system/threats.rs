@@ -78,7 +78,10 @@ impl System {
     }
 
     /// Over the reader: the PIN the holder types, verified; the certificate read and the
-    /// `message` signed with the key of `kind`.
+    /// `message` signed with the key of `kind`. Under ALT-APPLET-STATUS the terminal knows
+    /// that a phone's signing key signs only through the app with a fresh grant: it asks no
+    /// PIN for it and answers `StatusUnknown` (a rogue reader that sends VERIFY and COMPUTE
+    /// DIGITAL SIGNATURE anyway gets `6985` from the gated key, the same refusal).
     fn reader_sign(
         &mut self,
         h: PhoneId,
@@ -86,6 +89,11 @@ impl System {
         pin: Pin,
         message: &[u8],
     ) -> Result<(Vec<u8>, Vec<u8>), Refusal> {
+        if self.config.policy.applet_status && kind == CertKind::Sign {
+            // As any reader use: the phone in hand, the applet reached.
+            self.reader(h)?;
+            return Err(Refusal::StatusUnknown);
+        }
         let entered = self.entered_pin(h, kind, pin)?;
         let mut ch = self.reader(h)?;
         verify_counted(&mut ch, applet_kind(kind), &entered)?;

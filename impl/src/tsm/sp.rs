@@ -172,6 +172,8 @@ pub enum SpError {
     WrongStep,
     /// The certificate was revoked (or is unknown to the CA).
     CertRevoked(Serial),
+    /// The certificate's validity period has ended (its expiry recorded).
+    CertExpired(Serial),
     /// The certificate belongs to another person.
     NotCredentialOwner,
     /// The person has no live certificate of this kind.
@@ -192,6 +194,7 @@ impl fmt::Display for SpError {
             SpError::NoSession => write!(f, "no issuance session on this phone"),
             SpError::WrongStep => write!(f, "the issuance session is not at this step"),
             SpError::CertRevoked(s) => write!(f, "certificate {s} is revoked"),
+            SpError::CertExpired(s) => write!(f, "certificate {s} has expired"),
             SpError::NotCredentialOwner => write!(f, "the credential belongs to someone else"),
             SpError::NoLiveCert => write!(f, "no live certificate of this kind"),
             SpError::Tsm(e) => write!(f, "{e}"),
@@ -412,9 +415,7 @@ impl SpTsm {
         };
         let (serial, der, kind) = (*serial, der.clone(), s.kind);
         // Refused, the session stays (the holder may abandon it): a refusal changes nothing.
-        if !matches!(ca.status(serial), StatusAnswer::Known(st) if st.is_live()) {
-            return Err(SpError::CertRevoked(serial));
-        }
+        ended(ca.status(serial), serial)?;
         let temp = self.temporary_pin(kind);
         let p2 = applet_kind(kind).p2();
         let mut link = self.link(se, phone)?;
@@ -738,15 +739,13 @@ impl SpTsm {
         if record.person != a.person {
             return Err(SpError::NotCredentialOwner);
         }
-        if !record.status.is_live() {
-            return Err(SpError::CertRevoked(serial));
-        }
+        ended(StatusAnswer::Known(record.status), serial)?;
         self.reset_to_temporary_pin(se, phone, a.kind)
     }
 
     /// The app's status sync (R-DELETE, our decision): for each credential the applet
-    /// reports, ask the CA; delete by serial those that are revoked (or unknown). Returns the
-    /// serials deleted.
+    /// reports, ask the CA; delete by serial those that are revoked, expired (or unknown).
+    /// Returns the serials deleted.
     pub fn sync(
         &mut self,
         ca: &Ca,
@@ -757,7 +756,7 @@ impl SpTsm {
         let mut deleted = Vec::new();
         for &(kind, serial) in held {
             let dead = match ca.status(serial) {
-                StatusAnswer::Known(st) => matches!(st, CertStatus::Revoked { .. }),
+                StatusAnswer::Known(st) => !st.is_live(),
                 StatusAnswer::Unknown => true,
             };
             if dead && self.delete_revoked(ca, se, phone, kind, serial)? {
@@ -765,6 +764,16 @@ impl SpTsm {
             }
         }
         Ok(deleted)
+    }
+}
+
+/// The refusal for a certificate that has ended: `CertExpired` for a recorded expiry,
+/// `CertRevoked` for a revoked (or unknown) one.
+pub(crate) fn ended(status: StatusAnswer, serial: Serial) -> Result<(), SpError> {
+    match status {
+        StatusAnswer::Known(st) if st.is_live() => Ok(()),
+        StatusAnswer::Known(CertStatus::Expired { .. }) => Err(SpError::CertExpired(serial)),
+        _ => Err(SpError::CertRevoked(serial)),
     }
 }
 
