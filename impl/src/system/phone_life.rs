@@ -24,17 +24,29 @@ impl System {
                 return Err(Refusal::NoApp);
             }
         }
-        if phone.online {
+        let (online, app, applet, holder) = (
+            phone.online,
+            phone.app.is_some(),
+            phone.has_applet(),
+            phone.holder,
+        );
+        if online {
             let mut bound = Vec::new();
-            if phone.app.is_some() {
-                if phone.has_applet() {
+            if app {
+                if applet {
                     bound = self.read_held(h).unwrap_or_default();
                 }
-                // A certificate issued in this phone's session but not yet written is bound
-                // to the phone too (INV-DELETE-ON-TRANSFER): the holder revokes it as well.
-                if let Some(s) = self.sp.session(h) {
-                    if let crate::tsm::sp::IssuanceStep::Issued { serial, .. } = &s.step {
-                        bound.push((s.kind, *serial));
+                // The SP-TSM's records bind to the phone every phone cert issued for it, written
+                // into the applet or not: issued in the session still open, or in one abandoned
+                // before the write (INV-DELETE-ON-TRANSFER). The holder revokes theirs as well.
+                if let Holder::Person(p) = holder {
+                    for r in self.ca.registry().phone_certs_on(h) {
+                        let kind = r.phone_kind();
+                        if let Some(kind) = kind.filter(|_| r.person == p) {
+                            if !bound.contains(&(kind, r.serial)) {
+                                bound.push((kind, r.serial));
+                            }
+                        }
                     }
                 }
             }
