@@ -77,10 +77,7 @@ fn specific(c: &Config, s: &State, a: Action) -> Option<String> {
     if r.is_some() {
         return r;
     }
-    if c.is_detour(&a)
-        && !phone_jpki_model::threats::follows_detour(s, a)
-        && c.max_events.is_some_and(|m| s.events >= m)
-    {
+    if c.spends_detour(s, a) && c.max_events.is_some_and(|m| s.events >= m) {
         return Some(format!(
             "it is a detour and the world's budget of detours is spent ({} of --max-events {})",
             s.events,

@@ -461,8 +461,7 @@ impl Lockstep {
         // implementation): a detour that changed the (mapped) state and does not follow the
         // detour that gave a stranger the phone.
         if self.config.max_events.is_some()
-            && self.config.is_detour(&action)
-            && !phone_jpki_model::threats::follows_detour(&self.model, action)
+            && self.config.spends_detour(&self.model, action)
             && mapped != self.model
         {
             self.ghost.events = self.ghost.events.saturating_add(1);

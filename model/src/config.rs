@@ -402,6 +402,14 @@ impl Config {
         }
     }
 
+    /// Whether `a`, attempted in `before`, spends the world's detour budget when it changes the
+    /// state: a detour ([`Config::is_detour`]) that does not follow the detour that gave a
+    /// stranger the phone ([`crate::threats::follows_detour`]). The rules, `whynot` and the
+    /// lockstep's counter all count with this.
+    pub fn spends_detour(&self, before: &crate::State, a: crate::Action) -> bool {
+        self.is_detour(&a) && !crate::threats::follows_detour(before, a)
+    }
+
     /// The same configuration with one policy variant applied.
     pub fn with_variant(mut self, v: Variant) -> Config {
         v.apply(&mut self.policy);

@@ -164,7 +164,7 @@ pub fn candidate_actions(config: &Config, state: &State, out: &mut Vec<Action>) 
     // The small-scope bound: once the world's budget of detours is spent, only the happy path
     // (and the consequences already in motion) goes on.
     if config.max_events.is_some_and(|max| state.events >= max) {
-        out.retain(|a| !config.is_detour(a) || crate::threats::follows_detour(state, *a));
+        out.retain(|a| !config.spends_detour(state, *a));
     }
 }
 
@@ -219,11 +219,7 @@ pub fn step(config: &Config, state: &State, action: Action) -> Outcome {
     let mut next = state.clone();
     let result = apply(config, &mut next, action);
     crate::threats::after_step(state, action, result, &mut next);
-    if config.max_events.is_some()
-        && config.is_detour(&action)
-        && next != *state
-        && !crate::threats::follows_detour(state, action)
-    {
+    if config.max_events.is_some() && config.spends_detour(state, action) && next != *state {
         next.events = next.events.saturating_add(1);
     }
     Outcome { next, result }
