@@ -380,20 +380,7 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
             if !s.card_valid(p) {
                 return Err(Refusal::CardNotValid);
             }
-            if policy.reissue_refused_while_live
-                && s.registry
-                    .iter()
-                    .any(|c| c.person == p && c.kind == k && c.phone == h && c.status.is_live())
-            {
-                return Err(Refusal::ReissueWhileLive);
-            }
-            let card_generation = s.person(p).card_generation;
-            s.phones[h.index()].session = Some(Session {
-                person: p,
-                kind: k,
-                card_generation,
-                step: SessionStep::Applied,
-            });
+            open_session(config, s, h, p, k)?;
         }
         // R-KEYGEN: key pair generated inside the SE over SCP03 (overwrites the slot).
         Action::GenerateKey(h) => {
@@ -603,6 +590,32 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
                 .unwrap_or_else(|| unreachable!("{other} has no rule"))
         }
     }
+    Ok(())
+}
+
+/// R-REISSUE's phone-cert status check, then an issuance session of `p`'s `k` cert opened on
+/// `h` at Applied (Apply; ALT-PROOFING's ApplyWithCode in crate::threats).
+pub(crate) fn open_session(
+    config: &Config,
+    s: &mut State,
+    h: PhoneId,
+    p: PersonId,
+    k: Kind,
+) -> Result<(), Refusal> {
+    if config.policy.reissue_refused_while_live
+        && s.registry
+            .iter()
+            .any(|c| c.person == p && c.kind == k && c.phone == h && c.status.is_live())
+    {
+        return Err(Refusal::ReissueWhileLive);
+    }
+    let card_generation = s.person(p).card_generation;
+    s.phones[h.index()].session = Some(Session {
+        person: p,
+        kind: k,
+        card_generation,
+        step: SessionStep::Applied,
+    });
     Ok(())
 }
 

@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::ids::{Kind, PhoneId, Serial};
 use crate::policy::{Proofing, RevokeAuth, Storage, Unlock};
 use crate::rules::{need_online, slot_serial, verify_pin, Verified};
-use crate::state::{CertStatus, Condition, Holder, Pin, Session, SessionStep, Slot, State};
+use crate::state::{CertStatus, Condition, Holder, Pin, Slot, State};
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
@@ -448,20 +448,7 @@ pub fn apply(config: &Config, s: &mut State, action: Action) -> Option<Result<()
             if !s.phone(h).applet {
                 return Err(Refusal::NoApplet);
             }
-            if config.policy.reissue_refused_while_live
-                && s.registry
-                    .iter()
-                    .any(|c| c.person == p && c.kind == k && c.phone == h && c.status.is_live())
-            {
-                return Err(Refusal::ReissueWhileLive);
-            }
-            let card_generation = s.person(p).card_generation;
-            s.phones[h.index()].session = Some(Session {
-                person: p,
-                kind: k,
-                card_generation,
-                step: SessionStep::Applied,
-            });
+            crate::rules::open_session(config, s, h, p, k)?;
             s.threats.coded |= Threats::bit(h);
             Ok(())
         })(),
