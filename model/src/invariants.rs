@@ -313,7 +313,7 @@ pub fn token(o: &Observed) -> bool {
     let delivered_to_its_token = match o.action {
         Action::DeliverPush(x) if o.accepted() => push_for(before, x).is_some_and(|p| {
             let ph = before.phone(p.phone);
-            ph.online && ph.app && ph.app_installs == p.token
+            ph.online && ph.token() == Some(p.token)
         }),
         _ => true,
     };

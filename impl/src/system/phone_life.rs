@@ -41,11 +41,11 @@ impl System {
                 // before the write (INV-DELETE-ON-TRANSFER). The holder revokes theirs as well.
                 if let Holder::Person(p) = holder {
                     for r in self.ca.registry().phone_certs_on(h) {
-                        let kind = r.phone_kind();
-                        if let Some(kind) = kind.filter(|_| r.person == p) {
-                            if !bound.contains(&(kind, r.serial)) {
-                                bound.push((kind, r.serial));
+                        match r.phone_kind() {
+                            Some(kind) if r.person == p && !bound.contains(&(kind, r.serial)) => {
+                                bound.push((kind, r.serial))
                             }
+                            _ => {}
                         }
                     }
                 }
