@@ -100,6 +100,9 @@ pub fn sentence(v: Choice) -> &'static str {
             "A deletion push deletes only a written cert of its serial, not a key certified as it."
         }
         Variant::NoCertExpiry => "Phone certificates never expire.",
+        Variant::ReissueBlockedByRevoked => {
+            "The SP-TSM reads the validity period instead of the status: a revoked certificate blocks a reissue on its phone until it would have expired."
+        }
     }
 }
 

@@ -212,7 +212,6 @@ struct Expansion {
 
 /// What the dead-end analysis needs from the search.
 struct DeadEndGraph {
-    free: Config,
     nodes: Vec<deadend::NodeInfo>,
     edges: Vec<(u32, u32, u16)>,
 }
@@ -223,7 +222,7 @@ fn expand(
     open: &[bool],
     sym: bool,
     only: Option<fn(Action) -> bool>,
-    free: Option<&Config>,
+    dead_end: bool,
     state: &State,
 ) -> Expansion {
     let mut out = Expansion {
@@ -231,7 +230,7 @@ fn expand(
         edge_hits: Vec::new(),
         next: Vec::new(),
         refusals: Vec::new(),
-        node: free.map(|f| deadend::node_info(config, f, state)),
+        node: dead_end.then(|| deadend::node_info(config, state)),
     };
     for (i, p) in props.iter().enumerate() {
         if let (true, Condition::State(f)) = (open[i], p.condition) {
@@ -279,7 +278,7 @@ fn expand(
                 (o.next, deadend::identity(config.phones))
             };
             let fp = fingerprint(&next);
-            let own = (free.is_some() && deadend::is_own(&a)).then_some(map);
+            let own = (dead_end && deadend::is_own(&a)).then_some(map);
             out.next.push((a, next, fp, own));
         }
     }
@@ -340,11 +339,10 @@ pub fn check_properties_classic(
         .iter()
         .any(|p| matches!(p.condition, Condition::NoDeadEnd))
         .then(|| DeadEndGraph {
-            free: deadend::unbounded(config),
             nodes: Vec::new(),
             edges: Vec::new(),
         });
-    let free = dead.as_ref().map(|d| d.free.clone());
+    let dead_end = dead.is_some();
     let mut depth = 0usize;
     let mut states = 1usize;
     let mut cut = None;
@@ -368,7 +366,7 @@ pub fn check_properties_classic(
                 let handles: Vec<_> = batch
                     .chunks(chunk)
                     .map(|part| {
-                        let (props, open, free) = (&props, &open, free.as_ref());
+                        let (props, open) = (&props, &open);
                         scope.spawn(move || {
                             part.iter()
                                 .map_while(|(_, s)| {
@@ -379,7 +377,7 @@ pub fn check_properties_classic(
                                             open,
                                             opts.symmetry,
                                             opts.only,
-                                            free,
+                                            dead_end,
                                             s,
                                         )
                                     })
@@ -454,7 +452,44 @@ pub fn check_properties_classic(
     // INV-NO-DEAD-END: only over a complete graph (a cut graph strands its frontier).
     if let (true, Some(d)) = (complete, dead.as_mut()) {
         d.nodes.resize(parent.len(), deadend::NodeInfo::default());
-        if let Some((id, _phone)) = deadend::stranded(&d.nodes, &d.edges, config.phones) {
+        let lifted = deadend::lifted(config);
+        let canon = |s: State| {
+            if opts.symmetry {
+                symmetry::representative(&s).0
+            } else {
+                s
+            }
+        };
+        let mut state = |id: u32| {
+            let mut stored = Vec::new();
+            let mut cur = id;
+            while let (pid, Some(a)) = parent[cur as usize] {
+                stored.push(a);
+                cur = pid;
+            }
+            stored
+                .iter()
+                .rev()
+                .fold(canon(State::initial(config)), |s, &a| {
+                    canon(step(config, &s, a).next)
+                })
+        };
+        let find = |t: &State| {
+            let (rep, map) = if opts.symmetry {
+                let (rep, perm) = symmetry::representative(t);
+                (rep, deadend::pack(&perm.phones))
+            } else {
+                (t.clone(), deadend::identity(config.phones))
+            };
+            seen.get(&fingerprint(&rep)).map(|&id| (id, map))
+        };
+        let walk = deadend::Lifted {
+            config: &lifted,
+            state: &mut state,
+            find: &find,
+        };
+        if let Some((id, _phone)) = deadend::stranded(&d.nodes, &d.edges, config.phones, Some(walk))
+        {
             for (i, p) in props.iter().enumerate() {
                 if matches!(p.condition, Condition::NoDeadEnd) {
                     found[i].get_or_insert((id, None));

@@ -24,6 +24,11 @@ pub struct Policy {
     /// The SP-TSM refuses reissue while the current cert on that phone is live (R-REISSUE).
     /// `false` breaks INV-ONE (double issuance on one phone).
     pub reissue_refused_while_live: bool,
+    /// R-REISSUE asks for the status of the cert on that phone, so a revoked one no longer
+    /// blocks a reissue. `false` (the validity period decides: a revoked cert blocks a reissue
+    /// on its phone until it would have expired) breaks INV-NO-DEAD-END.
+    #[serde(default = "yes")]
+    pub reissue_by_status: bool,
     /// Ending a card signing cert revokes the linked phone certs (R-LINK).
     /// `false` breaks INV-LINK.
     pub linked_revocation: bool,
@@ -91,6 +96,7 @@ impl Default for Policy {
             rp_checks_suspension: true,
             factory_reset_wipes_se: true,
             reissue_refused_while_live: true,
+            reissue_by_status: true,
             linked_revocation: true,
             model_change_revokes_old: true,
             push_to_holding_phone: true,
@@ -149,6 +155,7 @@ pub enum Variant {
     RevocationKeepsApplet,
     PushNeedsWrittenCert,
     NoCertExpiry,
+    ReissueBlockedByRevoked,
 }
 
 impl Variant {
@@ -162,7 +169,7 @@ impl Variant {
         Variant::NoCertExpiry,
     ];
 
-    pub const ALL: [Variant; 17] = [
+    pub const ALL: [Variant; 18] = [
         Variant::DeleteWhateverIsThere,
         Variant::NoCarelessHandover,
         Variant::RpIgnoresSuspension,
@@ -180,6 +187,7 @@ impl Variant {
         Variant::RevocationKeepsApplet,
         Variant::PushNeedsWrittenCert,
         Variant::NoCertExpiry,
+        Variant::ReissueBlockedByRevoked,
     ];
 
     /// The CLI name (`--policy NAME`).
@@ -202,6 +210,7 @@ impl Variant {
             Variant::RevocationKeepsApplet => "revocation-keeps-applet",
             Variant::PushNeedsWrittenCert => "push-needs-written-cert",
             Variant::NoCertExpiry => "no-cert-expiry",
+            Variant::ReissueBlockedByRevoked => "reissue-blocked-by-revoked",
         }
     }
 
@@ -230,6 +239,7 @@ impl Variant {
             Variant::RevocationKeepsApplet => "R-DELETE-APPLET",
             Variant::PushNeedsWrittenCert => "R-DELETE-KEY",
             Variant::NoCertExpiry => "SCN-RENEW-AFTER-EXPIRY",
+            Variant::ReissueBlockedByRevoked => "INV-NO-DEAD-END",
         }
     }
 
@@ -253,6 +263,7 @@ impl Variant {
             Variant::RevocationKeepsApplet => p.revocation_deletes_applet = false,
             Variant::PushNeedsWrittenCert => p.push_deletes_certified_key = false,
             Variant::NoCertExpiry => p.phone_certs_expire = false,
+            Variant::ReissueBlockedByRevoked => p.reissue_by_status = false,
         }
     }
 }

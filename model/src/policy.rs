@@ -347,6 +347,9 @@ fn fault_requirement(v: Variant) -> &'static str {
         Variant::RevocationKeepsApplet => "the applet's deletion on revocation",
         Variant::PushNeedsWrittenCert => "R-DELETE of a certified key not yet written",
         Variant::NoCertExpiry => "phone cert expiry (更新)",
+        Variant::ReissueBlockedByRevoked => {
+            "R-REISSUE's reading of the status (not the validity period)"
+        }
     }
 }
 

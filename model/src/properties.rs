@@ -66,7 +66,8 @@ pub enum Condition {
     /// An accepted step of this action kind.
     Action(ActionKind),
     /// INV-NO-DEAD-END: decided by [`crate::check`] on the explored graph (backward
-    /// reachability of goal states over the persons' own actions).
+    /// reachability of goal states over the persons' own actions, then a search in the world
+    /// with its bounds lifted for what the graph leaves open: [`crate::deadend`]).
     NoDeadEnd,
 }
 
@@ -226,7 +227,7 @@ pub fn invariants() -> Vec<Property> {
             inv::issue_auth,
         ),
         Property {
-            name: "INV-NO-DEAD-END: from every reachable state a person holding a working phone can, by their own actions, get a usable credential of each kind on it (states blocked only by a world bound excepted)".into(),
+            name: "INV-NO-DEAD-END: from every reachable state a person holding a working phone can, by their own actions, get a usable credential of each kind on it (a way a world bound blocks is searched on with the bounds lifted by a margin; only a state with no way even then is a dead end)".into(),
             expectation: Expectation::Always,
             condition: Condition::NoDeadEnd,
         },

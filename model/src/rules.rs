@@ -602,10 +602,15 @@ pub(crate) fn open_session(
     p: PersonId,
     k: Kind,
 ) -> Result<(), Refusal> {
+    // Under the fault variant reissue-blocked-by-revoked, a revoked cert blocks as well (the
+    // validity period read instead of the status).
+    let blocks = |st: CertStatus| {
+        st.is_live() || (!config.policy.reissue_by_status && matches!(st, CertStatus::Revoked(_)))
+    };
     if config.policy.reissue_refused_while_live
         && s.registry
             .iter()
-            .any(|c| c.person == p && c.kind == k && c.phone == h && c.status.is_live())
+            .any(|c| c.person == p && c.kind == k && c.phone == h && blocks(c.status))
     {
         return Err(Refusal::ReissueWhileLive);
     }

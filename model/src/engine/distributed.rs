@@ -214,7 +214,7 @@ fn worker_main(
                     config,
                     sym,
                     only: opts.only,
-                    free: None,
+                    dead_end: false,
                 },
                 &open,
                 &frontier,

@@ -83,12 +83,17 @@ impl Graph {
     }
 
     /// The first state (in id order) with a stranded phone, over `states` states.
-    pub fn stranded(&mut self, states: usize, phones: u8) -> Option<(u32, u8)> {
+    pub fn stranded(
+        &mut self,
+        states: usize,
+        phones: u8,
+        lifted: Option<deadend::Lifted>,
+    ) -> Option<(u32, u8)> {
         // States never expanded (none in a complete search) apply to no phone.
         if self.nodes.len() < states {
             self.nodes.resize(states, NodeInfo::default());
         }
-        deadend::stranded_by(&self.nodes, self.to.len(), || self.edges(), phones)
+        deadend::stranded_by(&self.nodes, self.to.len(), || self.edges(), phones, lifted)
     }
 }
 
@@ -97,11 +102,7 @@ mod tests {
     use super::*;
 
     fn node(goal: u8, applies: u8) -> NodeInfo {
-        NodeInfo {
-            goal,
-            applies,
-            excused: false,
-        }
+        NodeInfo { goal, applies }
     }
 
     #[test]
@@ -119,10 +120,10 @@ mod tests {
         g.edge(1, 2, swap);
         g.edge(2, 3, id);
         // State 3 holds phone 1, with no edge on: stranded, the first such state.
-        assert_eq!(g.stranded(4, 2), Some((3, 1)));
+        assert_eq!(g.stranded(4, 2, None), Some((3, 1)));
         // Its goal reached there, nothing is stranded.
         g.nodes[3].goal = 0b10;
-        assert_eq!(g.stranded(4, 2), None);
+        assert_eq!(g.stranded(4, 2, None), None);
         // Without the renaming, phone 0 of state 0 reaches phone 0 of state 2 only if ...
         let mut plain = Graph::new(2, false);
         plain.node(node(0, 0b01));
@@ -132,6 +133,6 @@ mod tests {
         plain.edge(1, 2, swap);
         // ... renamings are ignored (identity): phone 1 of state 1 cannot reach phone 1's
         // goal at state 2.
-        assert_eq!(plain.stranded(3, 2), Some((1, 1)));
+        assert_eq!(plain.stranded(3, 2, None), Some((1, 1)));
     }
 }

@@ -95,8 +95,8 @@ pub(crate) struct Ctx<'a> {
     pub sym: bool,
     /// Explore only the candidate actions this keeps ([`CheckOptions::only`]).
     pub only: Option<fn(Action) -> bool>,
-    /// INV-NO-DEAD-END is checked: the world with its bounds lifted ([`deadend::unbounded`]).
-    pub free: Option<&'a Config>,
+    /// INV-NO-DEAD-END is checked: record the analysis' view of each state.
+    pub dead_end: bool,
 }
 
 /// The candidate actions of `state` that the search explores (in the order their indices
@@ -127,8 +127,8 @@ fn expand_part(ctx: Ctx, open: &Open, frontier: &Arena, range: std::ops::Range<u
                 out.hits.push((pos, (p, None)));
             }
         }
-        if let Some(free) = ctx.free {
-            out.nodes.push(deadend::node_info(config, free, &state));
+        if ctx.dead_end {
+            out.nodes.push(deadend::node_info(config, &state));
         }
         actions.clear();
         actions_of(config, ctx.only, &state, &mut actions);
@@ -158,7 +158,7 @@ fn expand_part(ctx: Ctx, open: &Open, frontier: &Arena, range: std::ops::Range<u
                 Err(r) => out.refusals.add(r, 1),
             }
             scratch.clear();
-            let own = ctx.free.is_some() && deadend::is_own(&a);
+            let own = ctx.dead_end && deadend::is_own(&a);
             let map = if sym {
                 if o.next == state {
                     continue;
@@ -262,13 +262,12 @@ pub fn run(
     let dead_end = props
         .iter()
         .any(|p| matches!(p.condition, Condition::NoDeadEnd));
-    let free = dead_end.then(|| deadend::unbounded(config));
     let mut graph = dead_end.then(|| graph::Graph::new(config.phones, sym));
     let ctx = Ctx {
         config,
         sym,
         only: opts.only,
-        free: free.as_ref(),
+        dead_end,
     };
     let init = {
         let s = State::initial(config);
@@ -365,7 +364,26 @@ pub fn run(
     if let Some(g) = graph.as_mut() {
         memory.dead_end_bytes = g.peak_bytes(config.phones);
         if complete {
-            if let Some((id, _phone)) = g.stranded(visited.len(), config.phones) {
+            let lifted = deadend::lifted(config);
+            let mut state = |id| path::state_at(config, sym, opts.only, &visited, id);
+            let find = |t: &State| {
+                let (rep, map) = if sym {
+                    let (rep, perm) = symmetry::representative(t);
+                    (rep, deadend::pack(&perm.phones))
+                } else {
+                    (t.clone(), deadend::identity(config.phones))
+                };
+                visited
+                    .get(pack::fingerprint(&pack::pack(&rep)))
+                    .map(|id| (id, map))
+            };
+            let walk = deadend::Lifted {
+                config: &lifted,
+                state: &mut state,
+                find: &find,
+            };
+            let r = g.stranded(visited.len(), config.phones, Some(walk));
+            if let Some((id, _phone)) = r {
                 for (i, p) in props.iter().enumerate() {
                     if matches!(p.condition, Condition::NoDeadEnd) {
                         found[i].get_or_insert((id, None));

@@ -48,6 +48,17 @@ fn indices_to(visited: &Visited, id: u32) -> Vec<usize> {
     out
 }
 
+/// The stored state `id`, replayed from the initial state.
+pub fn state_at(
+    config: &Config,
+    sym: bool,
+    only: Option<fn(Action) -> bool>,
+    visited: &Visited,
+    id: u32,
+) -> State {
+    replay_indices(config, sym, only, &indices_to(visited, id)).0
+}
+
 /// The concrete path to state `id`, followed by its candidate action `last` if given.
 pub fn path_to(
     config: &Config,
