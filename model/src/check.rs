@@ -475,13 +475,13 @@ pub fn check_properties_classic(
                 })
         };
         let find = |t: &State| {
-            let (rep, map) = if opts.symmetry {
+            let (fp, map) = if opts.symmetry {
                 let (rep, perm) = symmetry::representative(t);
-                (rep, deadend::pack(&perm.phones))
+                (fingerprint(&rep), deadend::pack(&perm.phones))
             } else {
-                (t.clone(), deadend::identity(config.phones))
+                (fingerprint(t), deadend::identity(config.phones))
             };
-            seen.get(&fingerprint(&rep)).map(|&id| (id, map))
+            seen.get(&fp).map(|&id| (id, map))
         };
         let walk = deadend::Lifted {
             config: &lifted,

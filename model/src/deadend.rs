@@ -341,11 +341,11 @@ pub fn stranded_by<I: Iterator<Item = (u32, u32, u16)>>(
     }) = lifted
     {
         // States outside the explored graph (beyond its bounds) known to reach the goal.
-        let mut memo: std::collections::HashSet<(State, u8)> = std::collections::HashSet::new();
+        let mut memo: std::collections::HashMap<State, u8> = std::collections::HashMap::new();
         let mut close = |walk: &mut Walk, i: usize, s: &State, h: u8| -> bool {
             let reached = &walk.reached;
             let mut known = |t: &State, g: PhoneId| {
-                memo.contains(&(t.clone(), g.0))
+                memo.get(t).is_some_and(|bits| bits & (1 << g.0) != 0)
                     || find(t).is_some_and(|(j, map)| {
                         reached[j as usize * w + usize::from(image(map, g.0))]
                     })
@@ -358,9 +358,7 @@ pub fn stranded_by<I: Iterator<Item = (u32, u32, u16)>>(
             for t in way {
                 match find(&t) {
                     Some((j, map)) => walk.mark(j, image(map, h)),
-                    None => {
-                        memo.insert((t, h));
-                    }
+                    None => *memo.entry(t).or_default() |= 1 << h,
                 }
             }
             walk.mark(i as u32, h);

@@ -367,15 +367,13 @@ pub fn run(
             let lifted = deadend::lifted(config);
             let mut state = |id| path::state_at(config, sym, opts.only, &visited, id);
             let find = |t: &State| {
-                let (rep, map) = if sym {
+                let (packed, map) = if sym {
                     let (rep, perm) = symmetry::representative(t);
-                    (rep, deadend::pack(&perm.phones))
+                    (pack::pack(&rep), deadend::pack(&perm.phones))
                 } else {
-                    (t.clone(), deadend::identity(config.phones))
+                    (pack::pack(t), deadend::identity(config.phones))
                 };
-                visited
-                    .get(pack::fingerprint(&pack::pack(&rep)))
-                    .map(|id| (id, map))
+                visited.get(pack::fingerprint(&packed)).map(|id| (id, map))
             };
             let walk = deadend::Lifted {
                 config: &lifted,
