@@ -340,26 +340,20 @@ pub fn stranded_by<I: Iterator<Item = (u32, u32, u16)>>(
         find,
     }) = lifted
     {
-        // States outside the explored graph (beyond its bounds) known to reach the goal.
-        let mut memo: std::collections::HashMap<State, u8> = std::collections::HashMap::new();
-        let mut close = |walk: &mut Walk, i: usize, s: &State, h: u8| -> bool {
+        let close = |walk: &mut Walk, i: usize, s: &State, h: u8| -> bool {
             let reached = &walk.reached;
             let mut known = |t: &State, g: PhoneId| {
-                memo.get(t).is_some_and(|bits| bits & (1 << g.0) != 0)
-                    || find(t).is_some_and(|(j, map)| {
-                        reached[j as usize * w + usize::from(image(map, g.0))]
-                    })
+                find(t)
+                    .is_some_and(|(j, map)| reached[j as usize * w + usize::from(image(map, g.0))])
             };
             let Some(way) = way_to_goal(config, s, PhoneId(h), &mut known) else {
                 return false;
             };
-            // Every state on the way reaches the goal too: the explored ones are marked (and
-            // spread back), the others remembered.
-            for t in way {
-                match find(&t) {
-                    Some((j, map)) => walk.mark(j, image(map, h)),
-                    None => *memo.entry(t).or_default() |= 1 << h,
-                }
+            // Every explored state on the way reaches the goal too: marked, and spread back.
+            // (Remembering the ways' states beyond the bounds as well saved no time and took
+            // 190 MB more on the reference world: measured.)
+            for (j, map) in way.iter().filter_map(find) {
+                walk.mark(j, image(map, h));
             }
             walk.mark(i as u32, h);
             walk.spread();
