@@ -1,6 +1,6 @@
 //! Property verdicts only: no pinned state counts, no rule unit tests. Every property gets its
 //! expected verdict under the seeds' design, and every policy variant breaks the property it
-//! names. Fast enough (a few seconds in release) to be the only test `scripts/mutants` runs
+//! names. Fast enough (26 s in release) to be the only test `scripts/mutants` runs
 //! against mutants of `model/src/rules.rs`: a mutant survives only if no verdict changes.
 
 use phone_jpki_model::check::{check_properties, CheckOptions, CheckReport};
