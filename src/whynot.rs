@@ -144,7 +144,7 @@ fn structural(c: &Config, s: &State, a: Action) -> Option<String> {
 
 fn phone_reason(c: &Config, s: &State, a: Action) -> Option<String> {
     use Action::*;
-    let h = phone_of(a)?;
+    let h = a.phone()?;
     let ph = s.phone(h);
     let person = match ph.holder {
         Holder::Person(p) => Some(p),
@@ -353,10 +353,6 @@ fn operable_reason(
         }
         _ => None,
     }
-}
-
-fn phone_of(a: Action) -> Option<PhoneId> {
-    phone_jpki_model::explore::phone_of(&a).map(|i| PhoneId(i as u8))
 }
 
 #[cfg(test)]

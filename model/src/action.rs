@@ -299,6 +299,45 @@ impl ActionKind {
 }
 
 impl Action {
+    /// The phone this action acts on, if any.
+    pub fn phone(&self) -> Option<PhoneId> {
+        use Action::*;
+        match *self {
+            GoOffline(h)
+            | GoOnline(h)
+            | Lose(h)
+            | Find(h)
+            | Break(h)
+            | InstallApp(h)
+            | UninstallApp(h)
+            | InstallApplet(h)
+            | GenerateKey(h)
+            | CaIssue(h)
+            | WriteCert(h)
+            | SetUserPin(h)
+            | AbandonIssuance(h)
+            | FactoryReset(h)
+            | Use(h, ..)
+            | ChangePin(h, ..)
+            | InitPin(h, _)
+            | Resume(h, ..)
+            | Apply(h, _)
+            | RevokeFromPhone(h, _)
+            | HandOver(h, ..)
+            | Dispose(h, _)
+            | StrangerFinds(h)
+            | ReaderUse(h, ..)
+            | ReadAuthCert(h)
+            | ReadSignCert(h, _)
+            | SignOffline(h, _)
+            | EnrollFinger(h)
+            | BiometricUse(h)
+            | SimSwap(h)
+            | ApplyWithCode(h, ..) => Some(h),
+            _ => None,
+        }
+    }
+
     /// A detour from the happy path, counted against [`crate::Config::max_events`]: network
     /// loss, loss, breakage, uninstalling, reset, hand-over, disposal, the card events,
     /// suspension, revocation, abandoning an issuance and wrong PIN entries. What follows

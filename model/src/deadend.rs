@@ -86,21 +86,7 @@ fn concerns(s: &State, p: PersonId, h: PhoneId, a: &Action) -> bool {
             CardRenew(q) | RevokeWithCard(q, _) => q == p,
             DeliverPush(serial) => s.cert(serial).person == p,
             Use(..) => false,
-            GoOnline(g)
-            | Find(g)
-            | InstallApp(g)
-            | InstallApplet(g)
-            | InitPin(g, _)
-            | Apply(g, _)
-            | GenerateKey(g)
-            | CaIssue(g)
-            | WriteCert(g)
-            | SetUserPin(g)
-            | AbandonIssuance(g)
-            | RevokeFromPhone(g, _)
-            | ChangePin(g, ..)
-            | Resume(g, ..) => g == h,
-            _ => false,
+            _ => a.phone() == Some(h),
         }
 }
 
@@ -198,6 +184,17 @@ pub fn pack(map: &[u8]) -> u16 {
     map.iter()
         .enumerate()
         .fold(0, |acc, (i, &j)| acc | (u16::from(j) << (3 * i)))
+}
+
+/// The form in which a checker stores `t` (its representative under symmetry, else `t`), and
+/// the renaming of phones from `t` into it, as [`pack`]ed.
+pub fn stored_form(t: &State, sym: bool, phones: u8) -> (std::borrow::Cow<'_, State>, u16) {
+    if sym {
+        let (rep, perm) = crate::symmetry::representative(t);
+        (std::borrow::Cow::Owned(rep), pack(&perm.phones))
+    } else {
+        (std::borrow::Cow::Borrowed(t), identity(phones))
+    }
 }
 
 /// The identity renaming of `phones` phones.

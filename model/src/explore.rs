@@ -298,43 +298,9 @@ pub fn timeline_svg(config: &Config, path: &[(State, Option<Action>)]) -> String
     svg + "</svg>"
 }
 
-/// The index of the phone an action acts on, if any.
+/// The index of the phone an action acts on, if any ([`Action::phone`]).
 pub fn phone_of(a: &Action) -> Option<usize> {
-    use Action::*;
-    match a {
-        GoOffline(h)
-        | GoOnline(h)
-        | Lose(h)
-        | Find(h)
-        | Break(h)
-        | InstallApp(h)
-        | UninstallApp(h)
-        | InstallApplet(h)
-        | GenerateKey(h)
-        | CaIssue(h)
-        | WriteCert(h)
-        | SetUserPin(h)
-        | AbandonIssuance(h)
-        | FactoryReset(h)
-        | Use(h, ..)
-        | ChangePin(h, ..)
-        | InitPin(h, _)
-        | Resume(h, ..)
-        | Apply(h, _)
-        | RevokeFromPhone(h, _)
-        | HandOver(h, ..)
-        | Dispose(h, _)
-        | StrangerFinds(h)
-        | ReaderUse(h, ..)
-        | ReadAuthCert(h)
-        | ReadSignCert(h, _)
-        | SignOffline(h, _)
-        | EnrollFinger(h)
-        | BiometricUse(h)
-        | SimSwap(h)
-        | ApplyWithCode(h, ..) => Some(h.index()),
-        _ => None,
-    }
+    a.phone().map(|h| h.index())
 }
 
 fn xml_escape(s: &str) -> String {
