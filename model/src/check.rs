@@ -461,27 +461,15 @@ pub fn check_properties_classic(
             }
         };
         let mut state = |id: u32| {
-            let mut stored = Vec::new();
-            let mut cur = id;
-            while let (pid, Some(a)) = parent[cur as usize] {
-                stored.push(a);
-                cur = pid;
-            }
-            stored
+            stored_path(&parent, id)
                 .iter()
-                .rev()
                 .fold(canon(State::initial(config)), |s, &a| {
                     canon(step(config, &s, a).next)
                 })
         };
         let find = |t: &State| {
-            let (fp, map) = if opts.symmetry {
-                let (rep, perm) = symmetry::representative(t);
-                (fingerprint(&rep), deadend::pack(&perm.phones))
-            } else {
-                (fingerprint(t), deadend::identity(config.phones))
-            };
-            seen.get(&fp).map(|&id| (id, map))
+            let (stored, map) = deadend::stored_form(t, opts.symmetry, config.phones);
+            seen.get(&fingerprint(&stored)).map(|&id| (id, map))
         };
         let walk = deadend::Lifted {
             config: &lifted,
@@ -502,13 +490,7 @@ pub fn check_properties_classic(
         .zip(&found)
         .map(|(p, f)| {
             let path = f.map(|(id, last)| {
-                let mut stored: Vec<Action> = Vec::new();
-                let mut cur = id;
-                while let (pid, Some(a)) = parent[cur as usize] {
-                    stored.push(a);
-                    cur = pid;
-                }
-                stored.reverse();
+                let mut stored = stored_path(&parent, id);
                 stored.extend(last);
                 if opts.symmetry {
                     symmetry::concrete_path(config, &stored)
@@ -529,6 +511,19 @@ pub fn check_properties_classic(
         properties,
         refusals,
     }
+}
+
+/// The actions from the initial state to state `id`, each taken in the stored state before
+/// it (`parent[id]` = parent id and the action taken there).
+fn stored_path(parent: &[(u32, Option<Action>)], id: u32) -> Vec<Action> {
+    let mut stored = Vec::new();
+    let mut cur = id;
+    while let (pid, Some(a)) = parent[cur as usize] {
+        stored.push(a);
+        cur = pid;
+    }
+    stored.reverse();
+    stored
 }
 
 /// A replayed run: each state (the initial one first) with the result of the step into it.

@@ -367,13 +367,10 @@ pub fn run(
             let lifted = deadend::lifted(config);
             let mut state = |id| path::state_at(config, sym, opts.only, &visited, id);
             let find = |t: &State| {
-                let (packed, map) = if sym {
-                    let (rep, perm) = symmetry::representative(t);
-                    (pack::pack(&rep), deadend::pack(&perm.phones))
-                } else {
-                    (pack::pack(t), deadend::identity(config.phones))
-                };
-                visited.get(pack::fingerprint(&packed)).map(|id| (id, map))
+                let (stored, map) = deadend::stored_form(t, sym, config.phones);
+                visited
+                    .get(pack::fingerprint(&pack::pack(&stored)))
+                    .map(|id| (id, map))
             };
             let walk = deadend::Lifted {
                 config: &lifted,
