@@ -30,19 +30,22 @@ fn regression_files() -> Vec<PathBuf> {
 }
 
 /// Every kept case replays without divergence: on the deep world if its name starts with
-/// `deep--`, else on the reference world.
+/// `deep--`, under a realised alternative if it starts with that alternative's name and
+/// `--` (e.g. `applet-checks-status--`), else on the reference world.
 fn replay_regressions() {
     let files = regression_files();
     for f in &files {
         let actions = read_actions(f).unwrap();
         assert!(!actions.is_empty(), "{}: empty case", f.display());
-        let deep = f
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("deep--"));
-        let config = if deep {
-            Config::deep()
-        } else {
-            Config::reference()
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        let config = match name.split_once("--") {
+            Some(("deep", _)) => Config::deep(),
+            Some((policy, _)) => Config {
+                policy: phone_jpki_checks::policy::by_name(policy)
+                    .unwrap_or_else(|e| panic!("{}: {e}", f.display())),
+                ..Config::reference()
+            },
+            None => Config::reference(),
         };
         if let Err(d) = replay(&config, 0, &actions) {
             panic!("regression {} diverges:\n{d}", f.display());

@@ -356,6 +356,19 @@ fn alt_applet_status_stops_a_revoked_key_from_signing() {
     assert_eq!(u.r#use(H0, SIGN, Pin::Right), Err(Refusal::CertRevoked));
     u.resume(H0, SIGN, Pin::Right).unwrap();
     u.r#use(H0, SIGN, Pin::Right).unwrap();
+    // A revoked key still proves possession for its own revocation from the phone (the push
+    // lost while online): the SP-TSM's grant for a revocation asks no status, and the
+    // credential is deleted. A use is refused at the grant, before any PIN is asked.
+    let mut v = system_with(|c| c.policy.applet_status = true);
+    ready(&mut v, H0);
+    let sign = slot_serial(&v, H0, SIGN).unwrap();
+    v.revoke_with_card(P0, SIGN).unwrap();
+    v.drop_push(0).unwrap();
+    assert_eq!(slot_serial(&v, H0, SIGN), Some(sign), "the push was lost");
+    assert_eq!(v.r#use(H0, SIGN, Pin::Wrong), Err(Refusal::CertRevoked));
+    assert_eq!(v.slot(H0, SIGN).unwrap().tries_left, 5, "no PIN asked");
+    v.revoke_from_phone(H0, SIGN).unwrap();
+    assert_eq!(slot_serial(&v, H0, SIGN), None);
 }
 
 /// 更新 (R-REISSUE): the end of a phone certificate's validity period. Relying parties refuse

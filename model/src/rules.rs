@@ -303,6 +303,14 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
         Action::Use(h, k, e) => {
             need_online(s, h)?;
             let serial = slot_serial(s, h, k)?;
+            // ALT-APPLET-STATUS: the gated signing key signs only on a fresh grant, which the
+            // app asks before the PIN and the SP-TSM gives only for an active cert.
+            if k == Kind::Sign
+                && policy.applet_checks_status
+                && s.cert(serial).status != CertStatus::Active
+            {
+                return Err(Refusal::CertRevoked);
+            }
             // The applet admits the user PIN, or a temporary PIN shown to the user under the
             // `temporary-pin-shown` variant; the relying party then checks the status.
             verify_pin(config, s, h, k, e)?;

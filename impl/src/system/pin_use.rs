@@ -8,6 +8,7 @@ use crate::ca::{CertKind, PersonId, PhoneId};
 use crate::phone::app::AppChannel;
 use crate::phone::Holder;
 use crate::tsm::sp::{applet_kind, Purpose};
+use crate::tsm::status_gate::Grant;
 use rand_chacha::rand_core::RngCore;
 
 /// The value of a person's PIN for a slot: auth 4 digits, sign 6-16 alphanumerics; distinct
@@ -153,19 +154,19 @@ impl System {
         self.online(h)?;
         let mut challenge = [0u8; 32];
         self.rng.fill_bytes(&mut challenge);
-        self.grant_if_gated(h, kind, false)?;
+        self.grant_if_gated(h, kind, Grant::Use)?;
         let (cert, sig) = self.prove(h, kind, pin, &challenge)?;
         self.relying_party(&cert, kind, &challenge, &sig)
     }
 
     /// ALT-APPLET-STATUS: before the app has the gated signing key sign, it asks the SP-TSM
-    /// (online) for a grant, given only while J-LIS answers the certificate active (or held,
-    /// when `suspended_ok`). Nothing to do for an ungated key.
+    /// (online) for a grant, given only while J-LIS answers what `purpose` needs
+    /// ([`Grant`]). Nothing to do for an ungated key.
     pub(super) fn grant_if_gated(
         &mut self,
         h: PhoneId,
         kind: CertKind,
-        suspended_ok: bool,
+        purpose: Grant,
     ) -> Result<(), Refusal> {
         if !self.config.policy.applet_status || kind != CertKind::Sign {
             return Ok(());
@@ -174,7 +175,7 @@ impl System {
         let serial = self.held_cert(h, kind)?;
         let phone = self.phones.get_mut(&h).ok_or(Refusal::UnknownPhone(h))?;
         self.sp
-            .grant_signature(&self.ca, &mut phone.se, h, (kind, serial), suspended_ok)?;
+            .grant_signature(&self.ca, &mut phone.se, h, (kind, serial), purpose)?;
         Ok(())
     }
 

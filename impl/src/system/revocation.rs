@@ -12,6 +12,7 @@ use crate::phone::Condition;
 use crate::push::{PushError, Undeliverable};
 use crate::tsm::revoke_auth::{revocation_challenge, RevocationProof};
 use crate::tsm::sp::{serial_from_bytes, Purpose};
+use crate::tsm::status_gate::Grant;
 use rand_chacha::rand_core::RngCore;
 
 impl System {
@@ -164,7 +165,7 @@ impl System {
                 // proves nothing and costs no try (INV-PIN).
                 self.usable_slot(h, key_kind)?;
                 let challenge = revocation_challenge(serial, self.rng.next_u64());
-                self.grant_if_gated(h, key_kind, true)?;
+                self.grant_if_gated(h, key_kind, Grant::Revoke)?;
                 let (cert_der, signature) = self.prove(h, key_kind, Pin::Right, &challenge)?;
                 RevocationProof::Key {
                     cert_der,
@@ -238,7 +239,7 @@ impl System {
             _ => return Err(Refusal::CertRevoked),
         }
         let challenge = self.rng.next_u64().to_be_bytes();
-        self.grant_if_gated(h, kind, true)?;
+        self.grant_if_gated(h, kind, Grant::Resume)?;
         let (cert, sig) = self.prove(h, kind, pin, &challenge)?;
         super::relying::signature_ok(&cert, &challenge, &sig)?;
         let serial = crate::ca::cert::parse_certificate(&cert)

@@ -17,6 +17,7 @@ use crate::ca::{CertKind, LogicalTime, PhoneId, Serial};
 use crate::phone::app::AppChannel;
 use crate::phone::{Condition, Holder};
 use crate::tsm::sp::applet_kind;
+use crate::tsm::status_gate::Grant;
 use rand_chacha::rand_core::RngCore;
 
 /// A signature made with a phone's signing key and kept to be presented later
@@ -150,7 +151,7 @@ impl System {
         // gated key signs nothing.
         let app_online = self.operable(h).is_ok_and(|p| p.online && p.app.is_some());
         let (cert_der, signature) = if self.config.policy.applet_status && app_online {
-            self.grant_if_gated(h, CertKind::Sign, false)?;
+            self.grant_if_gated(h, CertKind::Sign, Grant::Use)?;
             self.prove(h, CertKind::Sign, pin, &message)?
         } else {
             self.reader_sign(h, CertKind::Sign, pin, &message)?

@@ -12,6 +12,19 @@ use crate::apdu::Command;
 use crate::applet;
 use crate::ca::{Ca, CertKind, CertStatus, PhoneId, Serial, StatusAnswer};
 
+/// What a granted signature is for, and so which status J-LIS must answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Grant {
+    /// A login or signature for a relying party: the certificate active.
+    Use,
+    /// Resumption (R-SUSPEND): active or held; the signature proves possession.
+    Resume,
+    /// Revocation from the phone (R-REVOKE (a)): any status. The signature is over the
+    /// SP-TSM's own revocation challenge and proves possession; a relying party never sees
+    /// it, and a cert already revoked is then just deleted.
+    Revoke,
+}
+
 impl SpTsm {
     /// Gate the key of `kind`: it signs only after a grant.
     pub fn gate_signing(
@@ -23,22 +36,25 @@ impl SpTsm {
         self.status_gate(se, phone, kind, 0x01)
     }
 
-    /// Grant one signature with the key of `kind`, if J-LIS answers `serial` active now (or
-    /// only suspended, when `suspended_ok`: resumption and revocation prove possession of a
-    /// held key); refused `CertRevoked` otherwise.
+    /// Grant one signature with the key of `kind` for `purpose`, if J-LIS's answer for
+    /// `serial` allows it now ([`Grant`]); refused `CertRevoked` otherwise.
     pub fn grant_signature(
         &mut self,
         ca: &Ca,
         se: &mut dyn TsmWire,
         phone: PhoneId,
         (kind, serial): (CertKind, Serial),
-        suspended_ok: bool,
+        purpose: Grant,
     ) -> Result<(), SpError> {
-        let ok = match ca.status(serial) {
-            StatusAnswer::Known(CertStatus::Active) => true,
-            StatusAnswer::Known(CertStatus::Suspended { .. }) => suspended_ok,
-            _ => false,
-        };
+        let ok = matches!(
+            (ca.status(serial), purpose),
+            (_, Grant::Revoke)
+                | (StatusAnswer::Known(CertStatus::Active), _)
+                | (
+                    StatusAnswer::Known(CertStatus::Suspended { .. }),
+                    Grant::Resume
+                )
+        );
         if !ok {
             return Err(SpError::CertRevoked(serial));
         }
