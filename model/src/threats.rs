@@ -379,8 +379,10 @@ pub fn apply(config: &Config, s: &mut State, action: Action) -> Option<Result<()
         Action::SignOffline(h, e) => (|| {
             let serial = slot_serial(s, h, Kind::Sign)?;
             if config.policy.applet_checks_status {
+                // Only a holder who can open the app online (not a finder: the screen lock)
+                // gets the SP-TSM's grant; the reader route has none.
                 let ph = s.phone(h);
-                if !(ph.online && ph.app) {
+                if !(ph.online && ph.app && !s.threats.is_found(h)) {
                     return Err(Refusal::StatusUnknown);
                 }
                 if s.cert(serial).status != CertStatus::Active {
