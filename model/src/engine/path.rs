@@ -51,17 +51,6 @@ fn indices_to(visited: &Visited, id: u32) -> Vec<usize> {
     out
 }
 
-/// The stored state `id`, replayed from the initial state.
-pub fn state_at(
-    config: &Config,
-    sym: bool,
-    only: Option<fn(Action) -> bool>,
-    visited: &Visited,
-    id: u32,
-) -> State {
-    replay_indices(config, sym, only, &indices_to(visited, id)).0
-}
-
 /// The stored state `id`, replayed from the deepest state its path shares with the state
 /// `replays` replayed last.
 pub fn replay_state(
