@@ -189,7 +189,9 @@ pub fn stranded(
     stranded_by(nodes, edges.len(), || edges.iter().copied(), phones, lifted)
 }
 
-/// Heap bytes [`stranded_by`] allocates for `n` states and `e` edges (at most).
+/// Heap bytes [`stranded_by`] allocates for `n` states and `e` edges (at most). Besides, a
+/// search holds the states it has met (a few dozen on a way out, a stranded pair's whole
+/// closure in the lifted world) and [`Replays`] one path of states; neither grows with `n`.
 pub fn analysis_bytes(n: usize, e: usize, phones: u8) -> usize {
     let w = usize::from(phones);
     // Two offset arrays, the reversed edges, the marks and the work queue (at its longest).
