@@ -72,13 +72,10 @@ pub fn realise(p: &Policy) -> Option<ImplPolicy> {
     }
     Some(ImplPolicy {
         revoke_auth: match p.revoke_auth {
-            // The model's `pin` is knowledge (whoever knows the owner's PIN, whatever the
-            // applet's PIN state); the implementation's Pin proof is the applet's VERIFY,
-            // which refuses a temporary or blocked PIN, counts a wrong one, and has nothing
-            // to verify for a cert issued but not yet written. Until the model decides those
-            // corners (see the report of issue 11), the owner's card is the implementation's
-            // nearest proof of the owner's revocation.
-            RevokeAuth::Pin => ImplRevokeAuth::Card,
+            // The applet's VERIFY of the PIN the holder knows, as the model's `pin`: a wrong
+            // entry counts down, a blocked or temporary PIN proves nothing, and the hand-over
+            // procedure is refused before anything when one credential cannot be proven.
+            RevokeAuth::Pin => ImplRevokeAuth::Pin,
             RevokeAuth::Nothing => ImplRevokeAuth::Nothing,
             RevokeAuth::Card => ImplRevokeAuth::Card,
         },
@@ -110,6 +107,8 @@ mod tests {
         }
         let card = realise(&by_name("revoke-auth-card").unwrap()).unwrap();
         assert_eq!(card.revoke_auth, ImplRevokeAuth::Card);
+        let default = realise(&Policy::default()).unwrap();
+        assert_eq!(default.revoke_auth, ImplRevokeAuth::Pin);
         let wipe = realise(&by_name("reset-local-wipe").unwrap()).unwrap();
         assert_eq!(wipe.reset, ResetPolicy::OsWipe);
         assert!(

@@ -31,37 +31,39 @@ fn classes_of_the_graph(config: &Config) -> usize {
 }
 
 #[test]
-fn walks_cover_every_class_of_the_single_world_or_stop_at_a_real_divergence() {
-    let c = Config::single();
+fn walks_cover_every_class_of_the_single_world_with_one_detour() {
+    // One detour: 755 classes, about 6 s in release (measured). The whole single world has
+    // more than a hundred times as many; `conform --cover-classes --world single` runs it.
+    let c = Config {
+        max_events: Some(1),
+        ..Config::single()
+    };
     let (r, d) = cover_classes(&c, &Options::default()).unwrap();
     // The model pass lists exactly the classes of the whole driven graph.
     assert!(r.total_complete);
     assert_eq!(r.total, classes_of_the_graph(&c));
-    match d {
-        // The implementation differs from the model somewhere (found by these walks at the
-        // time of writing: a cert issued in an abandoned session, then the hand-over or
-        // disposal procedure; issue 11's area): the report replays on its own.
-        Some(d) => {
-            assert!(r.covered < r.total);
-            assert!(d.actions.len() <= r.actions);
-            assert!(phone_jpki_checks::lockstep::replay(&c, 0, &d.actions).is_err());
-            assert!(r.line(false).contains("DIVERGED"));
-        }
-        None => {
-            assert!(!r.cut);
-            assert_eq!(r.covered, r.total);
-            // Guided: far fewer walks than classes, each covering several.
-            assert!(
-                r.walks * 2 < r.total,
-                "{} walks, {} classes",
-                r.walks,
-                r.total
-            );
-            assert!(r
-                .line(true)
-                .contains(&format!("{}/{} classes", r.total, r.total)));
-        }
+    // No divergence: the last one these walks found (a revocation from the phone after the
+    // card's revocation, accepted by a model whose ALT-REVOKE-AUTH pin was knowledge only)
+    // is settled; a new one is reported with its replayable walk.
+    if let Some(d) = &d {
+        panic!(
+            "diverged after {} actions: {:?}",
+            d.actions.len(),
+            phone_jpki_checks::lockstep::replay(&c, 0, &d.actions).err()
+        );
     }
+    assert!(!r.cut);
+    assert_eq!(r.covered, r.total);
+    // Guided: far fewer walks than classes, each covering several.
+    assert!(
+        r.walks * 2 < r.total,
+        "{} walks, {} classes",
+        r.walks,
+        r.total
+    );
+    assert!(r
+        .line(true)
+        .contains(&format!("{}/{} classes", r.total, r.total)));
 }
 
 #[test]

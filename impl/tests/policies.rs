@@ -62,6 +62,66 @@ fn alt_revoke_auth_pin_needs_the_credentials_pin() {
     assert!(revoked(&s, serial));
 }
 
+/// Under ALT-REVOKE-AUTH=PIN, p0's auth cert issued by the CA for h0, not yet written.
+fn issued_not_written() -> System {
+    let mut s = system_with(|c| c.policy.revoke_auth = RevokeAuth::Pin);
+    s.install_app(H0).unwrap();
+    s.install_applet(H0).unwrap();
+    s.apply(H0, AUTH).unwrap();
+    s.generate_key(H0).unwrap();
+    s.ca_issue(H0).unwrap();
+    s
+}
+
+/// ALT-REVOKE-AUTH=PIN: a credential still on its temporary PIN (written, user PIN not yet
+/// set) proves nothing and costs no try; the hand-over procedure asks the same proof of each
+/// of the holder's live credentials and is refused before anything is done when one cannot
+/// give it (a blocked PIN, a temporary PIN, a cert issued but never written).
+#[test]
+fn alt_revoke_auth_pin_the_procedure_is_refused_not_done_halfway() {
+    // A blocked auth PIN: nothing revoked, the applet and the sign credential stay.
+    let mut s = with_auth(RevokeAuth::Pin);
+    let (auth, sign) = (
+        slot_serial(&s, H0, AUTH).unwrap(),
+        slot_serial(&s, H0, SIGN).unwrap(),
+    );
+    for _ in 0..3 {
+        let _ = s.r#use(H0, AUTH, Pin::Wrong);
+    }
+    assert_eq!(
+        s.hand_over(H0, Holder::Person(P1), true),
+        Err(Refusal::PinBlocked)
+    );
+    assert_eq!(s.dispose(H0, true), Err(Refusal::PinBlocked));
+    assert!(!revoked(&s, auth) && !revoked(&s, sign));
+    assert_eq!(slot_serial(&s, H0, SIGN), Some(sign));
+    // With the PIN initialised, the procedure revokes both and hands the phone over empty.
+    s.init_pin(H0, AUTH).unwrap();
+    s.hand_over(H0, Holder::Person(P1), true).unwrap();
+    assert!(revoked(&s, auth) && revoked(&s, sign));
+    assert_eq!(slot_serial(&s, H0, AUTH), None);
+
+    // The temporary PIN: refused, no try spent, by a revocation and by the procedure.
+    let mut t = issued_not_written();
+    t.write_cert(H0).unwrap();
+    let before = tries(&t, H0, AUTH);
+    assert_eq!(t.revoke_from_phone(H0, AUTH), Err(Refusal::TemporaryPin));
+    assert_eq!(tries(&t, H0, AUTH), before);
+    assert_eq!(t.dispose(H0, true), Err(Refusal::TemporaryPin));
+
+    // Issued but never written: the applet has nothing to prove it with.
+    let mut u = issued_not_written();
+    assert_eq!(
+        u.hand_over(H0, Holder::Person(P1), true),
+        Err(Refusal::NoCredential)
+    );
+    assert_eq!(u.phone_view(H0).unwrap().holder, Holder::Person(P0));
+    assert!(
+        u.phone_view(H0).unwrap().app.is_some(),
+        "nothing done: no reset"
+    );
+}
+
 /// ALT-REVOKE-AUTH=phone signature: the phone's sign key (after the signing password) signs
 /// the revocation of either kind; a phone without a sign credential cannot.
 #[test]

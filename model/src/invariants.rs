@@ -8,6 +8,7 @@
 use crate::action::{Action, PinEntry};
 use crate::config::Config;
 use crate::ids::{Kind, PersonId, PhoneId, Serial};
+use crate::policy::RevokeAuth;
 use crate::properties::Observed;
 use crate::state::{CardStatus, CertStatus, Holder, Pin, RevokeReason, Slot, State};
 
@@ -105,9 +106,20 @@ pub fn push_deletes_its_key(o: &Observed) -> bool {
 }
 
 /// The use a step makes of the credential in a slot: (phone, kind, PIN entered).
-fn pin_step(a: Action) -> Option<(PhoneId, Kind, PinEntry)> {
-    match a {
+/// The PIN entry a step makes on the phone, if any. A revocation from the phone under
+/// ALT-REVOKE-AUTH=pin carries no entry of its own: its holder enters the PIN they know, so
+/// the entry is the ground truth of who knows it.
+fn pin_step(o: &Observed) -> Option<(PhoneId, Kind, PinEntry)> {
+    match o.action {
         Action::Use(h, k, e) | Action::ChangePin(h, k, e) | Action::Resume(h, k, e) => {
+            Some((h, k, e))
+        }
+        Action::RevokeFromPhone(h, k) if o.config.policy.revoke_auth == RevokeAuth::Pin => {
+            let e = if holder_knows_user_pin(o.before, h, k) {
+                PinEntry::Right
+            } else {
+                PinEntry::Wrong
+            };
             Some((h, k, e))
         }
         _ => None,
@@ -140,7 +152,8 @@ pub fn holder_knows_user_pin(s: &State, h: PhoneId, k: Kind) -> bool {
     }
 }
 
-/// INV-PIN, its three clauses: (1) a relying party accepts a use only after the correct user
+/// INV-PIN, its three clauses: (1) a relying party accepts a use (and, under
+/// ALT-REVOKE-AUTH=pin, the SP-TSM a revocation from the phone) only after the correct user
 /// PIN was entered by someone who knows it; (2) a blocked PIN admits nothing, and only
 /// R-PIN-INIT unblocks it; (3) the temporary PIN admits no service use (a use needs a user
 /// PIN, clause 1). Setting the PIN in the issuance session on the card signature counts as an
@@ -159,7 +172,10 @@ pub fn inv_pin(o: &Observed) -> bool {
             return false;
         }
     }
-    if let (Some((h, k, _)), true) = (pin_step(o.action), o.accepted()) {
+    if !revoked_with_pin(o) {
+        return false;
+    }
+    if let (Some((h, k, _)), true) = (pin_step(o), o.accepted()) {
         if matches!(pin_of(o.before, h, k), Some((_, Pin::Blocked))) {
             return false;
         }
@@ -189,11 +205,36 @@ pub fn inv_pin(o: &Observed) -> bool {
     true
 }
 
+/// INV-PIN's first clause for revocations under ALT-REVOKE-AUTH=pin: every live cert that a
+/// step revokes from the phone (a revocation there, or the hand-over procedure) was in a slot
+/// of that phone with a user PIN its holder knows.
+fn revoked_with_pin(o: &Observed) -> bool {
+    if o.config.policy.revoke_auth != RevokeAuth::Pin || !o.accepted() {
+        return true;
+    }
+    let Some(h) = o.action.phone() else {
+        return true;
+    };
+    o.before
+        .registry
+        .iter()
+        .zip(&o.after.registry)
+        .enumerate()
+        .filter(|(_, (b, a))| {
+            b.status.is_live() && a.status == CertStatus::Revoked(RevokeReason::FromPhone)
+        })
+        .all(|(i, (b, _))| {
+            matches!(pin_of(o.before, h, b.kind),
+                Some((x, Pin::User { .. })) if x == Serial(i as u8))
+                && holder_knows_user_pin(o.before, h, b.kind)
+        })
+}
+
 /// R-PIN-RETRY: a wrong entry is never accepted and counts the PIN down by one (blocking it at
 /// zero) unless the step refused before reaching the PIN check; an accepted step with the user
 /// PIN restores the full tries.
 pub fn pin_retry(o: &Observed) -> bool {
-    let Some((h, k, e)) = pin_step(o.action) else {
+    let Some((h, k, e)) = pin_step(o) else {
         return true;
     };
     let (Some((sb, before)), Some((sa, after))) = (pin_of(o.before, h, k), pin_of(o.after, h, k))

@@ -215,7 +215,7 @@ pub fn invariants() -> Vec<Property> {
             inv::no_use_after_revoke,
         ),
         Property::always_step(
-            "INV-PIN: a use needs the correct user PIN entered by someone who knows it; a blocked PIN admits nothing until InitPin; the temporary PIN admits no service use",
+            "INV-PIN: a use (and under ALT-REVOKE-AUTH=pin a revocation from the phone) needs the correct user PIN entered by someone who knows it; a blocked PIN admits nothing until InitPin; the temporary PIN admits no service use",
             inv::inv_pin,
         ),
         Property::always(

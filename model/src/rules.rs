@@ -510,7 +510,7 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
         Action::RevokeFromPhone(h, k) => {
             need_online(s, h)?;
             let serial = slot_serial(s, h, k)?;
-            crate::threats::revoke_authorised(config, s, h, serial)?;
+            crate::threats::revoke_authorised(config, s, h, k, serial)?;
             if s.cert(serial).status.is_live() {
                 s.registry[serial.index()].status = CertStatus::Revoked(RevokeReason::FromPhone);
             }
@@ -554,11 +554,8 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
         // just hand it over (課題1).
         Action::HandOver(h, to, procedure) => {
             let from = holder_person(s, h);
-            if procedure && policy.procedure_needs_network {
-                procedure_possible(s, h)?;
-            }
             if procedure {
-                leave_procedure(config, s, h, from);
+                leave_procedure(config, s, h, from)?;
             }
             let ph = &mut s.phones[h.index()];
             ph.holder = match to {
@@ -572,11 +569,8 @@ fn apply(config: &Config, s: &mut State, action: Action) -> Result<(), Refusal> 
         // R-DISPOSE: same procedure as a transfer; then nobody holds it.
         Action::Dispose(h, procedure) => {
             let from = holder_person(s, h);
-            if procedure && policy.procedure_needs_network {
-                procedure_possible(s, h)?;
-            }
             if procedure {
-                leave_procedure(config, s, h, from);
+                leave_procedure(config, s, h, from)?;
             }
             let ph = &mut s.phones[h.index()];
             ph.holder = Holder::Nobody;
@@ -847,9 +841,18 @@ fn factory_reset(config: &Config, s: &mut State, h: PhoneId) {
 /// revoke the holder's live certs bound to the phone (the SP-TSM's records: written into the
 /// slot or not yet), have the SEI-TSM delete the applet with its keys (both need the
 /// network), then factory-reset.
-fn leave_procedure(config: &Config, s: &mut State, h: PhoneId, from: PersonId) {
+fn leave_procedure(
+    config: &Config,
+    s: &mut State,
+    h: PhoneId,
+    from: PersonId,
+) -> Result<(), Refusal> {
+    if config.policy.procedure_needs_network {
+        procedure_possible(s, h)?;
+    }
     if s.phone(h).online {
         if s.phone(h).app {
+            crate::threats::procedure_authorised(config, s, h, from)?;
             for c in s.registry.iter_mut() {
                 if c.person == from && c.phone == h && c.status.is_live() {
                     c.status = CertStatus::Revoked(RevokeReason::FromPhone);
@@ -861,4 +864,5 @@ fn leave_procedure(config: &Config, s: &mut State, h: PhoneId, from: PersonId) {
         ph.slots = [Slot::Empty; 2];
     }
     factory_reset(config, s, h);
+    Ok(())
 }

@@ -186,8 +186,13 @@ pub fn describe(k: ActionKind) -> ActionDoc {
         A::RevokeFromPhone => (
             "RevokeFromPhone(phone, kind)",
             "as InitPin",
-            "the cert in the slot is revoked (FromPhone) if live, and deleted from the slot; the applet goes with its last key (失効時にアプレットの削除)",
-            &[R::PhoneOffline, R::NotCredentialOwner],
+            "proven as ALT-REVOKE-AUTH asks: under `pin` (the default) the applet checks the PIN the holder can enter (right if they know it: a wrong entry counts down, a blocked or temporary PIN proves nothing; under `card` only the owner with a valid card revokes); then the cert in the slot is revoked (FromPhone) if live, and deleted from the slot; the applet goes with its last key (失効時にアプレットの削除)",
+            &[
+                R::PhoneOffline,
+                R::WrongPin,
+                R::PinBlocked,
+                R::TemporaryPin,
+            ],
         ),
         A::RevokeWithCard => (
             "RevokeWithCard(person, kind)",
@@ -222,14 +227,26 @@ pub fn describe(k: ActionKind) -> ActionDoc {
         A::HandOver => (
             "HandOver(phone, to, procedure)",
             "the phone has had the app, is operable and held by a person, and hand-overs are left; `to` is another person or `stranger`; `procedure: false` only if careless users exist",
-            "with the procedure: the holder's live certs bound to the phone (written or not) are revoked (FromPhone) and the applet deleted, then a factory reset; the procedure needs the network and the app (refused otherwise, not done halfway); the phone goes to `to`, its session ends",
-            &[R::PhoneOffline, R::NoApp],
+            "with the procedure: the holder's live certs bound to the phone (written or not) are revoked (FromPhone) and the applet deleted, then a factory reset; the procedure needs the network and the app, and each revocation the proof ALT-REVOKE-AUTH asks (under `pin` a user PIN in the cert's slot: a blocked or temporary PIN, or a cert never written, stops it), refused otherwise before anything is done, not halfway; the phone goes to `to`, its session ends",
+            &[
+                R::PhoneOffline,
+                R::NoApp,
+                R::PinBlocked,
+                R::TemporaryPin,
+                R::NoCredential,
+            ],
         ),
         A::Dispose => (
             "Dispose(phone, procedure)",
             "the phone has had the app and is held by a person (operable or broken)",
             "as HandOver's procedure (a broken phone is offline: only without it); then nobody holds it and it is offline",
-            &[R::PhoneOffline, R::NoApp],
+            &[
+                R::PhoneOffline,
+                R::NoApp,
+                R::PinBlocked,
+                R::TemporaryPin,
+                R::NoCredential,
+            ],
         ),
         threat => crate::threats_doc::describe(threat),
     };

@@ -17,7 +17,7 @@
 
 use crate::action::{Action, PinEntry, Refusal};
 use crate::config::Config;
-use crate::ids::{Kind, PhoneId, Serial};
+use crate::ids::{Kind, PersonId, PhoneId, Serial};
 use crate::policy::{Proofing, RevokeAuth, Storage, Unlock};
 use crate::rules::{need_online, slot_serial, verify_pin, Verified};
 use crate::state::{CertStatus, Condition, Holder, Pin, Slot, State};
@@ -529,21 +529,71 @@ pub fn follows_detour(s: &State, action: Action) -> bool {
     }
 }
 
-/// ALT-REVOKE-AUTH: whether whoever holds phone `h` may revoke `serial` from it.
+/// ALT-REVOKE-AUTH: whether whoever holds phone `h` may revoke `serial`, held in slot `k`,
+/// from it. Under `pin` the applet checks the PIN the holder can enter (the right one if they
+/// know it, R-PIN-RETRY otherwise): a wrong entry counts down and may block, a blocked PIN
+/// and the temporary PIN prove nothing (INV-PIN). The owner's way out is then the card
+/// (R-REVOKE (b)).
 pub fn revoke_authorised(
     config: &Config,
-    s: &State,
+    s: &mut State,
     h: PhoneId,
+    k: Kind,
     serial: Serial,
 ) -> Result<(), Refusal> {
     let who = s.phone(h).holder;
     let owner = s.cert(serial).person;
     match config.policy.revoke_auth {
-        RevokeAuth::Pin if knows_pin(s, who, serial) => Ok(()),
-        RevokeAuth::Pin => Err(Refusal::NotCredentialOwner),
+        RevokeAuth::Pin => {
+            let e = if knows_pin(s, who, serial) {
+                PinEntry::Right
+            } else {
+                PinEntry::Wrong
+            };
+            match verify_pin(config, s, h, k, e)? {
+                Verified::User => Ok(()),
+                Verified::Temporary => Err(Refusal::TemporaryPin),
+            }
+        }
         RevokeAuth::Nothing => Ok(()),
         RevokeAuth::Card if who != Holder::Person(owner) => Err(Refusal::NotCredentialOwner),
         RevokeAuth::Card if !s.card_valid(owner) => Err(Refusal::CardNotValid),
         RevokeAuth::Card => Ok(()),
     }
+}
+
+/// R-TRANSFER, R-DISPOSE with ALT-REVOKE-AUTH: the hand-over procedure revokes each live
+/// cert of `from` bound to phone `h` with the proof a revocation from the phone asks; if one
+/// cannot be proven, the procedure is refused before anything is done (decision: not done
+/// halfway). Under `pin`: each is in its slot with a user PIN (a blocked or temporary PIN,
+/// or a cert never written into the applet, proves nothing); under `card`: `from`'s card is
+/// valid. The PIN checks themselves change nothing that the procedure keeps.
+pub fn procedure_authorised(
+    config: &Config,
+    s: &State,
+    h: PhoneId,
+    from: PersonId,
+) -> Result<(), Refusal> {
+    let live = s
+        .registry
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.person == from && c.phone == h && c.status.is_live())
+        .map(|(i, c)| (Serial(i as u8), c.kind));
+    for (serial, k) in live {
+        match config.policy.revoke_auth {
+            RevokeAuth::Nothing => {}
+            RevokeAuth::Card if !s.card_valid(from) => return Err(Refusal::CardNotValid),
+            RevokeAuth::Card => {}
+            RevokeAuth::Pin => match s.phone(h).slot(k) {
+                Slot::Cert { serial: x, pin } if x == serial => match pin {
+                    Pin::User { .. } => {}
+                    Pin::Blocked => return Err(Refusal::PinBlocked),
+                    Pin::Temporary => return Err(Refusal::TemporaryPin),
+                },
+                _ => return Err(Refusal::NoCredential),
+            },
+        }
+    }
+    Ok(())
 }

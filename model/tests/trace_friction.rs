@@ -143,16 +143,17 @@ fn declining_an_action_the_model_does_not_offer_replays() {
 
 #[test]
 fn refusals_the_model_never_produces_are_refused_by_the_parser() {
-    // NoCredential is a guard the offered actions never reach (docs/SEMANTICS.md).
-    // (NoApp no longer serves: the model now refuses HandOver and Dispose with it.)
-    assert!(!phone_jpki_model::trace::producible_refusals().contains(&Refusal::NoCredential));
-    assert!(phone_jpki_model::trace::producible_refusals().contains(&Refusal::NoApp));
-    let text = issued(&[
-        r#"{"action":"Use","phone":0,"kind":"auth","pin":"right","outcome":{"refused":"NoCredential"}}"#,
-    ]);
+    // Undeliverable is a guard the offered actions never reach (docs/SEMANTICS.md: a push is
+    // offered for delivery only when it can be delivered). (NoCredential no longer serves:
+    // the hand-over procedure refuses with it under ALT-REVOKE-AUTH=pin.)
+    let producible = phone_jpki_model::trace::producible_refusals();
+    assert!(!producible.contains(&Refusal::Undeliverable));
+    assert!(producible.contains(&Refusal::NoCredential));
+    let text =
+        issued(&[r#"{"action":"DeliverPush","serial":0,"outcome":{"refused":"Undeliverable"}}"#]);
     let e = error(&text);
     assert!(
-        matches!(&e, TraceError::BadStep { line: 9, message } if message.contains("never refuses with NoCredential")),
+        matches!(&e, TraceError::BadStep { line: 9, message } if message.contains("never refuses with Undeliverable")),
         "{e}"
     );
 }

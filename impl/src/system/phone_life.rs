@@ -1,19 +1,20 @@
 //! Phone life: loss, finding, breakage, hand-over, disposal, factory reset and network
 //! (R-LOSS, R-FAILURE, R-TRANSFER, R-DISPOSE, R-RESET, R-CONTINUE).
 
-use super::{Refusal, ResetPolicy, System};
-use crate::ca::PhoneId;
+use super::{Refusal, ResetPolicy, RevokeAuth, System};
+use crate::ca::{CertKind, PhoneId, Serial};
 use crate::phone::{Condition, Holder};
 
 impl System {
     /// The hand-over / disposal procedure (R-TRANSFER, R-DISPOSE, INV-DELETE-ON-TRANSFER):
-    /// online, the holder revokes from the phone every live credential in the applet, each
-    /// authenticated as configured (ALT-REVOKE-AUTH; one the holder cannot authenticate, such
-    /// as someone else's, stays live), and the SEI-TSM deletes the applet; in any case,
-    /// factory reset. The procedure needs the network and the app: offline (a broken phone
-    /// is) it is refused `PhoneOffline`, without the app `NoApp`, before anything is done
-    /// (not done halfway), unless the policy lets it reset alone offline
-    /// ([`super::Policy::offline_procedure`]).
+    /// online, the holder revokes from the phone every live credential of theirs that the
+    /// SP-TSM's records bind to it (written into the applet or not), each with the proof a
+    /// revocation from the phone asks (ALT-REVOKE-AUTH), and the SEI-TSM deletes the applet
+    /// (others' credentials go with it); in any case, factory reset. The procedure is refused
+    /// before anything is done, not halfway: offline (a broken phone is) `PhoneOffline` and
+    /// without the app `NoApp`, unless the policy lets it reset alone offline
+    /// ([`super::Policy::offline_procedure`]); and when one of the credentials cannot be
+    /// proven ([`System::provable`]).
     fn procedure(&mut self, h: PhoneId) -> Result<(), Refusal> {
         let phone = self.phone(h)?;
         if !self.config.policy.offline_procedure {
@@ -24,43 +25,22 @@ impl System {
                 return Err(Refusal::NoApp);
             }
         }
-        let (online, app, applet, holder) = (
-            phone.online,
-            phone.app.is_some(),
-            phone.has_applet(),
-            phone.holder,
-        );
+        let (online, app, holder) = (phone.online, phone.app.is_some(), phone.holder);
         if online {
-            let mut bound = Vec::new();
-            if app {
-                if applet {
-                    bound = self.read_held(h).unwrap_or_default();
-                }
-                // The SP-TSM's records bind to the phone every phone cert issued for it, written
-                // into the applet or not: issued in the session still open, or in one abandoned
-                // before the write (INV-DELETE-ON-TRANSFER). The holder revokes theirs as well.
-                if let Holder::Person(p) = holder {
-                    for r in self.ca.registry().phone_certs_on(h) {
-                        match r.phone_kind() {
-                            Some(kind) if r.person == p && !bound.contains(&(kind, r.serial)) => {
-                                bound.push((kind, r.serial))
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-            }
-            for (kind, serial) in bound {
-                let live = self
+            if let (true, Holder::Person(p)) = (app, holder) {
+                let live: Vec<_> = self
                     .ca
                     .registry()
-                    .get(serial)
-                    .is_some_and(|r| r.status.is_live());
-                // A defect stops the procedure; a refused authentication does not.
-                if live {
-                    if let Err(Refusal::Failure(m)) = self.revoke_held(h, kind, serial) {
-                        return Err(Refusal::Failure(m));
-                    }
+                    .phone_certs_on(h)
+                    .into_iter()
+                    .filter(|r| r.person == p && r.status.is_live())
+                    .filter_map(|r| Some((r.phone_kind()?, r.serial)))
+                    .collect();
+                for &(kind, serial) in &live {
+                    self.provable(h, kind, serial)?;
+                }
+                for (kind, serial) in live {
+                    self.revoke_held(h, kind, serial)?;
                 }
             }
             let phone = self.phones.get_mut(&h).ok_or(Refusal::UnknownPhone(h))?;
@@ -69,6 +49,29 @@ impl System {
             }
         }
         self.reset(h)
+    }
+
+    /// Whether the holder of `h` can prove the revocation of `serial` (slot `kind`) from the
+    /// phone, asked before the procedure does anything. Under ALT-REVOKE-AUTH `pin` (and the
+    /// phone's signing key) the app reads the applet's credential state: the credential must
+    /// be in its slot with a user PIN (`PinBlocked`, `TemporaryPin`, `NoCredential` for one
+    /// never written). Under `card` every revocation is signed by the same card, so the first
+    /// refusal comes before anything is done; under `nothing` there is nothing to prove.
+    fn provable(&mut self, h: PhoneId, kind: CertKind, serial: Serial) -> Result<(), Refusal> {
+        match self.config.policy.revoke_auth {
+            RevokeAuth::Nothing | RevokeAuth::Card => Ok(()),
+            RevokeAuth::Pin | RevokeAuth::PhoneSignature => {
+                if self.held_cert(h, kind).ok() != Some(serial) {
+                    return Err(Refusal::NoCredential);
+                }
+                let key_kind = if self.config.policy.revoke_auth == RevokeAuth::PhoneSignature {
+                    CertKind::Sign
+                } else {
+                    kind
+                };
+                self.usable_slot(h, key_kind).map(|_| ())
+            }
+        }
     }
 
     /// A factory reset (R-RESET, ALT-RESET): the app and its token go. Under

@@ -160,6 +160,9 @@ impl System {
                 } else {
                     kind
                 };
+                // The app reads the credential's state first: a blocked or temporary PIN
+                // proves nothing and costs no try (INV-PIN).
+                self.usable_slot(h, key_kind)?;
                 let challenge = revocation_challenge(serial, self.rng.next_u64());
                 self.grant_if_gated(h, key_kind, true)?;
                 let (cert_der, signature) = self.prove(h, key_kind, Pin::Right, &challenge)?;
