@@ -460,12 +460,14 @@ pub fn check_properties_classic(
                 s
             }
         };
+        let mut replays = deadend::Replays::default();
         let mut state = |id: u32| {
-            stored_path(&parent, id)
-                .iter()
-                .fold(canon(State::initial(config)), |s, &a| {
-                    canon(step(config, &s, a).next)
-                })
+            replays.state(
+                id,
+                |i| parent[i as usize].1.map(|_| parent[i as usize].0),
+                || canon(State::initial(config)),
+                |s, i| canon(step(config, s, parent[i as usize].1.expect("a child")).next),
+            )
         };
         let find = |t: &State| {
             let (stored, map) = deadend::stored_form(t, opts.symmetry, config.phones);

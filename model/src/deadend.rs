@@ -10,17 +10,27 @@
 //! must not be mistaken for a dead end, and must not excuse one either. A (state, phone) pair
 //! that cannot reach its goal in the explored graph is searched on from that state in the
 //! world with its bounds lifted by a margin ([`lifted`]), through the holder's own actions on
-//! that phone and with their card ([`reaches_goal`]); the search stops at a goal or at a state
-//! of the explored graph already known to reach one. Only a pair that this search cannot take
-//! to its goal is a dead end. A way out that needs more than the margin (more detours, certs or
-//! sessions than [`lifted`] adds) is reported as one; the margin covers the longest way out
-//! the rules have (revoking both kinds, abandoning a session, renewing the card, reinstalling
-//! the app, issuing both kinds).
+//! that phone and with their card ([`search`]); the search stops at a goal or at a state of the
+//! explored graph already known to reach one, and marks the explored states of its way. Only a
+//! pair that this search cannot take to its goal is a dead end. A way out that needs more than
+//! the margin (more detours, certs or sessions than [`lifted`] adds) is reported as one; the
+//! margin covers the longest way out the rules have (revoking both kinds, abandoning a
+//! session, renewing the card, reinstalling the app, issuing both kinds).
+//!
+//! Cost: nearly all of the analysis is these searches (on the deep world 1.6 million of them,
+//! for the 19 million pairs the graph leaves open; 32 million states taken, 96% of them
+//! beyond the bounds). A search keeps the states it meets once each, by a fast hash and a full
+//! comparison, looks up only states within the explored states' detour count, and records
+//! what it looked up, so that marking its way needs no second lookup ([`search`]).
+
+mod search;
+mod walk;
+
+pub use walk::stranded_by;
 
 use crate::action::{Action, PinEntry};
 use crate::config::Config;
 use crate::ids::{PersonId, PhoneId};
-use crate::rules::{candidate_actions, step};
 use crate::state::{CertStatus, Condition, Holder, Pin, Slot, State};
 
 /// What the analysis needs to know about one state.
@@ -30,6 +40,9 @@ pub struct NodeInfo {
     pub goal: u8,
     /// Bit `h`: phone `h` is in the hand of a person (the property speaks of that person).
     pub applies: u8,
+    /// Detours taken ([`State::events`]): a state of the lifted world with more detours than
+    /// every explored state is not one of them, and is not looked up.
+    pub events: u8,
 }
 
 /// A person's own actions, the ones that can take them to the goal: the happy path, going
@@ -90,61 +103,6 @@ fn concerns(s: &State, p: PersonId, h: PhoneId, a: &Action) -> bool {
         }
 }
 
-/// The way the holder of phone `h` takes from `s` to the goal on `h` by their own actions in
-/// `lifted` (the states from `s` on, the last one a goal or `known`), if there is one: a
-/// depth-first search over that person's own actions that tries the detours first (a
-/// revocation, an abandoned session, a card renewal): a pair is left to this search because a
-/// bound removed what it needed, and that is nearly always a detour (measured on the reference
-/// world: detours first, the analysis takes a fifth of the time it takes with them last). A
-/// stranded state explores its whole closure, which the lifted bounds keep finite. `known(t, h)`: phone `h` of state `t` is already known to
-/// reach its goal.
-pub fn way_to_goal(
-    lifted: &Config,
-    s: &State,
-    h: PhoneId,
-    known: &mut dyn FnMut(&State, PhoneId) -> bool,
-) -> Option<Vec<State>> {
-    let Holder::Person(p) = s.phone(h).holder else {
-        return None;
-    };
-    // Every state met, with the index of the state it was met from.
-    let mut met: Vec<(State, usize)> = vec![(s.clone(), usize::MAX)];
-    let mut seen = std::collections::HashSet::new();
-    seen.insert(s.clone());
-    let mut stack = vec![0usize];
-    let mut cands = Vec::new();
-    while let Some(i) = stack.pop() {
-        let t = &met[i].0;
-        if goal(lifted, t, h) || (i != 0 && known(t, h)) {
-            let mut way = Vec::new();
-            let mut k = i;
-            while k != usize::MAX {
-                way.push(met[k].0.clone());
-                k = met[k].1;
-            }
-            way.reverse();
-            return Some(way);
-        }
-        cands.clear();
-        candidate_actions(lifted, t, &mut cands);
-        cands.retain(|a| concerns(t, p, h, a));
-        // Detours pushed last, so popped first, the first candidate on top.
-        cands.sort_by_key(|a| !lifted.is_detour(a));
-        let next: Vec<State> = cands
-            .iter()
-            .rev()
-            .map(|&a| step(lifted, t, a).next)
-            .collect();
-        for n in next {
-            if seen.insert(n.clone()) {
-                stack.push(met.len());
-                met.push((n, i));
-            }
-        }
-    }
-    None
-}
-
 /// Whether phone `h` holds, for its holder, a usable credential of every kind in play.
 pub fn goal(config: &Config, s: &State, h: PhoneId) -> bool {
     let ph = s.phone(h);
@@ -166,7 +124,10 @@ pub fn goal(config: &Config, s: &State, h: PhoneId) -> bool {
 
 /// The analysis' view of one state.
 pub fn node_info(config: &Config, s: &State) -> NodeInfo {
-    let mut info = NodeInfo::default();
+    let mut info = NodeInfo {
+        events: s.events,
+        ..NodeInfo::default()
+    };
     for h in config.phone_ids() {
         let ph = s.phone(h);
         if matches!(ph.holder, Holder::Person(_)) && ph.condition == Condition::InHand {
@@ -228,155 +189,57 @@ pub fn stranded(
     stranded_by(nodes, edges.len(), || edges.iter().copied(), phones, lifted)
 }
 
-/// Heap bytes [`stranded_by`] allocates for `n` states and `e` edges (at most).
+/// Heap bytes [`stranded_by`] allocates for `n` states and `e` edges (at most). Besides, a
+/// search holds the states it has met (a few dozen on a way out, a stranded pair's whole
+/// closure in the lifted world) and [`Replays`] one path of states; neither grows with `n`.
 pub fn analysis_bytes(n: usize, e: usize, phones: u8) -> usize {
     let w = usize::from(phones);
     // Two offset arrays, the reversed edges, the marks and the work queue (at its longest).
     2 * (n + 1) * 4 + e * (4 + 2) + n * w + n * w * 4
 }
 
-/// Backward reachability over the reversed own-action edges.
-struct Walk {
-    start: Vec<u32>,
-    rev_from: Vec<u32>,
-    rev_map: Vec<u16>,
-    w: usize,
-    phones: u8,
-    /// reached[(state, phone)]: that phone can reach its goal from that state.
-    reached: Vec<bool>,
-    queue: Vec<u32>,
+/// Stored states replayed in turn from the initial state, each from the deepest state its
+/// path shares with the previous one: the analysis replays the states it searches from in id
+/// order, and neighbours in that order share most of their paths.
+#[derive(Default)]
+pub struct Replays {
+    /// The last path replayed (state ids from the initial state on) and its states.
+    ids: Vec<u32>,
+    states: Vec<State>,
 }
 
-impl Walk {
-    fn mark(&mut self, i: u32, h: u8) {
-        let k = i as usize * self.w + usize::from(h);
-        if !self.reached[k] {
-            self.reached[k] = true;
-            self.queue.push(i * self.w as u32 + u32::from(h));
+impl Replays {
+    /// State `id`: `parent(i)` is the parent of state `i` (`None` for the initial state),
+    /// `root()` the initial state, `child(s, i)` state `i` from its parent's state `s`.
+    pub fn state(
+        &mut self,
+        id: u32,
+        parent: impl Fn(u32) -> Option<u32>,
+        root: impl FnOnce() -> State,
+        mut child: impl FnMut(&State, u32) -> State,
+    ) -> State {
+        let mut path = vec![id];
+        while let Some(p) = parent(*path.last().expect("not empty")) {
+            path.push(p);
         }
-    }
-
-    fn spread(&mut self) {
-        let w = self.w as u32;
-        while let Some(pair) = self.queue.pop() {
-            let (t, ht) = (pair / w, (pair % w) as u8);
-            let range = self.start[t as usize] as usize..self.start[t as usize + 1] as usize;
-            for k in range {
-                let (from, map) = (self.rev_from[k], self.rev_map[k]);
-                // Phone `h` of `from` is phone `image(map, h)` of `t`.
-                for h in 0..self.phones {
-                    if image(map, h) == ht {
-                        self.mark(from, h);
-                    }
-                }
-            }
+        path.reverse();
+        let keep = self
+            .ids
+            .iter()
+            .zip(&path)
+            .take_while(|(a, b)| a == b)
+            .count();
+        self.ids.truncate(keep);
+        self.states.truncate(keep);
+        if keep == 0 {
+            self.ids.push(path[0]);
+            self.states.push(root());
         }
-    }
-
-    fn open(&self, i: usize, node: &NodeInfo) -> impl Iterator<Item = u8> + '_ {
-        let applies = node.applies;
-        (0..self.phones)
-            .filter(move |&h| applies & (1 << h) != 0 && !self.reached[i * self.w + usize::from(h)])
-    }
-}
-
-/// [`stranded`] over `count` edges listed (twice) by `edges`.
-pub fn stranded_by<I: Iterator<Item = (u32, u32, u16)>>(
-    nodes: &[NodeInfo],
-    count: usize,
-    edges: impl Fn() -> I,
-    phones: u8,
-    lifted: Option<Lifted>,
-) -> Option<(u32, u8)> {
-    let n = nodes.len();
-    let w = usize::from(phones);
-    u32::try_from(n * w).expect("more (state, phone) pairs than a u32 numbers");
-    // Reverse adjacency in CSR form.
-    let mut start = vec![0u32; n + 1];
-    for (_, to, _) in edges() {
-        start[to as usize + 1] += 1;
-    }
-    for i in 0..n {
-        start[i + 1] += start[i];
-    }
-    let mut fill = start.clone();
-    let (mut rev_from, mut rev_map) = (vec![0u32; count], vec![0u16; count]);
-    for (from, to, map) in edges() {
-        let k = fill[to as usize] as usize;
-        rev_from[k] = from;
-        rev_map[k] = map;
-        fill[to as usize] += 1;
-    }
-    drop(fill);
-    let mut walk = Walk {
-        start,
-        rev_from,
-        rev_map,
-        w,
-        phones,
-        reached: vec![false; n * w],
-        queue: Vec::new(),
-    };
-    for (i, node) in nodes.iter().enumerate() {
-        for h in 0..phones {
-            if node.goal & (1 << h) != 0 {
-                walk.mark(i as u32, h);
-            }
+        for &i in &path[self.ids.len()..] {
+            let next = child(self.states.last().expect("the initial state"), i);
+            self.ids.push(i);
+            self.states.push(next);
         }
+        self.states.last().expect("the state replayed").clone()
     }
-    walk.spread();
-    // What the graph leaves open, the lifted world may still close. Deepest states first,
-    // so that each way found spreads back before the shallower states are searched (on the
-    // reference world a tenth of the time of BFS order). A pair the lifted world cannot close
-    // either breaks the property: its search went through the whole of the holder's own
-    // closure. Then the states are gone through again in BFS order for the shallowest such
-    // pair, the counterexample.
-    if let Some(Lifted {
-        config,
-        state,
-        find,
-    }) = lifted
-    {
-        let close = |walk: &mut Walk, i: usize, s: &State, h: u8| -> bool {
-            let reached = &walk.reached;
-            let mut known = |t: &State, g: PhoneId| {
-                find(t)
-                    .is_some_and(|(j, map)| reached[j as usize * w + usize::from(image(map, g.0))])
-            };
-            let Some(way) = way_to_goal(config, s, PhoneId(h), &mut known) else {
-                return false;
-            };
-            // Every explored state on the way reaches the goal too: marked, and spread back.
-            // (Remembering the ways' states beyond the bounds as well saved no time and took
-            // 190 MB more on the reference world: measured.)
-            for (j, map) in way.iter().filter_map(find) {
-                walk.mark(j, image(map, h));
-            }
-            walk.mark(i as u32, h);
-            walk.spread();
-            true
-        };
-        let mut pass = |walk: &mut Walk, order: &mut dyn Iterator<Item = usize>| {
-            for i in order {
-                let open: Vec<u8> = walk.open(i, &nodes[i]).collect();
-                if open.is_empty() {
-                    continue;
-                }
-                let s = state(i as u32);
-                for h in open {
-                    if !walk.reached[i * w + usize::from(h)] && !close(walk, i, &s, h) {
-                        return Some((i as u32, h));
-                    }
-                }
-            }
-            None
-        };
-        // No pair left open: the property holds.
-        pass(&mut walk, &mut (0..n).rev())?;
-        return pass(&mut walk, &mut (0..n));
-    }
-    nodes
-        .iter()
-        .enumerate()
-        .find_map(|(i, node)| walk.open(i, node).next().map(|h| (i as u32, h)))
 }

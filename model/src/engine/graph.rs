@@ -102,7 +102,11 @@ mod tests {
     use super::*;
 
     fn node(goal: u8, applies: u8) -> NodeInfo {
-        NodeInfo { goal, applies }
+        NodeInfo {
+            goal,
+            applies,
+            events: 0,
+        }
     }
 
     #[test]

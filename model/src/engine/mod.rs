@@ -365,7 +365,9 @@ pub fn run(
         memory.dead_end_bytes = g.peak_bytes(config.phones);
         if complete {
             let lifted = deadend::lifted(config);
-            let mut state = |id| path::state_at(config, sym, opts.only, &visited, id);
+            let mut replays = deadend::Replays::default();
+            let mut state =
+                |id| path::replay_state(config, sym, opts.only, &visited, id, &mut replays);
             let find = |t: &State| {
                 let (stored, map) = deadend::stored_form(t, sym, config.phones);
                 visited

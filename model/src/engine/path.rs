@@ -16,13 +16,7 @@ fn replay_indices(
     only: Option<fn(Action) -> bool>,
     steps: &[usize],
 ) -> (State, Vec<Action>) {
-    let canon = |s: State| {
-        if sym {
-            symmetry::representative(&s).0
-        } else {
-            s
-        }
-    };
+    let canon = |s: State| canon(sym, s);
     let mut s = canon(State::initial(config));
     let mut actions = Vec::with_capacity(steps.len());
     let mut cands = Vec::new();
@@ -34,6 +28,15 @@ fn replay_indices(
         s = canon(step(config, &s, a).next);
     }
     (s, actions)
+}
+
+/// The stored form of `s`: its representative under symmetry.
+fn canon(sym: bool, s: State) -> State {
+    if sym {
+        symmetry::representative(&s).0
+    } else {
+        s
+    }
 }
 
 /// The indices leading to state `id`.
@@ -48,15 +51,28 @@ fn indices_to(visited: &Visited, id: u32) -> Vec<usize> {
     out
 }
 
-/// The stored state `id`, replayed from the initial state.
-pub fn state_at(
+/// The stored state `id`, replayed from the deepest state its path shares with the state
+/// `replays` replayed last.
+pub fn replay_state(
     config: &Config,
     sym: bool,
     only: Option<fn(Action) -> bool>,
     visited: &Visited,
     id: u32,
+    replays: &mut crate::deadend::Replays,
 ) -> State {
-    replay_indices(config, sym, only, &indices_to(visited, id)).0
+    let mut cands = Vec::new();
+    replays.state(
+        id,
+        |i| visited.parent(i).map(|(p, _)| p),
+        || canon(sym, State::initial(config)),
+        |s, i| {
+            let (_, a) = visited.parent(i).expect("not the initial state");
+            cands.clear();
+            super::actions_of(config, only, s, &mut cands);
+            canon(sym, step(config, s, cands[a]).next)
+        },
+    )
 }
 
 /// The concrete path to state `id`, followed by its candidate action `last` if given.
