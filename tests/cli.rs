@@ -305,7 +305,7 @@ fn vectors_export_is_byte_identical_and_every_case_replays() {
     let m: serde_json::Value =
         serde_json::from_slice(&std::fs::read(a.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m["states"], 193_697);
-    assert_eq!(m["edges"]["state_changing"], 635_572);
+    assert_eq!(m["edges"]["state_changing"], 633_493);
     let cases = m["cases"].as_array().unwrap();
     assert_eq!(cases.len() + 1, names(&a).len());
     let firsts: u64 = cases.iter().map(|c| c["new_edges"].as_u64().unwrap()).sum();
