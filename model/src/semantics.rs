@@ -93,7 +93,7 @@ pub fn describe(k: ActionKind) -> ActionDoc {
         A::Use => (
             "Use(phone, kind, pin)",
             "the phone is operable (in hand, not disposed of), has the app and a cert in the slot; `right` only when the holder owns that cert",
-            "a login or signature accepted by the relying party",
+            "a login or signature accepted by the relying party; under ALT-APPLET-STATUS a use of the signing key asks the SP-TSM's grant before the PIN, refused CertRevoked unless the cert is active",
             &[
                 R::PhoneOffline,
                 R::PinBlocked,

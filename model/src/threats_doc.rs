@@ -37,7 +37,7 @@ pub fn describe(k: ActionKind) -> Doc {
         A::SignOffline => (
             "SignOffline(phone, pin)",
             "as ReadSignCert, and no signature made with that cert is waiting",
-            "the SE signs after the signing password, with no status check, and the signature waits to be presented (THREAT-OFFLINE-SIGN); under ALT-APPLET-STATUS only with the app online and the cert active",
+            "the SE signs after the signing password, with no status check, and the signature waits to be presented (THREAT-OFFLINE-SIGN); under ALT-APPLET-STATUS only with the app online, opened by its holder (not a finder: the screen lock) and the cert active",
             &[R::StatusUnknown, R::CertRevoked, R::PinBlocked, R::TemporaryPin, R::WrongPin],
         ),
         A::PresentSignature => (
