@@ -229,3 +229,29 @@ fn the_pin_observers_bite_on_a_wrong_revocation_rule() {
     let o = step(&c, &before, Action::RevokeFromPhone(H0, Kind::Auth));
     assert_eq!(observe(&c, &before, o.result, &o.next), (true, true));
 }
+
+/// The procedure asks proof only of the holder's live certs bound to the phone it leaves: a
+/// cert of theirs issued on another phone, never written there, does not stop it.
+#[test]
+fn the_procedure_asks_only_for_the_certs_bound_to_that_phone() {
+    let c = unbounded();
+    const H2: PhoneId = PhoneId(2);
+    let s = run(
+        &c,
+        &issued(&c),
+        &[
+            Action::InstallApp(H2),
+            Action::InstallApplet(H2),
+            Action::Apply(H2, Kind::Sign),
+            Action::GenerateKey(H2),
+            Action::CaIssue(H2),
+        ],
+    );
+    let on_h2 = Serial(1);
+    assert_eq!(s.cert(on_h2).person, P0);
+    assert!(s.cert(on_h2).status.is_live());
+    let o = step(&c, &s, Action::HandOver(H0, Recipient::Person(P1), true));
+    assert_eq!(o.result, Ok(()));
+    assert!(!o.next.cert(X0).status.is_live(), "h0's cert revoked");
+    assert!(o.next.cert(on_h2).status.is_live(), "h2's cert untouched");
+}
