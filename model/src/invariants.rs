@@ -105,8 +105,7 @@ pub fn push_deletes_its_key(o: &Observed) -> bool {
         || o.after.phone(push.phone).slot(push.kind) == Slot::Empty
 }
 
-/// The use a step makes of the credential in a slot: (phone, kind, PIN entered).
-/// The PIN entry a step makes on the phone, if any. A revocation from the phone under
+/// The PIN entry a step makes on a credential in a slot, if any: (phone, kind, entry). A revocation from the phone under
 /// ALT-REVOKE-AUTH=pin carries no entry of its own: its holder enters the PIN they know, so
 /// the entry is the ground truth of who knows it.
 fn pin_step(o: &Observed) -> Option<(PhoneId, Kind, PinEntry)> {
