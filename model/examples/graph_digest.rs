@@ -1,0 +1,213 @@
+//! Digest of the state graph of every world `model/tests/verdicts.rs` and
+//! `model/tests/verdicts_threats.rs` check, for classifying the mutants those verdicts miss
+//! (`scripts/mutants-classify`, issue 9). One line per world:
+//!
+//! `NAME states=N edges=M shape=HEX reasons=HEX`
+//!
+//! `shape` hashes, in BFS order, every reachable state and each edge that changes the state
+//! (its action, whether it was accepted, the id of the state it leads to); `reasons` hashes
+//! every edge that leaves the state as it was (its action and its answer: accepted, or the
+//! refusal). Two rule sets with the same `shape` reach the same states by the same steps in
+//! that world; if only `reasons` differs, they differ only in which actions are offered and
+//! refused there and why (what the golden vectors pin, not the properties).
+//!
+//! `cargo run --profile mutants -p phone-jpki-model --example graph_digest -- [--against FILE]
+//! [FILTER]` (FILTER: a part of the names, or `=NAME,NAME` for exact names): with `--against` (a file this program wrote), the worlds are digested in
+//! order, two at a time, each compared with the file's line, stopping after the first whose
+//! shape differs; the last line is `VERDICT shape WORLD`, `VERDICT reasons WORLD,...` or
+//! `VERDICT same`.
+
+use phone_jpki_model::policy::{Alternative, Choice};
+use phone_jpki_model::properties::for_config;
+use phone_jpki_model::rules::{candidate_actions, step};
+use phone_jpki_model::{Config, PersonId, State, Variant};
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
+use xxhash_rust::xxh3::Xxh3Default;
+
+/// A state's 64-bit fingerprint (XXH3 over its `Hash`): the visited set keeps only these.
+fn fingerprint(s: &State) -> u64 {
+    let mut h = Xxh3Default::new();
+    s.hash(&mut h);
+    h.finish()
+}
+
+/// Fingerprints are already uniform: the map uses them as they are.
+#[derive(Default)]
+struct Identity(u64);
+impl Hasher for Identity {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, _: &[u8]) {
+        unreachable!("only u64 keys")
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// The worlds the verdict tests check, by a stable name.
+fn worlds() -> Vec<(String, Config)> {
+    let mut out = Vec::new();
+    // The single world has no detour budget: it is finite under the seeds' design and the
+    // fault variants, not under every alternative.
+    for (w, c, alternatives) in [
+        ("reference", Config::reference(), true),
+        ("single", Config::single(), false),
+    ] {
+        out.push((w.to_string(), c.clone()));
+        for a in Alternative::ALL.into_iter().filter(|_| alternatives) {
+            out.push((
+                format!("{w}/{}", a.name()),
+                c.clone().with_choice(Choice::Alternative(a)),
+            ));
+        }
+        // A fault variant in the single world only where verdicts.rs checks it there (its
+        // property is not listed for `reference`, or its counterexample takes two detours).
+        for v in Variant::ALL
+            .into_iter()
+            .filter(|&v| alternatives || in_single(v))
+        {
+            out.push((format!("{w}/{}", v.name()), c.clone().with_variant(v)));
+        }
+    }
+    out.push((
+        "reference/pin-known-none".into(),
+        Config {
+            pin_known: Vec::new(),
+            ..Config::reference()
+        },
+    ));
+    out.push((
+        "reference/pin-known-p1".into(),
+        Config {
+            pin_known: vec![PersonId(1)],
+            ..Config::reference()
+        },
+    ));
+    out
+}
+
+/// verdicts.rs's `world_for(v)` is the single world.
+fn in_single(v: Variant) -> bool {
+    let listed = for_config(&Config::reference())
+        .iter()
+        .any(|p| p.id() == v.breaks());
+    !listed || v == Variant::OfflineProcedure
+}
+
+/// (states, edges, shape, reasons) of `config`'s reachable graph.
+fn digest(config: &Config) -> (usize, usize, u64, u64) {
+    let mut ids: HashMap<u64, u32, BuildHasherDefault<Identity>> = HashMap::default();
+    let init = State::initial(config);
+    ids.insert(fingerprint(&init), 0);
+    let mut frontier = VecDeque::from([init]);
+    let (mut shape, mut reasons) = (DefaultHasher::new(), DefaultHasher::new());
+    let mut actions = Vec::new();
+    let mut edges = 0usize;
+    while let Some(s) = frontier.pop_front() {
+        s.hash(&mut shape);
+        actions.clear();
+        candidate_actions(config, &s, &mut actions);
+        for &a in &actions {
+            let o = step(config, &s, a);
+            let unchanged = o.next == s;
+            let n = ids.len() as u32;
+            let to = *ids.entry(fingerprint(&o.next)).or_insert_with(|| {
+                frontier.push_back(o.next);
+                n
+            });
+            if unchanged {
+                a.hash(&mut reasons);
+                o.result.hash(&mut reasons);
+            } else {
+                a.hash(&mut shape);
+                o.result.is_ok().hash(&mut shape);
+                to.hash(&mut shape);
+            }
+            edges += 1;
+        }
+    }
+    (ids.len(), edges, shape.finish(), reasons.finish())
+}
+
+fn line(name: &str, c: &Config) -> String {
+    let (n, m, shape, reasons) = digest(c);
+    format!("{name} states={n} edges={m} shape={shape:016x} reasons={reasons:016x}")
+}
+
+/// `(shape, reasons)` fields of a line.
+fn fields(l: &str) -> (Option<&str>, Option<&str>) {
+    let f = |k: &str| l.split(' ').find_map(|w| w.strip_prefix(k));
+    (f("shape="), f("reasons="))
+}
+
+fn main() {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let against = match args.iter().position(|a| a == "--against") {
+        Some(i) if i + 1 < args.len() => {
+            let path = args.remove(i + 1);
+            args.remove(i);
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+                eprintln!("graph_digest: cannot read {path}: {e}");
+                std::process::exit(2);
+            });
+            let base: HashMap<String, String> = text
+                .lines()
+                .filter_map(|l| Some((l.split(' ').next()?.to_string(), l.to_string())))
+                .collect();
+            Some(base)
+        }
+        Some(_) => {
+            eprintln!("graph_digest: --against needs a file");
+            std::process::exit(2);
+        }
+        None => None,
+    };
+    let filter = args.first().cloned().unwrap_or_default();
+    let wanted = |name: &str| match filter.strip_prefix('=') {
+        Some(exact) => exact.split(',').any(|x| x == name),
+        None => name.contains(&filter),
+    };
+    let list: Vec<(String, Config)> = worlds()
+        .into_iter()
+        .filter(|(name, _)| wanted(name))
+        .collect();
+    let mut reasons_differ = Vec::new();
+    for pair in list.chunks(2) {
+        let lines: Vec<String> = std::thread::scope(|scope| {
+            let handles: Vec<_> = pair
+                .iter()
+                .map(|(name, c)| scope.spawn(move || line(name, c)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a digest thread panicked"))
+                .collect()
+        });
+        for (l, (name, _)) in lines.iter().zip(pair) {
+            println!("{l}");
+            let Some(base) = &against else { continue };
+            let Some(b) = base.get(name) else {
+                eprintln!("graph_digest: {name} is not in the --against file");
+                std::process::exit(2);
+            };
+            let (now, was) = (fields(l), fields(b));
+            if now.0 != was.0 {
+                println!("VERDICT shape {name}");
+                return;
+            }
+            if now.1 != was.1 {
+                reasons_differ.push(name.clone());
+            }
+        }
+    }
+    if against.is_some() {
+        if reasons_differ.is_empty() {
+            println!("VERDICT same");
+        } else {
+            println!("VERDICT reasons {}", reasons_differ.join(","));
+        }
+    }
+}
