@@ -16,11 +16,16 @@
 //! order, two at a time, each compared with the file's line, stopping after the first whose
 //! shape differs; the last line is `VERDICT shape WORLD`, `VERDICT reasons WORLD,...` or
 //! `VERDICT same`.
+//!
+//! `graph_digest --offers-dump WORLD FILE` records every reachable state's offered actions;
+//! `--offers-check WORLD FILE`, run by rules that differ only in `candidate_actions` (what an
+//! actor can attempt), walks the recorded graph and says whether these rules offer less
+//! (`VERDICT narrows`), more (`widens`), both, or the same there.
 
 use phone_jpki_model::policy::{Alternative, Choice};
 use phone_jpki_model::properties::for_config;
 use phone_jpki_model::rules::{candidate_actions, step};
-use phone_jpki_model::{Config, PersonId, State, Variant};
+use phone_jpki_model::{Action, Config, PersonId, State, Variant};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 use xxhash_rust::xxh3::Xxh3Default;
@@ -137,6 +142,110 @@ fn line(name: &str, c: &Config) -> String {
     format!("{name} states={n} edges={m} shape={shape:016x} reasons={reasons:016x}")
 }
 
+/// Every reachable state's fingerprint and the actions offered there, in BFS order.
+fn offers(config: &Config) -> Vec<(u64, Vec<Action>)> {
+    let init = State::initial(config);
+    let mut seen: HashMap<u64, (), BuildHasherDefault<Identity>> = HashMap::default();
+    seen.insert(fingerprint(&init), ());
+    let mut frontier = VecDeque::from([init]);
+    let mut out = Vec::new();
+    while let Some(s) = frontier.pop_front() {
+        let mut actions = Vec::new();
+        candidate_actions(config, &s, &mut actions);
+        for &a in &actions {
+            let next = step(config, &s, a).next;
+            if seen.insert(fingerprint(&next), ()).is_none() {
+                frontier.push_back(next);
+            }
+        }
+        out.push((fingerprint(&s), actions));
+    }
+    out
+}
+
+/// With these rules' `step` and the offers `recorded` by other rules (same `step`, other
+/// `candidate_actions`), walk the recorded graph and compare the offers state by state:
+/// (states where an offer is missing, states with an extra offer, the first of each).
+fn compare_offers(
+    config: &Config,
+    recorded: &HashMap<u64, Vec<Action>>,
+) -> Result<(usize, usize, String, String), String> {
+    let init = State::initial(config);
+    let mut seen: HashMap<u64, (), BuildHasherDefault<Identity>> = HashMap::default();
+    seen.insert(fingerprint(&init), ());
+    let mut frontier = VecDeque::from([init]);
+    let (mut narrows, mut widens) = (0, 0);
+    let (mut first_narrow, mut first_widen) = (String::new(), String::new());
+    let mut mine = Vec::new();
+    while let Some(s) = frontier.pop_front() {
+        let Some(theirs) = recorded.get(&fingerprint(&s)) else {
+            return Err("a state the recorded rules never reach: `step` differs".into());
+        };
+        mine.clear();
+        candidate_actions(config, &s, &mut mine);
+        if let Some(a) = theirs.iter().find(|a| !mine.contains(a)) {
+            narrows += 1;
+            if first_narrow.is_empty() {
+                first_narrow = a.to_string();
+            }
+        }
+        if let Some(a) = mine.iter().find(|a| !theirs.contains(a)) {
+            widens += 1;
+            if first_widen.is_empty() {
+                first_widen = a.to_string();
+            }
+        }
+        for &a in theirs {
+            let next = step(config, &s, a).next;
+            if seen.insert(fingerprint(&next), ()).is_none() {
+                frontier.push_back(next);
+            }
+        }
+    }
+    Ok((narrows, widens, first_narrow, first_widen))
+}
+
+/// `--offers-dump WORLD FILE` / `--offers-check WORLD FILE`.
+fn offers_mode(mode: &str, world: &str, file: &str) {
+    let Some((_, config)) = worlds().into_iter().find(|(n, _)| n == world) else {
+        eprintln!("graph_digest: unknown world {world:?}");
+        std::process::exit(2);
+    };
+    if mode == "--offers-dump" {
+        let bytes = postcard::to_allocvec(&offers(&config)).expect("actions serialise");
+        let tmp = format!("{file}.part");
+        if let Err(e) = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, file)) {
+            eprintln!("graph_digest: cannot write {file}: {e}");
+            std::process::exit(2);
+        }
+        return;
+    }
+    let recorded: Vec<(u64, Vec<Action>)> = match std::fs::read(file)
+        .map_err(|e| e.to_string())
+        .and_then(|b| postcard::from_bytes(&b).map_err(|e| e.to_string()))
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("graph_digest: cannot read offers from {file}: {e}");
+            std::process::exit(2);
+        }
+    };
+    let recorded: HashMap<u64, Vec<Action>> = recorded.into_iter().collect();
+    match compare_offers(&config, &recorded) {
+        Err(e) => println!("VERDICT rules {e}"),
+        Ok((n, w, fnarrow, fwiden)) => {
+            println!("OFFERS {world} narrows-at={n} widens-at={w} first-missing={fnarrow:?} first-extra={fwiden:?}");
+            let v = match (n > 0, w > 0) {
+                (false, false) => "same",
+                (false, true) => "widens",
+                (true, false) => "narrows",
+                (true, true) => "both",
+            };
+            println!("VERDICT {v}");
+        }
+    }
+}
+
 /// `(shape, reasons)` fields of a line.
 fn fields(l: &str) -> (Option<&str>, Option<&str>) {
     let f = |k: &str| l.split(' ').find_map(|w| w.strip_prefix(k));
@@ -145,6 +254,11 @@ fn fields(l: &str) -> (Option<&str>, Option<&str>) {
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if let [mode, world, file] = &args[..] {
+        if mode == "--offers-dump" || mode == "--offers-check" {
+            return offers_mode(mode, world, file);
+        }
+    }
     let against = match args.iter().position(|a| a == "--against") {
         Some(i) if i + 1 < args.len() => {
             let path = args.remove(i + 1);
