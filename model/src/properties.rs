@@ -165,6 +165,7 @@ pub fn for_config(config: &Config) -> Vec<Property> {
     let mut v: Vec<Property> = all()
         .into_iter()
         .filter(|p| config.phones >= 2 || !p.name.starts_with("SCN-MODEL-CHANGE"))
+        .filter(|p| config.persons >= 2 || !p.name.starts_with("SCN-SECOND-HAND"))
         .filter(|p| !p.name.starts_with("SCN-BOTH-KINDS-NEW-PHONE") || both_kinds_fit(config))
         // A reset while offline takes two detours (going offline, the reset); so does the
         // disposal of a broken phone (breaking it, disposing of it).
@@ -378,6 +379,21 @@ pub fn reachability() -> Vec<Property> {
                                 && c.status == CertStatus::Revoked(RevokeReason::ModelChange)
                         })
                     })
+            },
+        ),
+        Property::sometimes_step(
+            "SCN-SECOND-HAND: a person completes a credential on a phone that another person had certs on (a phone handed down or sold to someone who uses JPKI; 003 機種変更 from the other side)",
+            |o| {
+                let (Action::SetUserPin(h), true) = (o.action, o.accepted()) else {
+                    return false;
+                };
+                let Holder::Person(p) = o.after.phone(h).holder else {
+                    return false;
+                };
+                o.after
+                    .registry
+                    .iter()
+                    .any(|c| c.phone == h && c.person != p)
             },
         ),
         Property::sometimes_step(
