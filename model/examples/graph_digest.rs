@@ -17,15 +17,18 @@
 //! shape differs; the last line is `VERDICT shape WORLD`, `VERDICT reasons WORLD,...` or
 //! `VERDICT same`.
 //!
-//! `graph_digest --offers-dump WORLD FILE` records every reachable state's offered actions;
-//! `--offers-check WORLD FILE`, run by rules that differ only in `candidate_actions` (what an
-//! actor can attempt), walks the recorded graph and says whether these rules offer less
-//! (`VERDICT narrows`), more (`widens`), both, or the same there.
+//! `graph_digest --edges-dump WORLD FILE` records every reachable state's edges (action,
+//! answer, next state's fingerprint); `--edges-check WORLD FILE`, run by other rules, walks
+//! the recorded graph along the edges on which both agree and counts the differences by kind,
+//! each with its first instance: `VERDICT rule-accept` (an action accepted by one and refused
+//! by the other, or accepted to another state), `rule-refusal` (only what a refusal leaves or
+//! says), `offers-more` / `offers-less` / `offers-other` (only what actors may attempt), or
+//! `same`.
 
 use phone_jpki_model::policy::{Alternative, Choice};
 use phone_jpki_model::properties::for_config;
 use phone_jpki_model::rules::{candidate_actions, step};
-use phone_jpki_model::{Action, Config, PersonId, State, Variant};
+use phone_jpki_model::{Action, Config, PersonId, Refusal, State, Variant};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 use xxhash_rust::xxh3::Xxh3Default;
@@ -142,77 +145,106 @@ fn line(name: &str, c: &Config) -> String {
     format!("{name} states={n} edges={m} shape={shape:016x} reasons={reasons:016x}")
 }
 
-/// Every reachable state's fingerprint and the actions offered there, in BFS order.
-fn offers(config: &Config) -> Vec<(u64, Vec<Action>)> {
+/// One recorded edge: the action, the answer, the fingerprint of the state it leads to.
+type Recorded = (Action, Result<(), Refusal>, u64);
+
+/// Every reachable state's fingerprint and its edges, in BFS order.
+fn record(config: &Config) -> Vec<(u64, Vec<Recorded>)> {
     let init = State::initial(config);
     let mut seen: HashMap<u64, (), BuildHasherDefault<Identity>> = HashMap::default();
     seen.insert(fingerprint(&init), ());
     let mut frontier = VecDeque::from([init]);
     let mut out = Vec::new();
+    let mut actions = Vec::new();
     while let Some(s) = frontier.pop_front() {
-        let mut actions = Vec::new();
+        actions.clear();
         candidate_actions(config, &s, &mut actions);
+        let mut edges = Vec::with_capacity(actions.len());
         for &a in &actions {
-            let next = step(config, &s, a).next;
-            if seen.insert(fingerprint(&next), ()).is_none() {
-                frontier.push_back(next);
+            let o = step(config, &s, a);
+            let to = fingerprint(&o.next);
+            if seen.insert(to, ()).is_none() {
+                frontier.push_back(o.next);
             }
+            edges.push((a, o.result, to));
         }
-        out.push((fingerprint(&s), actions));
+        out.push((fingerprint(&s), edges));
     }
     out
 }
 
-/// With these rules' `step` and the offers `recorded` by other rules (same `step`, other
-/// `candidate_actions`), walk the recorded graph and compare the offers state by state:
-/// (states where an offer is missing, states with an extra offer, the first of each).
-fn compare_offers(
-    config: &Config,
-    recorded: &HashMap<u64, Vec<Action>>,
-) -> Result<(usize, usize, String, String), String> {
+/// How these rules differ from recorded ones on the recorded graph, walked from the initial
+/// state along the edges on which both agree: per kind of difference, the number of edges (or
+/// states, for the offers) and the first one met.
+#[derive(Default)]
+struct Differences {
+    /// Accepted by one and refused by the other.
+    acceptance: (usize, String),
+    /// Accepted by both, to different states.
+    accepted_next: (usize, String),
+    /// Refused by both, leaving different states (a retry counter).
+    refused_next: (usize, String),
+    /// Refused by both, for different reasons.
+    reason: (usize, String),
+    /// States where a recorded offer is not offered.
+    offers_less: (usize, String),
+    /// States with an offer the recorded rules do not make.
+    offers_more: (usize, String),
+}
+
+fn note(d: &mut (usize, String), what: impl FnOnce() -> String) {
+    d.0 += 1;
+    if d.1.is_empty() {
+        d.1 = what();
+    }
+}
+
+fn compare(config: &Config, recorded: &HashMap<u64, Vec<Recorded>>) -> Result<Differences, String> {
     let init = State::initial(config);
     let mut seen: HashMap<u64, (), BuildHasherDefault<Identity>> = HashMap::default();
     seen.insert(fingerprint(&init), ());
-    let mut frontier = VecDeque::from([init]);
-    let (mut narrows, mut widens) = (0, 0);
-    let (mut first_narrow, mut first_widen) = (String::new(), String::new());
+    let mut frontier = VecDeque::from([(init, 0usize)]);
+    let mut d = Differences::default();
     let mut mine = Vec::new();
-    while let Some(s) = frontier.pop_front() {
+    while let Some((s, depth)) = frontier.pop_front() {
         let Some(theirs) = recorded.get(&fingerprint(&s)) else {
-            return Err("a state the recorded rules never reach: `step` differs".into());
+            return Err("the initial state differs".into());
         };
         mine.clear();
         candidate_actions(config, &s, &mut mine);
-        if let Some(a) = theirs.iter().find(|a| !mine.contains(a)) {
-            narrows += 1;
-            if first_narrow.is_empty() {
-                first_narrow = a.to_string();
-            }
+        if let Some((a, ..)) = theirs.iter().find(|(a, ..)| !mine.contains(a)) {
+            note(&mut d.offers_less, || format!("{a} at depth {depth}"));
         }
-        if let Some(a) = mine.iter().find(|a| !theirs.contains(a)) {
-            widens += 1;
-            if first_widen.is_empty() {
-                first_widen = a.to_string();
-            }
+        if let Some(a) = mine.iter().find(|a| !theirs.iter().any(|(b, ..)| b == *a)) {
+            note(&mut d.offers_more, || format!("{a} at depth {depth}"));
         }
-        for &a in theirs {
-            let next = step(config, &s, a).next;
-            if seen.insert(fingerprint(&next), ()).is_none() {
-                frontier.push_back(next);
+        for &(a, result, to) in theirs {
+            let o = step(config, &s, a);
+            let now = fingerprint(&o.next);
+            let at = || format!("{a} at depth {depth}: {result:?} -> {:?}", o.result);
+            match (result.is_ok(), o.result.is_ok()) {
+                (true, false) | (false, true) => note(&mut d.acceptance, at),
+                (true, true) if now != to => note(&mut d.accepted_next, at),
+                (false, false) if now != to => note(&mut d.refused_next, at),
+                (false, false) if o.result != result => note(&mut d.reason, at),
+                _ => {}
+            }
+            if now == to && seen.insert(now, ()).is_none() {
+                frontier.push_back((o.next, depth + 1));
             }
         }
     }
-    Ok((narrows, widens, first_narrow, first_widen))
+    Ok(d)
 }
 
-/// `--offers-dump WORLD FILE` / `--offers-check WORLD FILE`.
-fn offers_mode(mode: &str, world: &str, file: &str) {
+/// `--edges-dump WORLD FILE` / `--edges-check WORLD FILE`.
+fn edges_mode(mode: &str, world: &str, file: &str) {
     let Some((_, config)) = worlds().into_iter().find(|(n, _)| n == world) else {
         eprintln!("graph_digest: unknown world {world:?}");
         std::process::exit(2);
     };
-    if mode == "--offers-dump" {
-        let bytes = postcard::to_allocvec(&offers(&config)).expect("actions serialise");
+    if mode == "--edges-dump" {
+        let bytes = postcard::to_allocvec(&record(&config)).expect("edges serialise");
         let tmp = format!("{file}.part");
         if let Err(e) = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, file)) {
             eprintln!("graph_digest: cannot write {file}: {e}");
@@ -220,30 +252,50 @@ fn offers_mode(mode: &str, world: &str, file: &str) {
         }
         return;
     }
-    let recorded: Vec<(u64, Vec<Action>)> = match std::fs::read(file)
+    let recorded: Vec<(u64, Vec<Recorded>)> = match std::fs::read(file)
         .map_err(|e| e.to_string())
         .and_then(|b| postcard::from_bytes(&b).map_err(|e| e.to_string()))
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("graph_digest: cannot read offers from {file}: {e}");
+            eprintln!("graph_digest: cannot read edges from {file}: {e}");
             std::process::exit(2);
         }
     };
-    let recorded: HashMap<u64, Vec<Action>> = recorded.into_iter().collect();
-    match compare_offers(&config, &recorded) {
-        Err(e) => println!("VERDICT rules {e}"),
-        Ok((n, w, fnarrow, fwiden)) => {
-            println!("OFFERS {world} narrows-at={n} widens-at={w} first-missing={fnarrow:?} first-extra={fwiden:?}");
-            let v = match (n > 0, w > 0) {
-                (false, false) => "same",
-                (false, true) => "widens",
-                (true, false) => "narrows",
-                (true, true) => "both",
-            };
-            println!("VERDICT {v}");
+    let recorded: HashMap<u64, Vec<Recorded>> = recorded.into_iter().collect();
+    let d = match compare(&config, &recorded) {
+        Ok(d) => d,
+        Err(e) => {
+            println!("VERDICT rule-accept {e}");
+            return;
+        }
+    };
+    for (what, x) in [
+        ("acceptance", &d.acceptance),
+        ("accepted-next", &d.accepted_next),
+        ("refused-next", &d.refused_next),
+        ("reason", &d.reason),
+        ("offers-less", &d.offers_less),
+        ("offers-more", &d.offers_more),
+    ] {
+        if x.0 > 0 {
+            println!("EDGES {world} {what}={} first: {}", x.0, x.1);
         }
     }
+    // An accepted outcome differs; else only what refusals leave or say; else only the offers.
+    let v = if d.acceptance.0 + d.accepted_next.0 > 0 {
+        "rule-accept"
+    } else if d.refused_next.0 + d.reason.0 > 0 {
+        "rule-refusal"
+    } else {
+        match (d.offers_less.0 > 0, d.offers_more.0 > 0) {
+            (false, false) => "same",
+            (false, true) => "offers-more",
+            (true, false) => "offers-less",
+            (true, true) => "offers-other",
+        }
+    };
+    println!("VERDICT {v}");
 }
 
 /// `(shape, reasons)` fields of a line.
@@ -255,8 +307,8 @@ fn fields(l: &str) -> (Option<&str>, Option<&str>) {
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     if let [mode, world, file] = &args[..] {
-        if mode == "--offers-dump" || mode == "--offers-check" {
-            return offers_mode(mode, world, file);
+        if mode == "--edges-dump" || mode == "--edges-check" {
+            return edges_mode(mode, world, file);
         }
     }
     let against = match args.iter().position(|a| a == "--against") {
