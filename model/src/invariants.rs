@@ -229,6 +229,31 @@ fn revoked_with_pin(o: &Observed) -> bool {
         })
 }
 
+/// R-USE: the service itself (004 想定ユースケース: a Mynaportal login with the auth cert, an
+/// e-application signed with the sign cert). A use with the right user PIN, on a phone in
+/// hand, online, with the app, of a cert in its slot that is active, is served. The converse
+/// of INV-PIN: a rule that refuses without reason (a kind never usable, a status misread)
+/// keeps every safety property, and only this one fails.
+pub fn use_served(o: &Observed) -> bool {
+    let Action::Use(h, k, PinEntry::Right) = o.action else {
+        return true;
+    };
+    let ph = o.before.phone(h);
+    let Slot::Cert {
+        serial,
+        pin: Pin::User { .. },
+        ..
+    } = ph.slot(k)
+    else {
+        return true;
+    };
+    let ready = ph.online
+        && ph.app
+        && ph.condition == crate::state::Condition::InHand
+        && o.before.cert(serial).status == CertStatus::Active;
+    !ready || o.accepted()
+}
+
 /// R-PIN-RETRY: a wrong entry is never accepted and counts the PIN down by one (blocking it at
 /// zero) unless the step refused before reaching the PIN check; an accepted step with the user
 /// PIN restores the full tries.

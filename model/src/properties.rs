@@ -233,6 +233,10 @@ pub fn invariants() -> Vec<Property> {
             condition: Condition::NoDeadEnd,
         },
         Property::always_step(
+            "R-USE: a login or a signature with the right user PIN, from a phone in hand, online, with the app, of an active cert in its slot, is served",
+            inv::use_served,
+        ),
+        Property::always_step(
             "R-PIN-RETRY: a wrong PIN is never accepted and counts down by one, blocking at zero; an accepted user PIN restores the tries",
             inv::pin_retry,
         ),
