@@ -335,6 +335,20 @@ pub fn issue_auth(o: &Observed) -> bool {
         && o.before.threats.coded & (1 << h.0) == 0
 }
 
+/// R-PIN-SETUP: the user sets their PIN in the issuance session only while the card cert
+/// that signed its application is still valid, the same generation (004 PIN/パスワードの初期
+/// 設定フロー: the card signature authorises the setting).
+pub fn pin_setup(o: &Observed) -> bool {
+    let (Action::SetUserPin(h), true) = (o.action, o.accepted()) else {
+        return true;
+    };
+    let Some(app) = o.before.phone(h).session else {
+        return false;
+    };
+    let card = o.before.person(app.person);
+    card.card == CardStatus::Valid && card.card_generation == app.card_generation
+}
+
 /// The phone a step acts on from the phone itself (a revocation there deletes locally).
 fn local_phone(a: Action) -> Option<PhoneId> {
     match a {

@@ -233,6 +233,10 @@ pub fn invariants() -> Vec<Property> {
             condition: Condition::NoDeadEnd,
         },
         Property::always_step(
+            "R-PIN-SETUP: the user PIN is set in the issuance session only while the card cert that signed its application is valid",
+            inv::pin_setup,
+        ),
+        Property::always_step(
             "R-USE: a login or a signature with the right user PIN, from a phone in hand, online, with the app, of an active cert in its slot, is served",
             inv::use_served,
         ),
