@@ -371,10 +371,7 @@ pub fn reachability() -> Vec<Property> {
         Property::sometimes_step(
             "SCN-BOTH-KINDS-NEW-PHONE: a person completes both kinds on a new phone, both former certs revoked by the model change (003 §3)",
             |o| {
-                let (Action::SetUserPin(h), true) = (o.action, o.accepted()) else {
-                    return false;
-                };
-                let Holder::Person(p) = o.after.phone(h).holder else {
+                let Some((h, p)) = completed(o) else {
                     return false;
                 };
                 crate::deadend::goal(o.config, o.after, h)
@@ -392,10 +389,7 @@ pub fn reachability() -> Vec<Property> {
         Property::sometimes_step(
             "SCN-SECOND-HAND: a person completes a credential on a phone that another person had certs on (a phone handed down or sold to someone who uses JPKI; 003 機種変更 from the other side)",
             |o| {
-                let (Action::SetUserPin(h), true) = (o.action, o.accepted()) else {
-                    return false;
-                };
-                let Holder::Person(p) = o.after.phone(h).holder else {
+                let Some((h, p)) = completed(o) else {
                     return false;
                 };
                 o.after
@@ -440,6 +434,17 @@ pub fn reachability() -> Vec<Property> {
         });
     }
     v
+}
+
+/// A credential completed by its holder: an accepted `SetUserPin` on phone `h` held by `p`.
+fn completed(o: &Observed) -> Option<(PhoneId, crate::ids::PersonId)> {
+    let (Action::SetUserPin(h), true) = (o.action, o.accepted()) else {
+        return None;
+    };
+    match o.after.phone(h).holder {
+        Holder::Person(p) => Some((h, p)),
+        _ => None,
+    }
 }
 
 fn revoked_now<'a>(before: &'a State, after: &'a State) -> impl Iterator<Item = CertStatus> + 'a {
