@@ -4,29 +4,19 @@
 //! (found by the mutation run: `rules.rs` `&&` -> `||` in the ALT-APPLET-STATUS gate of `Use`
 //! refused every signature under the default policy and kept every other verdict).
 
+use phone_jpki_model::check::replay;
 use phone_jpki_model::ids::PhoneId;
 use phone_jpki_model::invariants::use_served;
 use phone_jpki_model::properties::Observed;
-use phone_jpki_model::rules::{candidate_actions, step};
+use phone_jpki_model::rules::step;
 use phone_jpki_model::state::State;
 use phone_jpki_model::{Action, Config, Kind, PinEntry, Refusal};
 
 const H0: PhoneId = PhoneId(0);
 
-fn run(c: &Config, actions: &[Action]) -> State {
-    let mut s = State::initial(c);
-    for (i, a) in actions.iter().enumerate() {
-        let mut offered = Vec::new();
-        candidate_actions(c, &s, &mut offered);
-        assert!(offered.contains(a), "step {i}: {a} not offered");
-        s = step(c, &s, *a).next;
-    }
-    s
-}
-
 /// p0's credential of kind `k` on h0, its user PIN set.
 fn issued(c: &Config, k: Kind) -> State {
-    run(
+    let mut trace = replay(
         c,
         &[
             Action::InstallApp(H0),
@@ -38,6 +28,8 @@ fn issued(c: &Config, k: Kind) -> State {
             Action::SetUserPin(H0),
         ],
     )
+    .unwrap_or_else(|i| panic!("step {i} not offered"));
+    trace.pop().expect("the initial state at least").0
 }
 
 fn observe(c: &Config, before: &State, action: Action, result: Result<(), Refusal>) -> bool {
