@@ -4,7 +4,7 @@
 //!
 //! `NAME states=N edges=M shape=HEX reasons=HEX`
 //!
-//! `shape` hashes, in BFS order, every reachable state and each edge that changes the state
+//! `shape` hashes, in BFS order, every reachable state (its fingerprint) and each edge that changes the state
 //! (its action, whether it was accepted, the id of the state it leads to); `reasons` hashes
 //! every edge that leaves the state as it was (its action and its answer: accepted, or the
 //! refusal). Two rule sets with the same `shape` reach the same states by the same steps in
@@ -25,35 +25,13 @@
 //! says), `offers-more` / `offers-less` / `offers-other` (only what actors may attempt), or
 //! `same`.
 
+use phone_jpki_model::check::fingerprint;
 use phone_jpki_model::policy::{Alternative, Choice};
 use phone_jpki_model::properties::for_config;
 use phone_jpki_model::rules::{candidate_actions, step};
 use phone_jpki_model::{Action, Config, PersonId, Refusal, State, Variant};
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
-use xxhash_rust::xxh3::Xxh3Default;
-
-/// A state's 64-bit fingerprint (XXH3 over its `Hash`): the visited set keeps only these.
-fn fingerprint(s: &State) -> u64 {
-    let mut h = Xxh3Default::new();
-    s.hash(&mut h);
-    h.finish()
-}
-
-/// Fingerprints are already uniform: the map uses them as they are.
-#[derive(Default)]
-struct Identity(u64);
-impl Hasher for Identity {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, _: &[u8]) {
-        unreachable!("only u64 keys")
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 /// The worlds the verdict tests check, by a stable name.
 fn worlds() -> Vec<(String, Config)> {
@@ -105,39 +83,32 @@ fn in_single(v: Variant) -> bool {
     !listed || v == Variant::OfflineProcedure
 }
 
-/// (states, edges, shape, reasons) of `config`'s reachable graph.
+/// (states, edges, shape, reasons) of `config`'s reachable graph, from its recorded edges
+/// (states by BFS id, so that two graphs compare by structure).
 fn digest(config: &Config) -> (usize, usize, u64, u64) {
-    let mut ids: HashMap<u64, u32, BuildHasherDefault<Identity>> = HashMap::default();
-    let init = State::initial(config);
-    ids.insert(fingerprint(&init), 0);
-    let mut frontier = VecDeque::from([init]);
+    let graph = record(config);
+    let ids: HashMap<u64, u32> = graph
+        .iter()
+        .enumerate()
+        .map(|(i, (fp, _))| (*fp, i as u32))
+        .collect();
     let (mut shape, mut reasons) = (DefaultHasher::new(), DefaultHasher::new());
-    let mut actions = Vec::new();
     let mut edges = 0usize;
-    while let Some(s) = frontier.pop_front() {
-        s.hash(&mut shape);
-        actions.clear();
-        candidate_actions(config, &s, &mut actions);
-        for &a in &actions {
-            let o = step(config, &s, a);
-            let unchanged = o.next == s;
-            let n = ids.len() as u32;
-            let to = *ids.entry(fingerprint(&o.next)).or_insert_with(|| {
-                frontier.push_back(o.next);
-                n
-            });
-            if unchanged {
+    for (fp, out) in &graph {
+        fp.hash(&mut shape);
+        for (a, result, to) in out {
+            if to == fp {
                 a.hash(&mut reasons);
-                o.result.hash(&mut reasons);
+                result.hash(&mut reasons);
             } else {
                 a.hash(&mut shape);
-                o.result.is_ok().hash(&mut shape);
-                to.hash(&mut shape);
+                result.is_ok().hash(&mut shape);
+                ids[to].hash(&mut shape);
             }
             edges += 1;
         }
     }
-    (ids.len(), edges, shape.finish(), reasons.finish())
+    (graph.len(), edges, shape.finish(), reasons.finish())
 }
 
 fn line(name: &str, c: &Config) -> String {
@@ -151,8 +122,7 @@ type Recorded = (Action, Result<(), Refusal>, u64);
 /// Every reachable state's fingerprint and its edges, in BFS order.
 fn record(config: &Config) -> Vec<(u64, Vec<Recorded>)> {
     let init = State::initial(config);
-    let mut seen: HashMap<u64, (), BuildHasherDefault<Identity>> = HashMap::default();
-    seen.insert(fingerprint(&init), ());
+    let mut seen = HashSet::from([fingerprint(&init)]);
     let mut frontier = VecDeque::from([init]);
     let mut out = Vec::new();
     let mut actions = Vec::new();
@@ -163,7 +133,7 @@ fn record(config: &Config) -> Vec<(u64, Vec<Recorded>)> {
         for &a in &actions {
             let o = step(config, &s, a);
             let to = fingerprint(&o.next);
-            if seen.insert(to, ()).is_none() {
+            if seen.insert(to) {
                 frontier.push_back(o.next);
             }
             edges.push((a, o.result, to));
@@ -201,8 +171,7 @@ fn note(d: &mut (usize, String), what: impl FnOnce() -> String) {
 
 fn compare(config: &Config, recorded: &HashMap<u64, Vec<Recorded>>) -> Result<Differences, String> {
     let init = State::initial(config);
-    let mut seen: HashMap<u64, (), BuildHasherDefault<Identity>> = HashMap::default();
-    seen.insert(fingerprint(&init), ());
+    let mut seen = HashSet::from([fingerprint(&init)]);
     let mut frontier = VecDeque::from([(init, 0usize)]);
     let mut d = Differences::default();
     let mut mine = Vec::new();
@@ -229,7 +198,7 @@ fn compare(config: &Config, recorded: &HashMap<u64, Vec<Recorded>>) -> Result<Di
                 (false, false) if o.result != result => note(&mut d.reason, at),
                 _ => {}
             }
-            if now == to && seen.insert(now, ()).is_none() {
+            if now == to && seen.insert(now) {
                 frontier.push_back((o.next, depth + 1));
             }
         }
