@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::ids::{Kind, PersonId, PhoneId, Serial};
 use crate::policy::RevokeAuth;
 use crate::properties::Observed;
-use crate::state::{CardStatus, CertStatus, Holder, Pin, RevokeReason, Slot, State};
+use crate::state::{CardStatus, CertStatus, Holder, Pin, RevokeReason, Session, Slot, State};
 
 // --- state invariants -------------------------------------------------------------------
 
@@ -319,7 +319,6 @@ pub fn issue_auth(o: &Observed) -> bool {
     let Some(app) = o.before.phone(h).session else {
         return false;
     };
-    let card = o.before.person(app.person);
     let new = o.after.registry.last().copied();
     o.after.registry.len() == o.before.registry.len() + 1
         && new.is_some_and(|c| {
@@ -328,8 +327,7 @@ pub fn issue_auth(o: &Observed) -> bool {
                 && c.phone == h
                 && c.card_generation == app.card_generation
         })
-        && card.card == CardStatus::Valid
-        && card.card_generation == app.card_generation
+        && card_still_valid(o.before, &app)
         // ALT-PROOFING: an application opened with a mailed access code carries no card
         // signature at all (ground truth kept by crate::threats).
         && o.before.threats.coded & (1 << h.0) == 0
@@ -345,7 +343,12 @@ pub fn pin_setup(o: &Observed) -> bool {
     let Some(app) = o.before.phone(h).session else {
         return false;
     };
-    let card = o.before.person(app.person);
+    card_still_valid(o.before, &app)
+}
+
+/// The card cert that signed a session's application is still valid: same generation, valid.
+fn card_still_valid(s: &State, app: &Session) -> bool {
+    let card = s.person(app.person);
     card.card == CardStatus::Valid && card.card_generation == app.card_generation
 }
 
