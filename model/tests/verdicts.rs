@@ -3,7 +3,9 @@
 //! names. Fast enough (26 s in release) to be the only test `scripts/mutants` runs
 //! against mutants of `model/src/rules.rs`: a mutant survives only if no verdict changes.
 
-use phone_jpki_model::check::{check_properties, CheckOptions, CheckReport};
+use std::sync::OnceLock;
+
+use phone_jpki_model::check::{check_properties, replay, CheckOptions, CheckReport};
 use phone_jpki_model::properties::for_config;
 use phone_jpki_model::{Config, Variant};
 
@@ -14,9 +16,14 @@ fn run(c: &Config) -> CheckReport {
 /// The check of the world's properties that `keep` keeps (INV-NO-DEAD-END's analysis costs a
 /// few seconds per world: a variant is checked for the property it names only).
 fn run_only(c: &Config, keep: impl Fn(&str) -> bool) -> CheckReport {
+    run_with(c, keep, false)
+}
+
+fn run_with(c: &Config, keep: impl Fn(&str) -> bool, symmetry: bool) -> CheckReport {
     let props = for_config(c).into_iter().filter(|p| keep(p.id())).collect();
     let opts = CheckOptions {
         threads: 1,
+        symmetry,
         ..CheckOptions::default()
     };
     let r = check_properties(c, &opts, props, &mut |_| {});
@@ -24,10 +31,20 @@ fn run_only(c: &Config, keep: impl Fn(&str) -> bool) -> CheckReport {
     r
 }
 
+/// The plain check of the reference world, shared by the design's verdicts and the symmetry
+/// test.
+fn reference_report() -> &'static CheckReport {
+    static R: OnceLock<CheckReport> = OnceLock::new();
+    R.get_or_init(|| run(&Config::reference()))
+}
+
 /// Every property listed for the world gets its expected verdict (a counterexample for an
 /// `always` property, or no example for a `sometimes` one, fails with its path).
 fn assert_design_holds(name: &str, c: &Config) {
-    let r = run(c);
+    assert_report_holds(name, &run(c));
+}
+
+fn assert_report_holds(name: &str, r: &CheckReport) {
     let wrong: Vec<String> = r
         .properties
         .iter()
@@ -42,7 +59,37 @@ fn assert_design_holds(name: &str, c: &Config) {
 
 #[test]
 fn the_design_keeps_every_property_in_the_reference_world() {
-    assert_design_holds("reference", &Config::reference());
+    assert_report_holds("reference", reference_report());
+}
+
+/// The check under symmetry over persons and phones (the CLI's `--symmetry`) gives every
+/// property of the reference world the plain check's verdict and shortest path length, with
+/// fewer states, and its paths replay from the concrete initial state. This is what catches a
+/// wrong renaming of the threat actors' state (`Threats::renamed`), which the plain check
+/// never calls.
+#[test]
+fn symmetry_keeps_the_reference_worlds_verdicts_and_path_lengths() {
+    let c = Config::reference();
+    let plain = reference_report();
+    let sym = run_with(&c, |_| true, true);
+    assert!(sym.unique_states < plain.unique_states);
+    let differ: Vec<String> = plain
+        .properties
+        .iter()
+        .zip(&sym.properties)
+        .filter(|(a, b)| {
+            a.name != b.name
+                || a.holds != b.holds
+                || a.path.as_ref().map(Vec::len) != b.path.as_ref().map(Vec::len)
+        })
+        .map(|(a, b)| format!("{} / {}", a.name, b.name))
+        .collect();
+    assert!(differ.is_empty(), "{differ:#?}");
+    for p in &sym.properties {
+        if let Some(path) = &p.path {
+            replay(&c, path).unwrap_or_else(|i| panic!("{}: step {i} not offered", p.name));
+        }
+    }
 }
 
 #[test]
