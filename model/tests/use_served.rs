@@ -1,7 +1,7 @@
 //! R-USE: the service is served. A login or a signature with the right user PIN, from a
 //! phone in hand, online, with the app, of an active cert in its slot, is accepted. The
 //! safety invariants all hold for a rule that refuses every signature; this observer does not
-//! (found by the mutation run: `rules.rs` `&&` -> `||` in the ALT-APPLET-STATUS gate of `Use`
+//! (found by the mutation run: `rules.rs` (now `rules/pin.rs`) `&&` -> `||` in the ALT-APPLET-STATUS gate of `Use`
 //! refused every signature under the default policy and kept every other verdict).
 
 use phone_jpki_model::check::replay;
