@@ -58,12 +58,6 @@ pub fn run(
         let _quiet = StdoutToStderr::new();
         distributed::run(c, opts, &cluster)?
     };
-    if report.is_some() {
-        eprintln!(
-            "note: across processes INV-NO-DEAD-END (decided on the whole graph) is left out; \
-             `check` without --processes decides it"
-        );
-    }
     match report {
         Some(r) => Ok(crate::check_cmd::finish(c, &r, vs, json, strict)),
         None => Ok(ExitCode::SUCCESS),

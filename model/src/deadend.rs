@@ -34,7 +34,7 @@ use crate::ids::{PersonId, PhoneId};
 use crate::state::{CertStatus, Condition, Holder, Pin, Slot, State};
 
 /// What the analysis needs to know about one state.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct NodeInfo {
     /// Bit `h`: phone `h` holds a usable credential of every kind for the person holding it.
     pub goal: u8,

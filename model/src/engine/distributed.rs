@@ -7,15 +7,26 @@
 //! afterwards by walking parent references from owner to owner, one hop per round, and
 //! replayed on process 0.
 //!
+//! INV-NO-DEAD-END is decided on the whole graph: each worker records the analysis' view of
+//! the states it expands and the persons' own-action edges out of them, and after a complete
+//! search sends them, with its visited states' parents and levels, to worker 0, which numbers
+//! the states in BFS order (level, then fingerprint) and runs the single-process analysis
+//! ([`super::stranded_state`]). Process 0 therefore holds the whole graph for this property,
+//! as one process does; the search itself stays spread.
+//!
 //! Verdicts, state counts, depth and path lengths equal the single-process check's (test in
 //! `tests/distributed.rs`); the path chosen among the shortest may differ.
 
+use super::graph::Graph;
 use super::pack::{self, Arena};
 use super::props::Open;
+use super::visited::Visited;
 use super::{expand_part, Out, Refusals};
 use crate::action::Refusal;
 use crate::check::{CheckOptions, CheckReport, Cut, PropertyResult};
 use crate::config::Config;
+use crate::deadend::NodeInfo;
+use crate::properties::Condition;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -84,7 +95,22 @@ enum Msg {
         fp: u64,
         steps: Vec<u16>,
     },
+    /// Part of one worker's share of the graph, for INV-NO-DEAD-END on worker 0.
+    Graph { to: u64, part: GraphPart },
 }
+
+/// A worker's visited states (fingerprint, parent's fingerprint, action index, level), the
+/// analysis' view of the states it expanded, and the own-action edges out of them (from, to,
+/// phone renaming), in chunks.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct GraphPart {
+    states: Vec<(u64, u64, u16, u32)>,
+    nodes: Vec<(u64, NodeInfo)>,
+    edges: Vec<(u64, u64, u16)>,
+}
+
+/// Entries per graph message.
+const GRAPH_CHUNK: usize = 1 << 16;
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct Stat {
@@ -98,6 +124,12 @@ struct Stat {
     /// Worker 0 only: stop after this round (time limit).
     stop: bool,
 }
+
+/// The input every worker sends its messages into, with the round they belong to.
+type Feed = InputHandle<u64, CapacityContainerBuilder<Vec<(u64, Msg)>>>;
+
+/// A worker's visited states: fingerprint -> (parent's fingerprint, action index, level).
+type Owned = HashMap<u64, (u64, u16, u32)>;
 
 /// A discovery: level of the state, its fingerprint, the action index for edges.
 type Found = (u64, u64, Option<u16>);
@@ -145,7 +177,7 @@ fn worker_main(
     let me = worker.index() as u64;
     let peers = worker.peers() as u64;
     let owner = move |fp: u64| fp % peers;
-    let mut input: InputHandle<u64, CapacityContainerBuilder<Vec<(u64, Msg)>>> = InputHandle::new();
+    let mut input: Feed = InputHandle::new();
     let probe = ProbeHandle::new();
     // Messages with the round they were sent in: a faster worker's next round may arrive
     // before this round is complete everywhere.
@@ -157,15 +189,14 @@ fn worker_main(
                 .input_from(&mut input)
                 .exchange(move |(_, m): &(u64, Msg)| match m {
                     Msg::Cand { fp, .. } => fp % peers,
-                    Msg::Stat { to, .. } | Msg::Walk { to, .. } => *to,
+                    Msg::Stat { to, .. } | Msg::Walk { to, .. } | Msg::Graph { to, .. } => *to,
                 })
                 .inspect(move |m: &(u64, Msg)| inbox.borrow_mut().push(m.clone()))
                 .probe_with(&probe);
         });
     }
     let mut round = 0u64;
-    let mut exchange = |input: &mut InputHandle<u64, CapacityContainerBuilder<Vec<(u64, Msg)>>>,
-                        worker: &mut timely::worker::Worker| {
+    let mut exchange = |input: &mut Feed, worker: &mut timely::worker::Worker| {
         round += 1;
         input.advance_to(round);
         while probe.less_than(input.time()) {
@@ -178,7 +209,12 @@ fn worker_main(
         now.into_iter().map(|(_, m)| m).collect::<Vec<Msg>>()
     };
 
-    let props = super::engine_properties(config);
+    let props = crate::properties::for_config(config);
+    let dead_end = props
+        .iter()
+        .any(|p| matches!(p.condition, Condition::NoDeadEnd));
+    // This worker's share of INV-NO-DEAD-END's graph, by fingerprint.
+    let mut mine_graph = GraphPart::default();
     let sym = opts.symmetry;
     let init = {
         let s = crate::state::State::initial(config);
@@ -190,11 +226,11 @@ fn worker_main(
     };
     let packed_init = pack::pack(&init);
     let init_fp = pack::fingerprint(&packed_init);
-    // Owned visited states: fingerprint -> (parent fingerprint, action index).
-    let mut visited: HashMap<u64, (u64, u16)> = HashMap::new();
+    // Owned visited states: fingerprint -> (parent fingerprint, action index, level).
+    let mut visited: Owned = HashMap::new();
     let mut frontier = Arena::default();
     if owner(init_fp) == me {
-        visited.insert(init_fp, (init_fp, 0));
+        visited.insert(init_fp, (init_fp, 0, 0));
         frontier.push(&packed_init);
     }
     let mut found: Vec<Option<Found>> = vec![None; props.len()];
@@ -214,7 +250,7 @@ fn worker_main(
                     config,
                     sym,
                     only: opts.only,
-                    dead_end: false,
+                    dead_end,
                 },
                 &open,
                 &frontier,
@@ -230,6 +266,16 @@ fn worker_main(
             let hit = (fps[*pos as usize], *a);
             let e = mine.entry(*p).or_insert(hit);
             *e = (*e).min(hit);
+        }
+        if dead_end {
+            mine_graph
+                .nodes
+                .extend(fps.iter().copied().zip(out.nodes.iter().copied()));
+            mine_graph.edges.extend(
+                out.succs
+                    .iter()
+                    .filter_map(|s| s.own.map(|map| (fps[s.parent as usize], s.fp, map))),
+            );
         }
         let mut from = 0usize;
         for s in &out.succs {
@@ -297,7 +343,7 @@ fn worker_main(
                     action,
                     bytes,
                 } => cands.push((fp, parent, action, bytes)),
-                Msg::Walk { .. } => {}
+                Msg::Walk { .. } | Msg::Graph { .. } => {}
             }
         }
         unique += level_size;
@@ -311,7 +357,7 @@ fn worker_main(
         let mut next = Arena::default();
         for (fp, parent, action, bytes) in cands {
             if let std::collections::hash_map::Entry::Vacant(e) = visited.entry(fp) {
-                e.insert((parent, action));
+                e.insert((parent, action, level as u32 + 1));
                 next.push(&bytes);
             }
         }
@@ -347,15 +393,25 @@ fn worker_main(
         init_fp,
         me,
     );
+    let complete = cut.is_none();
+    // INV-NO-DEAD-END, over the complete graph only (a cut graph strands its frontier).
+    let stranded = if dead_end && complete {
+        let parts = gather_graph(worker, &mut input, &mut exchange, &visited, mine_graph);
+        (me == 0).then(|| dead_end_on_whole_graph(config, opts, init_fp, parts))
+    } else {
+        None
+    };
     if me != 0 {
         return None;
     }
-    let complete = cut.is_none();
     let properties = props
         .iter()
         .zip(&found)
         .enumerate()
         .map(|(i, (p, f))| {
+            if matches!(p.condition, Condition::NoDeadEnd) {
+                return PropertyResult::new(p, stranded.clone().flatten(), complete);
+            }
             let path = f.map(|(_, _, last)| {
                 let mut steps: Vec<usize> = paths[&(i as u32)]
                     .iter()
@@ -389,13 +445,10 @@ fn worker_main(
 /// 0 receives each property's action indices (last first).
 fn walk_paths(
     worker: &mut timely::worker::Worker,
-    input: &mut InputHandle<u64, CapacityContainerBuilder<Vec<(u64, Msg)>>>,
-    exchange: &mut impl FnMut(
-        &mut InputHandle<u64, CapacityContainerBuilder<Vec<(u64, Msg)>>>,
-        &mut timely::worker::Worker,
-    ) -> Vec<Msg>,
+    input: &mut Feed,
+    exchange: &mut impl FnMut(&mut Feed, &mut timely::worker::Worker) -> Vec<Msg>,
     found: &[Option<Found>],
-    visited: &HashMap<u64, (u64, u16)>,
+    visited: &Owned,
     init_fp: u64,
     me: u64,
 ) -> BTreeMap<u32, Vec<u16>> {
@@ -449,10 +502,112 @@ fn walk_paths(
                 }
                 continue;
             }
-            let (parent, action) = visited[&fp];
+            let (parent, action, _) = visited[&fp];
             steps.push(action);
             walking.push((prop, parent, steps));
         }
     }
     done
+}
+
+/// Send this worker's share of the graph to worker 0 (in one round, in chunks); worker 0
+/// returns every worker's, the others nothing.
+fn gather_graph(
+    worker: &mut timely::worker::Worker,
+    input: &mut Feed,
+    exchange: &mut impl FnMut(&mut Feed, &mut timely::worker::Worker) -> Vec<Msg>,
+    visited: &Owned,
+    mut mine: GraphPart,
+) -> Vec<GraphPart> {
+    mine.states = visited
+        .iter()
+        .map(|(&fp, &(parent, action, level))| (fp, parent, action, level))
+        .collect();
+    let chunks = mine
+        .states
+        .len()
+        .max(mine.nodes.len())
+        .max(mine.edges.len())
+        .div_ceil(GRAPH_CHUNK)
+        .max(1);
+    for i in 0..chunks {
+        let part = GraphPart {
+            states: chunk(&mine.states, i),
+            nodes: chunk(&mine.nodes, i),
+            edges: chunk(&mine.edges, i),
+        };
+        let now = *input.time();
+        input.send((now, Msg::Graph { to: 0, part }));
+    }
+    exchange(input, worker)
+        .into_iter()
+        .filter_map(|m| match m {
+            Msg::Graph { part, .. } => Some(part),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The `i`th chunk of `v` (empty past its end).
+fn chunk<T: Clone>(v: &[T], i: usize) -> Vec<T> {
+    let from = (i * GRAPH_CHUNK).min(v.len());
+    let to = ((i + 1) * GRAPH_CHUNK).min(v.len());
+    v[from..to].to_vec()
+}
+
+/// INV-NO-DEAD-END on worker 0 over the gathered graph: the states numbered in BFS order
+/// (level, then fingerprint: a parent before its children), the analysis of one process, and
+/// the path to the first stranded state, if any.
+fn dead_end_on_whole_graph(
+    config: &Config,
+    opts: &CheckOptions,
+    init_fp: u64,
+    parts: Vec<GraphPart>,
+) -> Option<Vec<crate::action::Action>> {
+    let mut states: Vec<(u32, u64, u64, u16)> = Vec::new();
+    let mut nodes: HashMap<u64, NodeInfo> = HashMap::new();
+    let mut edges: Vec<(u64, u64, u16)> = Vec::new();
+    for part in parts {
+        states.extend(
+            part.states
+                .into_iter()
+                .map(|(fp, parent, action, level)| (level, fp, parent, action)),
+        );
+        nodes.extend(part.nodes);
+        edges.extend(part.edges);
+    }
+    states.sort_unstable();
+    let mut visited = Visited::new();
+    for &(_, fp, parent, action) in &states {
+        let parent_id = if fp == init_fp {
+            0
+        } else {
+            visited
+                .get(parent)
+                .expect("a parent is one level up, numbered before its children")
+        };
+        let _ = visited.insert(fp, parent_id, usize::from(action));
+    }
+    let mut graph = Graph::new(config.phones, opts.symmetry);
+    for &(_, fp, _, _) in &states {
+        graph.node(nodes.get(&fp).copied().unwrap_or_default());
+    }
+    let id = |fp: u64| visited.get(fp).expect("every edge's states were visited");
+    let mut numbered: Vec<(u32, u32, u16)> = edges
+        .into_iter()
+        .map(|(from, to, map)| (id(from), id(to), map))
+        .collect();
+    numbered.sort_unstable();
+    for (from, to, map) in numbered {
+        graph.edge(from, to, map);
+    }
+    let stranded = super::stranded_state(config, opts, &mut graph, &visited)?;
+    Some(super::path::path_to(
+        config,
+        opts.symmetry,
+        opts.only,
+        &visited,
+        stranded,
+        None,
+    ))
 }

@@ -11,7 +11,7 @@
 
 #[cfg(feature = "distributed")]
 pub mod distributed;
-mod graph;
+pub(crate) mod graph;
 pub mod pack;
 pub mod path;
 pub mod progress;
@@ -218,14 +218,32 @@ fn expand_batch(
     })
 }
 
-/// The properties the cluster decides ([`distributed`]): every one of
-/// [`crate::properties::for_config`] but those decided on the whole graph (INV-NO-DEAD-END),
-/// whose edges would have to be gathered from every process.
-pub fn engine_properties(config: &Config) -> Vec<Property> {
-    crate::properties::for_config(config)
-        .into_iter()
-        .filter(|p| !matches!(p.condition, crate::properties::Condition::NoDeadEnd))
-        .collect()
+/// INV-NO-DEAD-END over the complete graph `g` of the states in `visited` (ids in BFS
+/// order): the first state, in id order, with a phone whose holder cannot reach its goal,
+/// the bounds lifted ([`deadend`]).
+pub(crate) fn stranded_state(
+    config: &Config,
+    opts: &CheckOptions,
+    g: &mut graph::Graph,
+    visited: &Visited,
+) -> Option<u32> {
+    let sym = opts.symmetry;
+    let lifted = deadend::lifted(config);
+    let mut replays = deadend::Replays::default();
+    let mut state = |id| path::replay_state(config, sym, opts.only, visited, id, &mut replays);
+    let find = |t: &State| {
+        let (stored, map) = deadend::stored_form(t, sym, config.phones);
+        visited
+            .get(pack::fingerprint(&pack::pack(&stored)))
+            .map(|id| (id, map))
+    };
+    let walk = deadend::Lifted {
+        config: &lifted,
+        state: &mut state,
+        find: &find,
+    };
+    g.stranded(visited.len(), config.phones, Some(walk))
+        .map(|(id, _phone)| id)
 }
 
 /// A world by name, for benchmarks and scripts: `reference`, `deep`, `single`, `new-phone`,
@@ -364,23 +382,7 @@ pub fn run(
     if let Some(g) = graph.as_mut() {
         memory.dead_end_bytes = g.peak_bytes(config.phones);
         if complete {
-            let lifted = deadend::lifted(config);
-            let mut replays = deadend::Replays::default();
-            let mut state =
-                |id| path::replay_state(config, sym, opts.only, &visited, id, &mut replays);
-            let find = |t: &State| {
-                let (stored, map) = deadend::stored_form(t, sym, config.phones);
-                visited
-                    .get(pack::fingerprint(&pack::pack(&stored)))
-                    .map(|id| (id, map))
-            };
-            let walk = deadend::Lifted {
-                config: &lifted,
-                state: &mut state,
-                find: &find,
-            };
-            let r = g.stranded(visited.len(), config.phones, Some(walk));
-            if let Some((id, _phone)) = r {
+            if let Some(id) = stranded_state(config, opts, g, &visited) {
                 for (i, p) in props.iter().enumerate() {
                     if matches!(p.condition, Condition::NoDeadEnd) {
                         found[i].get_or_insert((id, None));
