@@ -60,10 +60,10 @@ impl Perm {
     pub fn state(&self, s: &State) -> State {
         let mut out = s.clone();
         for (i, person) in s.persons.iter().enumerate() {
-            out.persons[usize::from(self.persons[i])] = person.clone();
+            out.persons[usize::from(self.persons[i])] = *person;
         }
         for (i, phone) in s.phones.iter().enumerate() {
-            let mut ph = phone.clone();
+            let mut ph = *phone;
             if let Holder::Person(p) = ph.holder {
                 ph.holder = Holder::Person(self.p(p));
             }

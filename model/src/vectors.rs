@@ -269,7 +269,7 @@ pub fn class_key(config: &Config, s: &State, e: &Edge, next: &State) -> String {
             .filter_map(|sl| sl.serial())
             .map(|x| (rep.cert(x).status, Some(rep.cert(x).person) == holder))
             .collect();
-        let card = holder.map(|p| rep.person(p).clone());
+        let card = holder.map(|p| *rep.person(p));
         let pushes: Vec<_> = rep.pushes.iter().filter(|p| p.phone == h).collect();
         format!("{ph:?} {certs:?} {card:?} {pushes:?}")
     };
