@@ -17,16 +17,16 @@
 //! Verdicts, state counts, depth and path lengths equal the single-process check's (test in
 //! `tests/distributed.rs`); the path chosen among the shortest may differ.
 
-use super::graph::Graph;
+mod dead_end;
+
 use super::pack::{self, Arena};
 use super::props::Open;
-use super::visited::Visited;
 use super::{expand_part, Out, Refusals};
 use crate::action::Refusal;
 use crate::check::{CheckOptions, CheckReport, Cut, PropertyResult};
 use crate::config::Config;
-use crate::deadend::NodeInfo;
 use crate::properties::Condition;
+use dead_end::{dead_end_on_whole_graph, gather_graph, GraphPart};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -98,19 +98,6 @@ enum Msg {
     /// Part of one worker's share of the graph, for INV-NO-DEAD-END on worker 0.
     Graph { to: u64, part: GraphPart },
 }
-
-/// A worker's visited states (fingerprint, parent's fingerprint, action index, level), the
-/// analysis' view of the states it expanded, and the own-action edges out of them (from, to,
-/// phone renaming), in chunks.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-struct GraphPart {
-    states: Vec<(u64, u64, u16, u32)>,
-    nodes: Vec<(u64, NodeInfo)>,
-    edges: Vec<(u64, u64, u16)>,
-}
-
-/// Entries per graph message.
-const GRAPH_CHUNK: usize = 1 << 16;
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct Stat {
@@ -508,106 +495,4 @@ fn walk_paths(
         }
     }
     done
-}
-
-/// Send this worker's share of the graph to worker 0 (in one round, in chunks); worker 0
-/// returns every worker's, the others nothing.
-fn gather_graph(
-    worker: &mut timely::worker::Worker,
-    input: &mut Feed,
-    exchange: &mut impl FnMut(&mut Feed, &mut timely::worker::Worker) -> Vec<Msg>,
-    visited: &Owned,
-    mut mine: GraphPart,
-) -> Vec<GraphPart> {
-    mine.states = visited
-        .iter()
-        .map(|(&fp, &(parent, action, level))| (fp, parent, action, level))
-        .collect();
-    let chunks = mine
-        .states
-        .len()
-        .max(mine.nodes.len())
-        .max(mine.edges.len())
-        .div_ceil(GRAPH_CHUNK)
-        .max(1);
-    for i in 0..chunks {
-        let part = GraphPart {
-            states: chunk(&mine.states, i),
-            nodes: chunk(&mine.nodes, i),
-            edges: chunk(&mine.edges, i),
-        };
-        let now = *input.time();
-        input.send((now, Msg::Graph { to: 0, part }));
-    }
-    exchange(input, worker)
-        .into_iter()
-        .filter_map(|m| match m {
-            Msg::Graph { part, .. } => Some(part),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The `i`th chunk of `v` (empty past its end).
-fn chunk<T: Clone>(v: &[T], i: usize) -> Vec<T> {
-    let from = (i * GRAPH_CHUNK).min(v.len());
-    let to = ((i + 1) * GRAPH_CHUNK).min(v.len());
-    v[from..to].to_vec()
-}
-
-/// INV-NO-DEAD-END on worker 0 over the gathered graph: the states numbered in BFS order
-/// (level, then fingerprint: a parent before its children), the analysis of one process, and
-/// the path to the first stranded state, if any.
-fn dead_end_on_whole_graph(
-    config: &Config,
-    opts: &CheckOptions,
-    init_fp: u64,
-    parts: Vec<GraphPart>,
-) -> Option<Vec<crate::action::Action>> {
-    let mut states: Vec<(u32, u64, u64, u16)> = Vec::new();
-    let mut nodes: HashMap<u64, NodeInfo> = HashMap::new();
-    let mut edges: Vec<(u64, u64, u16)> = Vec::new();
-    for part in parts {
-        states.extend(
-            part.states
-                .into_iter()
-                .map(|(fp, parent, action, level)| (level, fp, parent, action)),
-        );
-        nodes.extend(part.nodes);
-        edges.extend(part.edges);
-    }
-    states.sort_unstable();
-    let mut visited = Visited::new();
-    for &(_, fp, parent, action) in &states {
-        let parent_id = if fp == init_fp {
-            0
-        } else {
-            visited
-                .get(parent)
-                .expect("a parent is one level up, numbered before its children")
-        };
-        let _ = visited.insert(fp, parent_id, usize::from(action));
-    }
-    let mut graph = Graph::new(config.phones, opts.symmetry);
-    for &(_, fp, _, _) in &states {
-        graph.node(nodes.get(&fp).copied().unwrap_or_default());
-    }
-    let id = |fp: u64| visited.get(fp).expect("every edge's states were visited");
-    let mut numbered: Vec<(u32, u32, u16)> = edges
-        .into_iter()
-        .map(|(from, to, map)| (id(from), id(to), map))
-        .collect();
-    numbered.sort_unstable();
-    for (from, to, map) in numbered {
-        graph.edge(from, to, map);
-    }
-    let stranded = super::stranded_state(config, opts, &mut graph, &visited)?;
-    Some(super::path::path_to(
-        config,
-        opts.symmetry,
-        opts.only,
-        &visited,
-        stranded,
-        None,
-    ))
 }
