@@ -233,10 +233,18 @@ fn revoked_with_pin(o: &Observed) -> bool {
 /// e-application signed with the sign cert). A use with the right user PIN, on a phone in
 /// hand, online, with the app, of a cert in its slot that is active, is served. The converse
 /// of INV-PIN: a rule that refuses without reason (a kind never usable, a status misread)
-/// keeps every safety property, and only this one fails.
+/// keeps every safety property, and only this one fails. The other routes too: over a card
+/// reader (THREAT-READER: no app or network needed) a use of an active cert with the right
+/// user PIN is served, and so is a signature made for later (THREAT-OFFLINE-SIGN: the SE
+/// asks for nothing but the PIN), except what ALT-APPLET-STATUS withholds: under it the SE
+/// signs only with a fresh status from the app (online, the app, a screen open to its holder,
+/// an active cert), never over the reader.
 pub fn use_served(o: &Observed) -> bool {
-    let Action::Use(h, k, PinEntry::Right) = o.action else {
-        return true;
+    let (h, k, route) = match o.action {
+        Action::Use(h, k, PinEntry::Right) => (h, k, Route::App),
+        Action::ReaderUse(h, k, PinEntry::Right) => (h, k, Route::Reader),
+        Action::SignOffline(h, PinEntry::Right) => (h, Kind::Sign, Route::ForLater),
+        _ => return true,
     };
     let ph = o.before.phone(h);
     let Slot::Cert {
@@ -247,10 +255,61 @@ pub fn use_served(o: &Observed) -> bool {
     else {
         return true;
     };
-    let ready = ph.online
-        && ph.app
-        && ph.condition == crate::state::Condition::InHand
-        && o.before.cert(serial).status == CertStatus::Active;
+    let active = o.before.cert(serial).status == CertStatus::Active;
+    let in_hand = ph.condition == crate::state::Condition::InHand;
+    let fresh_status = ph.online && ph.app && !o.before.threats.is_found(h);
+    let status_check = o.config.policy.applet_checks_status;
+    let ready = in_hand
+        && match route {
+            Route::App => ph.online && ph.app && active,
+            Route::Reader => active && !(k == Kind::Sign && status_check),
+            Route::ForLater => !status_check || (fresh_status && active),
+        };
+    !ready || o.accepted()
+}
+
+/// How a use reaches the applet (R-USE).
+#[derive(Clone, Copy)]
+enum Route {
+    /// Through the app, online.
+    App,
+    /// Over an NFC card reader (THREAT-READER).
+    Reader,
+    /// A signature made now and presented later (THREAT-OFFLINE-SIGN).
+    ForLater,
+}
+
+/// R-TRANSFER-DONE: the holder's hand-over or disposal through the procedure, on a phone
+/// online with the app, is done whenever each of their live certs bound to the phone can be
+/// revoked from it as ALT-REVOKE-AUTH asks: under `pin` each sits written in its slot with
+/// a user PIN (its holder's own), under `card` their card is valid, under `nothing` always.
+/// The converse of the procedure's guards: a procedure refused without reason would leave
+/// the careless hand-over as the only way out, and no safety property notices.
+pub fn transfer_done(o: &Observed) -> bool {
+    let h = match o.action {
+        Action::HandOver(h, _, true) | Action::Dispose(h, true) => h,
+        _ => return true,
+    };
+    let ph = o.before.phone(h);
+    let Holder::Person(from) = ph.holder else {
+        return true;
+    };
+    if !(ph.online && ph.app) {
+        return true;
+    }
+    let provable = |(i, c): (usize, &crate::state::PhoneCert)| match o.config.policy.revoke_auth {
+        RevokeAuth::Nothing => true,
+        RevokeAuth::Card => o.before.person(from).card == CardStatus::Valid,
+        RevokeAuth::Pin => matches!(ph.slot(c.kind),
+            Slot::Cert { serial, pin: Pin::User { .. } } if serial == Serial(i as u8)),
+    };
+    let ready = o
+        .before
+        .registry
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.person == from && c.phone == h && c.status.is_live())
+        .all(provable);
     !ready || o.accepted()
 }
 

@@ -22,6 +22,7 @@ pub const MODEL_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// SHA-256 of the model's source files (`model/src`, by path): what a conformance report
 /// names so that `phone-jpki verify-report` can tell whether it was made against these rules.
 pub const MODEL_HASH: &str = env!("PHONE_JPKI_MODEL_HASH");
+pub mod alt_properties;
 pub mod check;
 pub mod deadend;
 pub mod engine;

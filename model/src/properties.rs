@@ -237,8 +237,12 @@ pub fn invariants() -> Vec<Property> {
             inv::pin_setup,
         ),
         Property::always_step(
-            "R-USE: a login or a signature with the right user PIN, from a phone in hand, online, with the app, of an active cert in its slot, is served",
+            "R-USE: a login or a signature with the right user PIN, from a phone in hand, online, with the app, of an active cert in its slot, is served; so is one over a card reader, and a signature made for later (except what ALT-APPLET-STATUS withholds)",
             inv::use_served,
+        ),
+        Property::always_step(
+            "R-TRANSFER-DONE: the holder's hand-over or disposal through the procedure, online with the app, is done when each of their live certs on the phone can be revoked from it as ALT-REVOKE-AUTH asks",
+            inv::transfer_done,
         ),
         Property::always_step(
             "R-PIN-RETRY: a wrong PIN is never accepted and counts down by one, blocking at zero; an accepted user PIN restores the tries",

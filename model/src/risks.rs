@@ -152,6 +152,9 @@ pub fn for_config(config: &Config) -> Vec<Property> {
             },
         ));
     }
+    // The alternatives' own promises and the threat actors' ground truth
+    // (crate::alt_properties).
+    v.extend(crate::alt_properties::for_config(config));
     v
 }
 
@@ -171,7 +174,8 @@ pub fn decidable(config: &Config, id: &str) -> bool {
         | "THREAT-READ-PII"
         | "THREAT-OFFLINE-SIGN"
         | "RISK-2-READ-PII"
-        | "RISK-2-OFFLINE-SIGN" => sign,
+        | "RISK-2-OFFLINE-SIGN"
+        | "THREAT-OFFLINE-SIGN-KEPT" => sign,
         _ => true,
     }
 }
