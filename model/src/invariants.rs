@@ -10,7 +10,9 @@ use crate::config::Config;
 use crate::ids::{Kind, PersonId, PhoneId, Serial};
 use crate::policy::RevokeAuth;
 use crate::properties::Observed;
-use crate::state::{CardStatus, CertStatus, Holder, Pin, RevokeReason, Session, Slot, State};
+use crate::state::{
+    CardStatus, CertStatus, Condition, Holder, Pin, RevokeReason, Session, Slot, State,
+};
 
 // --- state invariants -------------------------------------------------------------------
 
@@ -256,7 +258,7 @@ pub fn use_served(o: &Observed) -> bool {
         return true;
     };
     let active = o.before.cert(serial).status == CertStatus::Active;
-    let in_hand = ph.condition == crate::state::Condition::InHand;
+    let in_hand = ph.condition == Condition::InHand;
     let fresh_status = ph.online && ph.app && !o.before.threats.is_found(h);
     let status_check = o.config.policy.applet_checks_status;
     let ready = in_hand
@@ -311,6 +313,34 @@ pub fn transfer_done(o: &Observed) -> bool {
         .filter(|(_, c)| c.person == from && c.phone == h && c.status.is_live())
         .all(provable);
     !ready || o.accepted()
+}
+
+/// R-EVENTS: the world's own events and the app's removal do what they say (R-LOSS, R-FAILURE,
+/// R-CONTINUE, R-LINK's trigger): a lost phone is lost, a found one is in hand, a broken one is
+/// broken and offline, the network goes and comes, an uninstalled app is gone with its
+/// session, and a card signing cert is revoked, expires or is renewed to a new generation. An
+/// event a rule turned into a no-op would keep every other property (nothing else follows
+/// from it), and only this one fails.
+pub fn events_take_effect(o: &Observed) -> bool {
+    if !o.accepted() {
+        return true;
+    }
+    let (b, a) = (o.before, o.after);
+    match o.action {
+        Action::Lose(h) => a.phone(h).condition == Condition::Lost,
+        Action::Find(h) => a.phone(h).condition == Condition::InHand,
+        Action::Break(h) => a.phone(h).condition == Condition::Broken && !a.phone(h).online,
+        Action::GoOffline(h) => !a.phone(h).online,
+        Action::GoOnline(h) => a.phone(h).online,
+        Action::UninstallApp(h) => !a.phone(h).app && a.phone(h).session.is_none(),
+        Action::CardRevoke(p) => a.person(p).card == CardStatus::Revoked,
+        Action::CardExpire(p) => a.person(p).card == CardStatus::Expired,
+        Action::CardRenew(p) => {
+            a.person(p).card == CardStatus::Valid
+                && a.person(p).card_generation == b.person(p).card_generation + 1
+        }
+        _ => true,
+    }
 }
 
 /// R-PIN-RETRY: a wrong entry is never accepted and counts the PIN down by one (blocking it at

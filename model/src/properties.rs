@@ -245,6 +245,10 @@ pub fn invariants() -> Vec<Property> {
             inv::transfer_done,
         ),
         Property::always_step(
+            "R-EVENTS: the world's events do what they say: a lost phone is lost, a found one in hand, a broken one broken and offline, the network goes and comes, an uninstalled app is gone with its session, a card signing cert is revoked, expires or is renewed to a new generation",
+            inv::events_take_effect,
+        ),
+        Property::always_step(
             "R-PIN-RETRY: a wrong PIN is never accepted and counts down by one, blocking at zero; an accepted user PIN restores the tries",
             inv::pin_retry,
         ),

@@ -1,8 +1,9 @@
 //! The properties that close the gaps the mutation run of `threats.rs` found (issue 10): R-USE
 //! over the card reader and for signatures made for later, R-TRANSFER-DONE, ALT-APPLET-STATUS,
-//! and the ground truth the threat actors keep (THREAT-FINDER-LOCK, THREAT-OFFLINE-SIGN-KEPT,
-//! ALT-UNLOCK-KEY, ALT-PROOFING-PIN, ALT-PROOFING-APPLY). Each holds for the rules' own step
-//! and fails on the outcome a wrong rule gives (the mutants that survived before).
+//! R-EVENTS, and the ground truth the threat actors keep (THREAT-FINDER-LOCK,
+//! THREAT-OFFLINE-SIGN-KEPT, ALT-UNLOCK-KEY, ALT-PROOFING-PIN/-CODED/-APPLY). Each holds for
+//! the rules' own step and fails on the outcome a wrong rule gives (the mutants that survived
+//! before).
 
 use phone_jpki_model::ids::{PersonId, PhoneId};
 use phone_jpki_model::policy::{Alternative, Choice};
@@ -368,4 +369,25 @@ fn a_mailed_code_opens_the_application_and_its_applicant_knows_the_pin() {
         Some(P0),
         "the session is the code's person's"
     );
+}
+
+/// R-EVENTS: an event a rule turned into a no-op (found by the mutation run of the split
+/// rules: `find`, `uninstall_app`, `card_revoke`, `card_expire` replaced by `Ok(())` kept
+/// every other verdict).
+#[test]
+fn r_events_fail_on_an_event_that_does_nothing() {
+    let c = world(None);
+    let s = issued(&c, Kind::Auth);
+    let lost = run(&c, &s, &[Action::Lose(H0)]);
+    for (before, a) in [
+        (&lost, Action::Find(H0)),
+        (&s, Action::Lose(H0)),
+        (&s, Action::UninstallApp(H0)),
+        (&s, Action::GoOffline(H0)),
+        (&s, Action::CardRevoke(P0)),
+        (&s, Action::CardExpire(P0)),
+        (&s, Action::CardRenew(P0)),
+    ] {
+        holds_and_bites(&c, "R-EVENTS", before, a, (Ok(()), before));
+    }
 }
