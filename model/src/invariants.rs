@@ -318,7 +318,8 @@ pub fn transfer_done(o: &Observed) -> bool {
 /// R-EVENTS: the world's own events and the app's removal do what they say (R-LOSS, R-FAILURE,
 /// R-CONTINUE, R-LINK's trigger): a lost phone is lost, a found one is in hand, a broken one is
 /// broken and offline, the network goes and comes, an uninstalled app is gone with its
-/// session, and a card signing cert is revoked, expires or is renewed to a new generation. An
+/// session, a card signing cert is revoked, expires or is renewed to a new generation, and a
+/// revocation with the card leaves no live cert of that person and kind. An
 /// event a rule turned into a no-op would keep every other property (nothing else follows
 /// from it), and only this one fails.
 pub fn events_take_effect(o: &Observed) -> bool {
@@ -335,6 +336,12 @@ pub fn events_take_effect(o: &Observed) -> bool {
         Action::UninstallApp(h) => !a.phone(h).app && a.phone(h).session.is_none(),
         Action::CardRevoke(p) => a.person(p).card == CardStatus::Revoked,
         Action::CardExpire(p) => a.person(p).card == CardStatus::Expired,
+        // R-REVOKE (b), R-LOSS: the person's live cert of that kind ends with the card's
+        // revocation request.
+        Action::RevokeWithCard(p, k) => !a
+            .registry
+            .iter()
+            .any(|c| c.person == p && c.kind == k && c.status.is_live()),
         Action::CardRenew(p) => {
             a.person(p).card == CardStatus::Valid
                 && a.person(p).card_generation == b.person(p).card_generation + 1

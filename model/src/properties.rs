@@ -245,7 +245,7 @@ pub fn invariants() -> Vec<Property> {
             inv::transfer_done,
         ),
         Property::always_step(
-            "R-EVENTS: the world's events do what they say: a lost phone is lost, a found one in hand, a broken one broken and offline, the network goes and comes, an uninstalled app is gone with its session, a card signing cert is revoked, expires or is renewed to a new generation",
+            "R-EVENTS: the world's events and the card's requests do what they say: a lost phone is lost, a found one in hand, a broken one broken and offline, the network goes and comes, an uninstalled app is gone with its session, a card signing cert is revoked, expires or is renewed to a new generation; a revocation with the card leaves no live cert of that kind",
             inv::events_take_effect,
         ),
         Property::always_step(

@@ -372,8 +372,8 @@ fn a_mailed_code_opens_the_application_and_its_applicant_knows_the_pin() {
 }
 
 /// R-EVENTS: an event a rule turned into a no-op (found by the mutation run of the split
-/// rules: `find`, `uninstall_app`, `card_revoke`, `card_expire` replaced by `Ok(())` kept
-/// every other verdict).
+/// rules: `find`, `uninstall_app`, `card_revoke`, `card_expire`, `revoke_with_card` replaced
+/// by `Ok(())` kept every other verdict).
 #[test]
 fn r_events_fail_on_an_event_that_does_nothing() {
     let c = world(None);
@@ -387,6 +387,7 @@ fn r_events_fail_on_an_event_that_does_nothing() {
         (&s, Action::CardRevoke(P0)),
         (&s, Action::CardExpire(P0)),
         (&s, Action::CardRenew(P0)),
+        (&s, Action::RevokeWithCard(P0, Kind::Auth)),
     ] {
         holds_and_bites(&c, "R-EVENTS", before, a, (Ok(()), before));
     }
