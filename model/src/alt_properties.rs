@@ -98,14 +98,23 @@ fn finder_lock(o: &Observed) -> bool {
 fn sorted(v: &[Signature]) -> Vec<Signature> {
     let mut v = v.to_vec();
     v.sort();
-    v.dedup();
     v
 }
 
 /// THREAT-OFFLINE-SIGN-KEPT: the pending signatures change only by an accepted signing or
 /// presentation, and by exactly that one.
 fn signatures_kept(o: &Observed) -> bool {
-    let mut expected = sorted(&o.before.threats.signatures);
+    let (before, after) = (&o.before.threats.signatures, &o.after.threats.signatures);
+    let makes_or_takes = o.accepted()
+        && matches!(
+            o.action,
+            Action::SignOffline(..) | Action::PresentSignature(_)
+        );
+    if !makes_or_takes && before == after {
+        // Almost every edge: nothing changes, nothing to allocate.
+        return true;
+    }
+    let mut expected = sorted(before);
     match (o.action, o.accepted()) {
         (Action::SignOffline(h, _), true) => {
             let ph = o.before.phone(h);
@@ -120,8 +129,18 @@ fn signatures_kept(o: &Observed) -> bool {
         (Action::PresentSignature(x), true) => expected.retain(|s| s.serial != x),
         _ => {}
     }
-    sorted(&expected) == sorted(&o.after.threats.signatures)
-        && o.after.threats.signatures.len() == sorted(&o.after.threats.signatures).len()
+    expected.sort();
+    expected.dedup();
+    let after = sorted(after);
+    // A signature made twice is still one pending signature: `after` must hold no copy.
+    expected == after && after.windows(2).all(|w| w[0] != w[1])
+}
+
+/// The SP-TSM's grant under ALT-APPLET-STATUS can reach phone `h`: online, with the app, its
+/// screen open to its holder (not a finder). R-USE's signature for later asks it too.
+pub(crate) fn fresh_status(s: &State, h: PhoneId) -> bool {
+    let ph = s.phone(h);
+    ph.online && ph.app && !s.threats.is_found(h)
 }
 
 /// ALT-APPLET-STATUS: what the SE signs under the alternative.
@@ -132,11 +151,9 @@ fn signs_with_status(o: &Observed) -> bool {
     match o.action {
         Action::ReaderUse(_, Kind::Sign, _) => false,
         Action::SignOffline(h, _) => {
-            let ph = o.before.phone(h);
-            ph.online
-                && ph.app
-                && !o.before.threats.is_found(h)
-                && ph
+            fresh_status(o.before, h)
+                && o.before
+                    .phone(h)
                     .slot(Kind::Sign)
                     .serial()
                     .is_some_and(|x| o.before.cert(x).status == CertStatus::Active)

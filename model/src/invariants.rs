@@ -259,7 +259,7 @@ pub fn use_served(o: &Observed) -> bool {
     };
     let active = o.before.cert(serial).status == CertStatus::Active;
     let in_hand = ph.condition == Condition::InHand;
-    let fresh_status = ph.online && ph.app && !o.before.threats.is_found(h);
+    let fresh_status = crate::alt_properties::fresh_status(o.before, h);
     let status_check = o.config.policy.applet_checks_status;
     let ready = in_hand
         && match route {
@@ -301,7 +301,7 @@ pub fn transfer_done(o: &Observed) -> bool {
     }
     let provable = |(i, c): (usize, &crate::state::PhoneCert)| match o.config.policy.revoke_auth {
         RevokeAuth::Nothing => true,
-        RevokeAuth::Card => o.before.person(from).card == CardStatus::Valid,
+        RevokeAuth::Card => o.before.card_valid(from),
         RevokeAuth::Pin => matches!(ph.slot(c.kind),
             Slot::Cert { serial, pin: Pin::User { .. } } if serial == Serial(i as u8)),
     };

@@ -324,16 +324,14 @@ zero (R-PIN-RETRY). Refusals are checked in the order listed.\n\n## Actions\n\n"
         "\nListed only under a design alternative (`--policy NAME`; below, the first alternative that lists it): its own actions and threats, and its own promises.\n\n\
          | ID | alternative | statement |\n|---|---|---|\n",
     );
-    let listed: Vec<String> = properties::for_config(&Config::reference())
+    let mut seen: std::collections::BTreeSet<String> = properties::for_config(&Config::reference())
         .iter()
         .map(|p| p.id().to_string())
         .collect();
-    let mut seen = listed.clone();
     for a in crate::policy::Alternative::ALL {
         let c = Config::reference().with_choice(crate::policy::Choice::Alternative(a));
         for p in properties::for_config(&c) {
-            if !seen.iter().any(|x| x == p.id()) {
-                seen.push(p.id().to_string());
+            if seen.insert(p.id().to_string()) {
                 let text = p.name.split_once(": ").map_or("", |x| x.1);
                 s.push_str(&format!("| {} | {} | {text} |\n", p.id(), a.name()));
             }
