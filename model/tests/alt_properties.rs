@@ -5,6 +5,9 @@
 //! the rules' own step and fails on the outcome a wrong rule gives (the mutants that survived
 //! before).
 
+mod common;
+
+use common::issued;
 use phone_jpki_model::ids::{PersonId, PhoneId};
 use phone_jpki_model::policy::{Alternative, Choice};
 use phone_jpki_model::properties::{for_config, Condition, Observed};
@@ -44,23 +47,6 @@ fn run(c: &Config, s: &State, actions: &[Action]) -> State {
         s = o.next;
     }
     s
-}
-
-/// p0's credential of kind `k` on h0, its user PIN set.
-fn issued(c: &Config, k: Kind) -> State {
-    run(
-        c,
-        &State::initial(c),
-        &[
-            Action::InstallApp(H0),
-            Action::InstallApplet(H0),
-            Action::Apply(H0, k),
-            Action::GenerateKey(H0),
-            Action::CaIssue(H0),
-            Action::WriteCert(H0),
-            Action::SetUserPin(H0),
-        ],
-    )
 }
 
 /// Property `id`'s verdict on one observed step.

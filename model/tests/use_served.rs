@@ -4,7 +4,9 @@
 //! (found by the mutation run: `rules.rs` (now `rules/pin.rs`) `&&` -> `||` in the ALT-APPLET-STATUS gate of `Use`
 //! refused every signature under the default policy and kept every other verdict).
 
-use phone_jpki_model::check::replay;
+mod common;
+
+use common::issued;
 use phone_jpki_model::ids::PhoneId;
 use phone_jpki_model::invariants::use_served;
 use phone_jpki_model::properties::Observed;
@@ -13,24 +15,6 @@ use phone_jpki_model::state::State;
 use phone_jpki_model::{Action, Config, Kind, PinEntry, Refusal};
 
 const H0: PhoneId = PhoneId(0);
-
-/// p0's credential of kind `k` on h0, its user PIN set.
-fn issued(c: &Config, k: Kind) -> State {
-    let mut trace = replay(
-        c,
-        &[
-            Action::InstallApp(H0),
-            Action::InstallApplet(H0),
-            Action::Apply(H0, k),
-            Action::GenerateKey(H0),
-            Action::CaIssue(H0),
-            Action::WriteCert(H0),
-            Action::SetUserPin(H0),
-        ],
-    )
-    .unwrap_or_else(|i| panic!("step {i} not offered"));
-    trace.pop().expect("the initial state at least").0
-}
 
 fn observe(c: &Config, before: &State, action: Action, result: Result<(), Refusal>) -> bool {
     let after = step(c, before, action).next;
