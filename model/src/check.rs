@@ -460,8 +460,7 @@ pub fn check_properties_classic(
                 s
             }
         };
-        let mut replays = deadend::Replays::default();
-        let mut state = |id: u32| {
+        let state = |id: u32, replays: &mut deadend::Replays| {
             replays.state(
                 id,
                 |i| parent[i as usize].1.map(|_| parent[i as usize].0),
@@ -473,12 +472,17 @@ pub fn check_properties_classic(
             let (stored, map) = deadend::stored_form(t, opts.symmetry, config.phones);
             seen.get(&fingerprint(&stored)).map(|&id| (id, map))
         };
+        // The first checker, the engine's reference: one thread, no time limit.
         let walk = deadend::Lifted {
             config: &lifted,
-            state: &mut state,
+            state: &state,
             find: &find,
+            threads: 1,
+            deadline: None,
+            progress: &|_, _| {},
         };
-        if let Some((id, _phone)) = deadend::stranded(&d.nodes, &d.edges, config.phones, Some(walk))
+        if let deadend::Stranded::At(id, _phone) =
+            deadend::stranded(&d.nodes, &d.edges, config.phones, Some(walk))
         {
             for (i, p) in props.iter().enumerate() {
                 if matches!(p.condition, Condition::NoDeadEnd) {

@@ -1,9 +1,34 @@
 //! The analysis proper: the backward reachability over the reversed own-action edges, then
-//! the searches in the lifted world for the pairs it leaves open ([`super::search`]).
+//! the searches in the lifted world for the pairs it leaves open ([`super::search`]), on
+//! several threads.
+//!
+//! The marks ("this phone of this state reaches its goal") are facts that only ever turn
+//! true, so the threads share them without locks: a thread that sets a mark spreads it back
+//! itself, and a thread that has not yet seen another's mark only searches longer. A search
+//! that finds no way has gone through the holder's whole closure in the lifted world, which
+//! no mark shortens, so whether a pair is stranded does not depend on the threads' timing.
+//! The counterexample, the first stranded pair in BFS order, is looked for on one thread.
 
 use super::search;
-use super::{image, Lifted, NodeInfo};
+use super::{image, Lifted, NodeInfo, Replays};
 use crate::ids::PhoneId;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::time::Instant;
+
+/// States a thread takes at a time in the parallel pass: few, so that the threads work on
+/// neighbouring states and each one's ways spread back before the other searches.
+const CHUNK: usize = 16;
+
+/// How the analysis ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stranded {
+    /// Every phone in a person's hand can reach its goal from every state.
+    None,
+    /// The first state (in BFS order) with a phone that cannot, and that phone.
+    At(u32, u8),
+    /// The deadline passed first: the property is undecided.
+    Cut,
+}
 
 /// Backward reachability over the reversed own-action edges.
 pub(super) struct Walk {
@@ -13,24 +38,23 @@ pub(super) struct Walk {
     w: usize,
     phones: u8,
     /// reached[(state, phone)]: that phone can reach its goal from that state.
-    reached: Vec<bool>,
-    queue: Vec<u32>,
+    reached: Vec<AtomicBool>,
     /// The most detours an explored state has.
     events: u8,
 }
 
 impl Walk {
-    fn mark(&mut self, i: u32, h: u8) {
+    /// Mark (state `i`, phone `h`); a new mark is queued on `queue` to be spread.
+    fn mark(&self, i: u32, h: u8, queue: &mut Vec<u32>) {
         let k = i as usize * self.w + usize::from(h);
-        if !self.reached[k] {
-            self.reached[k] = true;
-            self.queue.push(i * self.w as u32 + u32::from(h));
+        if !self.reached[k].load(Relaxed) && !self.reached[k].swap(true, Relaxed) {
+            queue.push(i * self.w as u32 + u32::from(h));
         }
     }
 
-    fn spread(&mut self) {
+    fn spread(&self, queue: &mut Vec<u32>) {
         let w = self.w as u32;
-        while let Some(pair) = self.queue.pop() {
+        while let Some(pair) = queue.pop() {
             let (t, ht) = (pair / w, (pair % w) as u8);
             let range = self.start[t as usize] as usize..self.start[t as usize + 1] as usize;
             for k in range {
@@ -38,7 +62,7 @@ impl Walk {
                 // Phone `h` of `from` is phone `image(map, h)` of `t`.
                 for h in 0..self.phones {
                     if image(map, h) == ht {
-                        self.mark(from, h);
+                        self.mark(from, h, queue);
                     }
                 }
             }
@@ -46,7 +70,7 @@ impl Walk {
     }
 
     fn reached(&self, i: u32, h: u8) -> bool {
-        self.reached[i as usize * self.w + usize::from(h)]
+        self.reached[i as usize * self.w + usize::from(h)].load(Relaxed)
     }
 
     fn open(&self, i: usize, node: &NodeInfo) -> impl Iterator<Item = u8> + '_ {
@@ -68,7 +92,7 @@ pub fn stranded_by<I: Iterator<Item = (u32, u32, u16)>>(
     edges: impl Fn() -> I,
     phones: u8,
     lifted: Option<Lifted>,
-) -> Option<(u32, u8)> {
+) -> Stranded {
     let n = nodes.len();
     let w = usize::from(phones);
     u32::try_from(n * w).expect("more (state, phone) pairs than a u32 numbers");
@@ -89,74 +113,168 @@ pub fn stranded_by<I: Iterator<Item = (u32, u32, u16)>>(
         fill[to as usize] += 1;
     }
     drop(fill);
-    let mut walk = Walk {
+    let walk = Walk {
         start,
         rev_from,
         rev_map,
         w,
         phones,
-        reached: vec![false; n * w],
-        queue: Vec::new(),
+        reached: (0..n * w).map(|_| AtomicBool::new(false)).collect(),
         events: nodes.iter().map(|node| node.events).max().unwrap_or(0),
     };
+    let mut queue = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
         for h in 0..phones {
             if node.goal & (1 << h) != 0 {
-                walk.mark(i as u32, h);
+                walk.mark(i as u32, h, &mut queue);
             }
         }
     }
-    walk.spread();
+    walk.spread(&mut queue);
     // What the graph leaves open, the lifted world may still close. Deepest states first,
     // so that each way found spreads back before the shallower states are searched (on the
     // reference world a tenth of the time of BFS order). A pair the lifted world cannot close
     // either breaks the property: its search went through the whole of the holder's own
     // closure. Then the states are gone through again in BFS order for the shallowest such
     // pair, the counterexample.
-    if let Some(mut lifted) = lifted {
-        // No pair left open: the property holds.
-        close(&mut walk, nodes, &mut lifted, &mut (0..n).rev())?;
-        return close(&mut walk, nodes, &mut lifted, &mut (0..n));
+    let Some(lifted) = lifted else {
+        return nodes
+            .iter()
+            .enumerate()
+            .find_map(|(i, node)| walk.open(i, node).next().map(|h| Stranded::At(i as u32, h)))
+            .unwrap_or(Stranded::None);
+    };
+    match close_deepest_first(&walk, nodes, &lifted) {
+        First::Closed => return Stranded::None,
+        First::Cut => return Stranded::Cut,
+        First::Stranded => {}
     }
-    nodes
-        .iter()
-        .enumerate()
-        .find_map(|(i, node)| walk.open(i, node).next().map(|h| (i as u32, h)))
+    let mut pass = Pass::new(&walk, nodes, &lifted);
+    for i in 0..n {
+        if lifted.deadline.is_some_and(|d| Instant::now() > d) {
+            return Stranded::Cut;
+        }
+        if let Some(h) = pass.close(i) {
+            return Stranded::At(i as u32, h);
+        }
+    }
+    Stranded::None
 }
 
-/// Close the open pairs of the states in `order` by searches in the lifted world, each
-/// against the marks of its turn; the first pair that cannot be closed.
-fn close(
-    walk: &mut Walk,
-    nodes: &[NodeInfo],
-    lifted: &mut Lifted,
-    order: &mut dyn Iterator<Item = usize>,
-) -> Option<(u32, u8)> {
-    for i in order {
-        let open: Vec<u8> = walk.open(i, &nodes[i]).collect();
-        if open.is_empty() {
-            continue;
+/// One thread's searches, with its own replays and spreading queue.
+struct Pass<'a> {
+    walk: &'a Walk,
+    nodes: &'a [NodeInfo],
+    lifted: &'a Lifted<'a>,
+    replays: Replays,
+    queue: Vec<u32>,
+}
+
+impl<'a> Pass<'a> {
+    fn new(walk: &'a Walk, nodes: &'a [NodeInfo], lifted: &'a Lifted<'a>) -> Pass<'a> {
+        Pass {
+            walk,
+            nodes,
+            lifted,
+            replays: Replays::default(),
+            queue: Vec::new(),
         }
-        let s = (lifted.state)(i as u32);
+    }
+
+    /// Close the open pairs of state `i` by searches in the lifted world, each against the
+    /// marks of its turn; the first phone that cannot be closed.
+    fn close(&mut self, i: usize) -> Option<u8> {
+        let walk = self.walk;
+        let open: Vec<u8> = walk.open(i, &self.nodes[i]).collect();
+        if open.is_empty() {
+            return None;
+        }
+        let s = (self.lifted.state)(i as u32, &mut self.replays);
         for h in open {
             if walk.reached(i as u32, h) {
                 continue;
             }
-            let (find, events) = (lifted.find, walk.events);
+            let (config, find) = (self.lifted.config, self.lifted.find);
             let known = |stored| walk.known(stored, h);
-            let Some(way) = search::search(lifted.config, &s, PhoneId(h), find, events, &known)
+            let Some(way) = search::search(config, &s, PhoneId(h), find, walk.events, &known)
             else {
-                return Some((i as u32, h));
+                return Some(h);
             };
             // Every explored state on the way reaches the goal too: marked, and spread back.
             // (Remembering the ways' states beyond the bounds as well saved no time and took
             // 190 MB more on the reference world: measured.)
             for (j, map) in way {
-                walk.mark(j, image(map, h));
+                walk.mark(j, image(map, h), &mut self.queue);
             }
-            walk.mark(i as u32, h);
-            walk.spread();
+            walk.mark(i as u32, h, &mut self.queue);
+            walk.spread(&mut self.queue);
         }
+        None
     }
-    None
+}
+
+/// How the first pass ended.
+enum First {
+    /// Every open pair closed.
+    Closed,
+    /// Some pair is stranded (not necessarily the first in BFS order).
+    Stranded,
+    /// The deadline passed.
+    Cut,
+}
+
+/// The first pass: every state's open pairs, deepest states first, in small chunks taken in
+/// turn by `lifted.threads` threads.
+fn close_deepest_first(walk: &Walk, nodes: &[NodeInfo], lifted: &Lifted) -> First {
+    let n = nodes.len();
+    // States not yet taken: the chunk below `next` is taken next.
+    let next = AtomicUsize::new(n);
+    let done = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let (stranded, cut) = (AtomicBool::new(false), AtomicBool::new(false));
+    let work = |first: bool| {
+        let mut pass = Pass::new(walk, nodes, lifted);
+        while !stop.load(Relaxed) {
+            if lifted.deadline.is_some_and(|d| Instant::now() > d) {
+                cut.store(true, Relaxed);
+                stop.store(true, Relaxed);
+                return;
+            }
+            let Ok(hi) = next.fetch_update(Relaxed, Relaxed, |hi| {
+                (hi > 0).then(|| hi.saturating_sub(CHUNK))
+            }) else {
+                return;
+            };
+            for i in (hi.saturating_sub(CHUNK)..hi).rev() {
+                if pass.close(i).is_some() {
+                    stranded.store(true, Relaxed);
+                    stop.store(true, Relaxed);
+                    return;
+                }
+            }
+            let taken = hi - hi.saturating_sub(CHUNK);
+            let done = done.fetch_add(taken, Relaxed) + taken;
+            if first {
+                (lifted.progress)(done, n);
+            }
+        }
+    };
+    let threads = lifted.threads.max(1);
+    if threads == 1 {
+        work(true);
+    } else {
+        std::thread::scope(|scope| {
+            for t in 0..threads {
+                let work = &work;
+                scope.spawn(move || work(t == 0));
+            }
+        });
+    }
+    if stranded.load(Relaxed) {
+        First::Stranded
+    } else if cut.load(Relaxed) {
+        First::Cut
+    } else {
+        First::Closed
+    }
 }

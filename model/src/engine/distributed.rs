@@ -380,24 +380,34 @@ fn worker_main(
         init_fp,
         me,
     );
-    let complete = cut.is_none();
     // INV-NO-DEAD-END, over the complete graph only (a cut graph strands its frontier).
-    let stranded = if dead_end && complete {
+    let stranded = if dead_end && cut.is_none() {
         let parts = gather_graph(worker, &mut input, &mut exchange, &visited, mine_graph);
-        (me == 0).then(|| dead_end_on_whole_graph(config, opts, init_fp, parts))
+        let deadline = opts.timeout.map(|t| start + t);
+        (me == 0).then(|| dead_end_on_whole_graph(config, opts, init_fp, parts, deadline))
     } else {
         None
     };
     if me != 0 {
         return None;
     }
+    // An analysis cut by the time limit leaves the run cut short, every `always` undecided.
+    let stranded = match stranded {
+        Some(Err(c)) => {
+            cut = Some(c);
+            None
+        }
+        Some(Ok(path)) => path,
+        None => None,
+    };
+    let complete = cut.is_none();
     let properties = props
         .iter()
         .zip(&found)
         .enumerate()
         .map(|(i, (p, f))| {
             if matches!(p.condition, Condition::NoDeadEnd) {
-                return PropertyResult::new(p, stranded.clone().flatten(), complete);
+                return PropertyResult::new(p, stranded.clone(), complete);
             }
             let path = f.map(|(_, _, last)| {
                 let mut steps: Vec<usize> = paths[&(i as u32)]

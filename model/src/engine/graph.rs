@@ -88,7 +88,7 @@ impl Graph {
         states: usize,
         phones: u8,
         lifted: Option<deadend::Lifted>,
-    ) -> Option<(u32, u8)> {
+    ) -> deadend::Stranded {
         // States never expanded (none in a complete search) apply to no phone.
         if self.nodes.len() < states {
             self.nodes.resize(states, NodeInfo::default());
@@ -124,10 +124,10 @@ mod tests {
         g.edge(1, 2, swap);
         g.edge(2, 3, id);
         // State 3 holds phone 1, with no edge on: stranded, the first such state.
-        assert_eq!(g.stranded(4, 2, None), Some((3, 1)));
+        assert_eq!(g.stranded(4, 2, None), deadend::Stranded::At(3, 1));
         // Its goal reached there, nothing is stranded.
         g.nodes[3].goal = 0b10;
-        assert_eq!(g.stranded(4, 2, None), None);
+        assert_eq!(g.stranded(4, 2, None), deadend::Stranded::None);
         // Without the renaming, phone 0 of state 0 reaches phone 0 of state 2 only if ...
         let mut plain = Graph::new(2, false);
         plain.node(node(0, 0b01));
@@ -137,6 +137,66 @@ mod tests {
         plain.edge(1, 2, swap);
         // ... renamings are ignored (identity): phone 1 of state 1 cannot reach phone 1's
         // goal at state 2.
-        assert_eq!(plain.stranded(3, 2, None), Some((1, 1)));
+        assert_eq!(plain.stranded(3, 2, None), deadend::Stranded::At(1, 1));
+    }
+
+    /// A graph of one state of the `single` world whose phone is in hand without its goal
+    /// and with no edge: the graph leaves it open, only a search in the lifted world closes it.
+    fn one_open_state() -> Graph {
+        let mut g = Graph::new(1, false);
+        g.node(node(0, 0b1));
+        g
+    }
+
+    #[test]
+    fn the_lifted_search_closes_a_pair_the_graph_leaves_open_on_several_threads() {
+        let config = crate::Config::single();
+        let lifted = deadend::lifted(&config);
+        let initial = crate::State::initial(&config);
+        let searched = std::sync::atomic::AtomicUsize::new(0);
+        let state = |id: u32, _: &mut deadend::Replays| {
+            assert_eq!(id, 0);
+            searched.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            initial.clone()
+        };
+        let walk = deadend::Lifted {
+            config: &lifted,
+            state: &state,
+            find: &|_| None,
+            threads: 4,
+            deadline: None,
+            progress: &|_, _| {},
+        };
+        // From the initial state the holder gets `single`'s one kind by the happy path: not
+        // stranded, closed by one search.
+        assert_eq!(
+            one_open_state().stranded(1, 1, Some(walk)),
+            deadend::Stranded::None
+        );
+        assert_eq!(searched.into_inner(), 1);
+    }
+
+    #[test]
+    fn an_analysis_past_its_deadline_is_cut_not_decided() {
+        let config = crate::Config::single();
+        let initial = crate::State::initial(&config);
+        let state = |_: u32, _: &mut deadend::Replays| initial.clone();
+        let past = std::time::Instant::now()
+            .checked_sub(std::time::Duration::from_secs(1))
+            .expect("a second after boot");
+        for threads in [1, 2] {
+            let walk = deadend::Lifted {
+                config: &config,
+                state: &state,
+                find: &|_| None,
+                threads,
+                deadline: Some(past),
+                progress: &|_, _| {},
+            };
+            assert_eq!(
+                one_open_state().stranded(1, 1, Some(walk)),
+                deadend::Stranded::Cut
+            );
+        }
     }
 }

@@ -29,6 +29,7 @@ use crate::symmetry;
 use pack::Arena;
 use props::{Hit, Open};
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::time::Instant;
 use visited::Visited;
 
@@ -220,30 +221,53 @@ fn expand_batch(
 
 /// INV-NO-DEAD-END over the complete graph `g` of the states in `visited` (ids in BFS
 /// order): the first state, in id order, with a phone whose holder cannot reach its goal,
-/// the bounds lifted ([`deadend`]).
+/// the bounds lifted ([`deadend`]); its searches on `opts.threads` threads, cut at `deadline`.
 pub(crate) fn stranded_state(
     config: &Config,
     opts: &CheckOptions,
     g: &mut graph::Graph,
     visited: &Visited,
-) -> Option<u32> {
+    deadline: Option<Instant>,
+) -> deadend::Stranded {
     let sym = opts.symmetry;
     let lifted = deadend::lifted(config);
-    let mut replays = deadend::Replays::default();
-    let mut state = |id| path::replay_state(config, sym, opts.only, visited, id, &mut replays);
+    let state = |id, replays: &mut deadend::Replays| {
+        path::replay_state(config, sym, opts.only, visited, id, replays)
+    };
     let find = |t: &State| {
         let (stored, map) = deadend::stored_form(t, sym, config.phones);
         visited
             .get(pack::fingerprint(&pack::pack(&stored)))
             .map(|id| (id, map))
     };
+    let (start, line) = (
+        Instant::now(),
+        Mutex::new(progress::Line::new(opts.progress_line)),
+    );
+    let progress = |done, states| {
+        if let Ok(mut line) = line.try_lock() {
+            line.analysis(done, states, start);
+        }
+    };
     let walk = deadend::Lifted {
         config: &lifted,
-        state: &mut state,
+        state: &state,
         find: &find,
+        threads: worker_threads(opts),
+        deadline,
+        progress: &progress,
     };
-    g.stranded(visited.len(), config.phones, Some(walk))
-        .map(|(id, _phone)| id)
+    let stranded = g.stranded(visited.len(), config.phones, Some(walk));
+    if let Ok(mut line) = line.lock() {
+        line.finish();
+    }
+    stranded
+}
+
+/// Worker threads for `opts`: more than cores only add overhead (issue 16: `--threads 30000`).
+fn worker_threads(opts: &CheckOptions) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    opts.threads.clamp(1, cores)
 }
 
 /// A world by name, for benchmarks and scripts: `reference`, `deep`, `single`, `new-phone`,
@@ -273,9 +297,7 @@ pub fn run(
     progress: &mut dyn FnMut(Progress),
 ) -> (CheckReport, Memory) {
     let start = Instant::now();
-    // More workers than cores only add overhead (issue 16: `--threads 30000`).
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = opts.threads.clamp(1, cores);
+    let threads = worker_threads(opts);
     let sym = opts.symmetry;
     let dead_end = props
         .iter()
@@ -377,20 +399,26 @@ pub fn run(
     }
     line.finish();
     memory.visited_bytes = visited.heap_bytes();
-    let complete = cut.is_none();
-    // INV-NO-DEAD-END: only over a complete graph (a cut graph strands its frontier).
+    // INV-NO-DEAD-END: only over a complete graph (a cut graph strands its frontier). An
+    // analysis cut by the time limit leaves the run cut short, every `always` undecided.
     if let Some(g) = graph.as_mut() {
         memory.dead_end_bytes = g.peak_bytes(config.phones);
-        if complete {
-            if let Some(id) = stranded_state(config, opts, g, &visited) {
-                for (i, p) in props.iter().enumerate() {
-                    if matches!(p.condition, Condition::NoDeadEnd) {
-                        found[i].get_or_insert((id, None));
+        if cut.is_none() {
+            let deadline = opts.timeout.map(|t| start + t);
+            match stranded_state(config, opts, g, &visited, deadline) {
+                deadend::Stranded::At(id, _) => {
+                    for (i, p) in props.iter().enumerate() {
+                        if matches!(p.condition, Condition::NoDeadEnd) {
+                            found[i].get_or_insert((id, None));
+                        }
                     }
                 }
+                deadend::Stranded::Cut => cut = Some(Cut::Timeout),
+                deadend::Stranded::None => {}
             }
         }
     }
+    let complete = cut.is_none();
     let properties = props
         .iter()
         .zip(&found)

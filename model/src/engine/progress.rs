@@ -39,11 +39,7 @@ impl Line {
         level_len: usize,
         start: Instant,
     ) {
-        if !self.on
-            || self
-                .last
-                .is_some_and(|t| t.elapsed() < Duration::from_millis(500))
-        {
+        if !self.due() {
             return;
         }
         let now = Instant::now();
@@ -60,6 +56,36 @@ impl Line {
             "{states:>12} states  {rate:>10.0} states/s  level {level:>3} ({done}/{level_len})  {:.0} MiB  level done in ~{left:.0} s  {secs:.0} s",
             resident_bytes() as f64 / (1024.0 * 1024.0)
         );
+        self.draw(&text);
+    }
+
+    /// Redraw, at most twice a second, during INV-NO-DEAD-END's analysis: `done` of the
+    /// graph's `states` states gone through since `began`.
+    pub fn analysis(&mut self, done: usize, states: usize, began: Instant) {
+        if !self.due() {
+            return;
+        }
+        self.last = Some(Instant::now());
+        let per_state = began.elapsed().as_secs_f64() / done.max(1) as f64;
+        let left = per_state * states.saturating_sub(done) as f64;
+        let text = format!(
+            "INV-NO-DEAD-END's analysis: {done:>12}/{states} states  {:.0} MiB  done in ~{left:.0} s  {:.0} s",
+            resident_bytes() as f64 / (1024.0 * 1024.0),
+            began.elapsed().as_secs_f64()
+        );
+        self.draw(&text);
+    }
+
+    /// Whether the line is on and was last drawn at least half a second ago.
+    fn due(&self) -> bool {
+        self.on
+            && self
+                .last
+                .is_none_or(|t| t.elapsed() >= Duration::from_millis(500))
+    }
+
+    /// Replace the line's text.
+    fn draw(&mut self, text: &str) {
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "\r\x1b[2K{text}");
         let _ = err.flush();

@@ -4,13 +4,14 @@
 //! order and runs the one-process analysis ([`crate::engine::stranded_state`]).
 
 use super::{Feed, Msg, Owned};
-use crate::check::CheckOptions;
+use crate::check::{CheckOptions, Cut};
 use crate::config::Config;
-use crate::deadend::NodeInfo;
+use crate::deadend::{NodeInfo, Stranded};
 use crate::engine::graph::Graph;
 use crate::engine::visited::Visited;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::time::Instant;
 
 /// A worker's visited states (fingerprint, parent's fingerprint, action index, level), the
 /// analysis' view of the states it expanded, and the own-action edges out of them (from, to,
@@ -72,13 +73,14 @@ fn chunk<T: Clone>(v: &[T], i: usize) -> Vec<T> {
 
 /// INV-NO-DEAD-END on worker 0 over the gathered graph: the states numbered in BFS order
 /// (level, then fingerprint: a parent before its children), the analysis of one process, and
-/// the path to the first stranded state, if any.
+/// the path to the first stranded state, if any; the analysis stops at `deadline`.
 pub(super) fn dead_end_on_whole_graph(
     config: &Config,
     opts: &CheckOptions,
     init_fp: u64,
     parts: Vec<GraphPart>,
-) -> Option<Vec<crate::action::Action>> {
+    deadline: Option<Instant>,
+) -> Result<Option<Vec<crate::action::Action>>, Cut> {
     let mut states: Vec<(u32, u64, u64, u16)> = Vec::new();
     let mut nodes: HashMap<u64, NodeInfo> = HashMap::new();
     let mut edges: Vec<(u64, u64, u16)> = Vec::new();
@@ -116,13 +118,16 @@ pub(super) fn dead_end_on_whole_graph(
     for (from, to, map) in numbered {
         graph.edge(from, to, map);
     }
-    let stranded = crate::engine::stranded_state(config, opts, &mut graph, &visited)?;
-    Some(crate::engine::path::path_to(
-        config,
-        opts.symmetry,
-        opts.only,
-        &visited,
-        stranded,
-        None,
-    ))
+    match crate::engine::stranded_state(config, opts, &mut graph, &visited, deadline) {
+        Stranded::None => Ok(None),
+        Stranded::Cut => Err(Cut::Timeout),
+        Stranded::At(stranded, _) => Ok(Some(crate::engine::path::path_to(
+            config,
+            opts.symmetry,
+            opts.only,
+            &visited,
+            stranded,
+            None,
+        ))),
+    }
 }
