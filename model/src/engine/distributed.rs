@@ -224,6 +224,7 @@ fn worker_main(
     let (mut unique, mut generated, mut depth, mut level) = (0u64, 1u64, 0usize, 0u64);
     let mut refusals = Refusals::default();
     let mut cut = None;
+    let mut line = super::progress::Line::new(opts.progress_line);
     loop {
         // Past the depth limit the level is only counted, not expanded (as in one process).
         let beyond = opts.max_depth.is_some_and(|d| depth > d);
@@ -334,6 +335,18 @@ fn worker_main(
             }
         }
         unique += level_size;
+        if me == 0 && level_size > 0 {
+            // Worker 0 reports each level: the updating line on a terminal, else a line per
+            // level, as one process's `check` prints.
+            if opts.progress_line {
+                line.show(level as usize, unique as usize, 1, 1, start);
+            } else {
+                eprintln!(
+                    "depth {level:3}  {unique:>10} states  {:.1} s",
+                    start.elapsed().as_secs_f64()
+                );
+            }
+        }
         if beyond {
             cut = Some(Cut::Depth);
             break;
@@ -380,6 +393,13 @@ fn worker_main(
         init_fp,
         me,
     );
+    line.finish();
+    if me == 0 && dead_end && cut.is_none() {
+        eprintln!(
+            "search done in {:.1} s; INV-NO-DEAD-END: the graph gathered on process 0, then analysed",
+            start.elapsed().as_secs_f64()
+        );
+    }
     // INV-NO-DEAD-END, over the complete graph only (a cut graph strands its frontier).
     let stranded = if dead_end && cut.is_none() {
         let parts = gather_graph(worker, &mut input, &mut exchange, &visited, mine_graph);
