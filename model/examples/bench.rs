@@ -89,7 +89,7 @@ fn main() -> ExitCode {
             serde_json::json!({
                 "checker": "ours", "world": world, "threads": threads, "properties": n,
                 "complete": r.complete, "unique": r.unique_states, "generated": r.states,
-                "depth": r.max_depth, "seconds": r.seconds,
+                "steps": m.steps, "depth": r.max_depth, "seconds": r.seconds,
                 "visited_bytes": m.visited_bytes, "peak_frontier_bytes": m.peak_frontier_bytes,
                 "peak_frontier_states": m.peak_frontier_states,
                 "dead_end_bytes": m.dead_end_bytes, "peak_rss": peak_rss_bytes(),

@@ -58,6 +58,8 @@ struct Out {
     refusals: Refusals,
     /// Edges that change the state.
     generated: usize,
+    /// Candidate actions stepped (refusals and self-loops included).
+    steps: usize,
     /// The dead-end analysis' view of each expanded state, in order (when it runs).
     nodes: Vec<deadend::NodeInfo>,
 }
@@ -76,9 +78,12 @@ impl Refusals {
     }
 }
 
-/// Figures of the engine's memory, for the bytes-per-state benchmark.
+/// Figures of the engine's memory and work, for the benchmarks.
 #[derive(Clone, Copy, Debug, Default, serde::Serialize)]
 pub struct Memory {
+    /// Candidate actions stepped, refusals and self-loops included: what stateright counts
+    /// as generated states (its `next_state` of our model answers every candidate).
+    pub steps: usize,
     /// Heap bytes of the visited set at the end.
     pub visited_bytes: usize,
     /// The largest frontier's packed bytes (a BFS level).
@@ -133,6 +138,7 @@ fn expand_part(ctx: Ctx, open: &Open, frontier: &Arena, range: std::ops::Range<u
         }
         actions.clear();
         actions_of(config, ctx.only, &state, &mut actions);
+        out.steps += actions.len();
         for (ai, &a) in actions.iter().enumerate() {
             let o = step(config, &state, a);
             let ai16 = u16::try_from(ai).expect("more than 65535 candidate actions");
@@ -351,6 +357,7 @@ pub fn run(
             let end = (begin + batch).min(frontier.len());
             for (first, out) in expand_batch(ctx, &open, &frontier, begin..end, threads) {
                 let base = level_start + first as u32;
+                memory.steps += out.steps;
                 if let Some(g) = graph.as_mut() {
                     out.nodes.into_iter().for_each(|n| g.node(n));
                 }
