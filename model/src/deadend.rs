@@ -192,17 +192,7 @@ pub fn stranded(
     phones: u8,
     lifted: Option<Lifted>,
 ) -> Stranded {
-    stranded_by(nodes, edges.len(), || edges.iter().copied(), phones, lifted)
-}
-
-/// Heap bytes [`stranded_by`] allocates for `n` states and `e` edges (at most). Besides, each
-/// thread's search holds the states it has met (a few dozen on a way out, a stranded pair's
-/// whole closure in the lifted world) and its [`Replays`] one path of states; neither grows
-/// with `n`.
-pub fn analysis_bytes(n: usize, e: usize, phones: u8) -> usize {
-    let w = usize::from(phones);
-    // Two offset arrays, the reversed edges, the marks and the work queue (at its longest).
-    2 * (n + 1) * 4 + e * (4 + 2) + n * w + n * w * 4
+    stranded_by(nodes, edges.len(), || edges.iter().copied(), phones, lifted).0
 }
 
 /// Stored states replayed in turn from the initial state, each from the deepest state its

@@ -12,7 +12,7 @@
 use super::search;
 use super::{image, Lifted, NodeInfo, Replays};
 use crate::ids::PhoneId;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
 
 /// States a thread takes at a time in the parallel pass: few, so that the threads work on
@@ -34,31 +34,38 @@ pub enum Stranded {
 pub(super) struct Walk {
     start: Vec<u32>,
     rev_from: Vec<u32>,
-    rev_map: Vec<u16>,
+    /// The phone renaming of each reversed edge; `None` when every edge's is the identity
+    /// (no symmetry), which then needs no memory.
+    rev_map: Option<Vec<u16>>,
+    identity: u16,
     w: usize,
     phones: u8,
-    /// reached[(state, phone)]: that phone can reach its goal from that state.
-    reached: Vec<AtomicBool>,
+    /// reached[state], bit `h`: phone `h` can reach its goal from that state.
+    reached: Vec<AtomicU8>,
     /// The most detours an explored state has.
     events: u8,
+    /// The longest a thread's spreading queue has grown (entries).
+    queue_peak: AtomicUsize,
 }
 
 impl Walk {
     /// Mark (state `i`, phone `h`); a new mark is queued on `queue` to be spread.
     fn mark(&self, i: u32, h: u8, queue: &mut Vec<u32>) {
-        let k = i as usize * self.w + usize::from(h);
-        if !self.reached[k].load(Relaxed) && !self.reached[k].swap(true, Relaxed) {
+        let (cell, bit) = (&self.reached[i as usize], 1u8 << h);
+        if cell.load(Relaxed) & bit == 0 && cell.fetch_or(bit, Relaxed) & bit == 0 {
             queue.push(i * self.w as u32 + u32::from(h));
         }
     }
 
     fn spread(&self, queue: &mut Vec<u32>) {
+        self.queue_peak.fetch_max(queue.len(), Relaxed);
         let w = self.w as u32;
         while let Some(pair) = queue.pop() {
             let (t, ht) = (pair / w, (pair % w) as u8);
             let range = self.start[t as usize] as usize..self.start[t as usize + 1] as usize;
             for k in range {
-                let (from, map) = (self.rev_from[k], self.rev_map[k]);
+                let from = self.rev_from[k];
+                let map = self.rev_map.as_ref().map_or(self.identity, |m| m[k]);
                 // Phone `h` of `from` is phone `image(map, h)` of `t`.
                 for h in 0..self.phones {
                     if image(map, h) == ht {
@@ -66,11 +73,21 @@ impl Walk {
                     }
                 }
             }
+            self.queue_peak.fetch_max(queue.len(), Relaxed);
         }
     }
 
     fn reached(&self, i: u32, h: u8) -> bool {
-        self.reached[i as usize * self.w + usize::from(h)].load(Relaxed)
+        self.reached[i as usize].load(Relaxed) & (1 << h) != 0
+    }
+
+    /// Heap bytes held now, the spreading queues at their longest (one per thread).
+    fn heap_bytes(&self, threads: usize) -> usize {
+        self.start.capacity() * 4
+            + self.rev_from.capacity() * 4
+            + self.rev_map.as_ref().map_or(0, |m| m.capacity() * 2)
+            + self.reached.capacity()
+            + threads * self.queue_peak.load(Relaxed) * 4
     }
 
     fn open(&self, i: usize, node: &NodeInfo) -> impl Iterator<Item = u8> + '_ {
@@ -85,43 +102,65 @@ impl Walk {
     }
 }
 
-/// [`super::stranded`] over `count` edges listed (twice) by `edges`.
+/// [`super::stranded`] over `count` edges listed (twice) by `edges`, and the heap bytes the
+/// analysis held at its largest (measured: its arrays and the queues at their longest).
 pub fn stranded_by<I: Iterator<Item = (u32, u32, u16)>>(
     nodes: &[NodeInfo],
     count: usize,
     edges: impl Fn() -> I,
     phones: u8,
     lifted: Option<Lifted>,
-) -> Stranded {
+) -> (Stranded, usize) {
     let n = nodes.len();
     let w = usize::from(phones);
     u32::try_from(n * w).expect("more (state, phone) pairs than a u32 numbers");
+    assert!(phones <= 8, "a state's marks are one byte");
+    let identity = super::identity(phones);
     // Reverse adjacency in CSR form.
     let mut start = vec![0u32; n + 1];
-    for (_, to, _) in edges() {
+    let mut renamed = false;
+    for (_, to, map) in edges() {
         start[to as usize + 1] += 1;
+        renamed |= map != identity;
     }
     for i in 0..n {
         start[i + 1] += start[i];
     }
     let mut fill = start.clone();
-    let (mut rev_from, mut rev_map) = (vec![0u32; count], vec![0u16; count]);
+    let mut rev_from = vec![0u32; count];
+    let mut rev_map = renamed.then(|| vec![0u16; count]);
     for (from, to, map) in edges() {
         let k = fill[to as usize] as usize;
         rev_from[k] = from;
-        rev_map[k] = map;
+        if let Some(m) = rev_map.as_mut() {
+            m[k] = map;
+        }
         fill[to as usize] += 1;
     }
+    let building = fill.capacity() * 4
+        + start.capacity() * 4
+        + rev_from.capacity() * 4
+        + rev_map.as_ref().map_or(0, |m| m.capacity() * 2);
     drop(fill);
     let walk = Walk {
         start,
         rev_from,
         rev_map,
+        identity,
         w,
         phones,
-        reached: (0..n * w).map(|_| AtomicBool::new(false)).collect(),
+        reached: (0..n).map(|_| AtomicU8::new(0)).collect(),
         events: nodes.iter().map(|node| node.events).max().unwrap_or(0),
+        queue_peak: AtomicUsize::new(0),
     };
+    let threads = lifted.as_ref().map_or(1, |l| l.threads.max(1));
+    let stranded = analyse(&walk, nodes, lifted);
+    (stranded, building.max(walk.heap_bytes(threads)))
+}
+
+/// The backward reachability from the goals, then the searches for what it leaves open.
+fn analyse(walk: &Walk, nodes: &[NodeInfo], lifted: Option<Lifted>) -> Stranded {
+    let (n, phones) = (nodes.len(), walk.phones);
     let mut queue = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
         for h in 0..phones {
@@ -144,12 +183,12 @@ pub fn stranded_by<I: Iterator<Item = (u32, u32, u16)>>(
             .find_map(|(i, node)| walk.open(i, node).next().map(|h| Stranded::At(i as u32, h)))
             .unwrap_or(Stranded::None);
     };
-    match close_deepest_first(&walk, nodes, &lifted) {
+    match close_deepest_first(walk, nodes, &lifted) {
         First::Closed => return Stranded::None,
         First::Cut => return Stranded::Cut,
         First::Stranded => {}
     }
-    let mut pass = Pass::new(&walk, nodes, &lifted);
+    let mut pass = Pass::new(walk, nodes, &lifted);
     for i in 0..n {
         if lifted.deadline.is_some_and(|d| Instant::now() > d) {
             return Stranded::Cut;

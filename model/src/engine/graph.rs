@@ -15,6 +15,8 @@ pub struct Graph {
     maps: Vec<u16>,
     identity: u16,
     sym: bool,
+    /// Heap bytes the analysis held at its largest (measured; 0 before it ran).
+    analysis: usize,
 }
 
 impl Graph {
@@ -26,6 +28,7 @@ impl Graph {
             maps: Vec::new(),
             identity: deadend::identity(phones),
             sym,
+            analysis: 0,
         }
     }
 
@@ -70,16 +73,18 @@ impl Graph {
             })
     }
 
-    /// Heap bytes of the graph at its largest: the forward adjacency held during the
-    /// search, and the reverse adjacency and reachability marks of the analysis beside it.
-    pub fn peak_bytes(&self, phones: u8) -> usize {
-        let n = self.nodes.len();
-        let e = self.to.len();
+    /// Heap bytes of the graph at its largest: the forward adjacency held during the search,
+    /// and beside it, once the analysis ran, what the analysis held at its largest (the
+    /// reverse adjacency, the marks, the spreading queues; measured). Besides, each thread's
+    /// search holds the states it has met (a few dozen on a way out, a stranded pair's whole
+    /// closure in the lifted world) and its replays one path of states; neither grows with
+    /// the graph.
+    pub fn peak_bytes(&self) -> usize {
         let forward = self.nodes.capacity() * std::mem::size_of::<NodeInfo>()
             + self.starts.capacity() * 4
             + self.to.capacity() * 4
             + self.maps.capacity() * 2;
-        forward + deadend::analysis_bytes(n, e, phones)
+        forward + self.analysis
     }
 
     /// The first state (in id order) with a stranded phone, over `states` states.
@@ -93,7 +98,10 @@ impl Graph {
         if self.nodes.len() < states {
             self.nodes.resize(states, NodeInfo::default());
         }
-        deadend::stranded_by(&self.nodes, self.to.len(), || self.edges(), phones, lifted)
+        let (stranded, bytes) =
+            deadend::stranded_by(&self.nodes, self.to.len(), || self.edges(), phones, lifted);
+        self.analysis = bytes;
+        stranded
     }
 }
 
@@ -198,5 +206,31 @@ mod tests {
                 deadend::Stranded::Cut
             );
         }
+    }
+
+    #[test]
+    fn the_analysis_counts_what_it_held_and_keeps_renamings_only_when_there_are_some() {
+        // 0 -> 1, both phones goals at 1: the same marks whatever the renaming.
+        let build = |sym, map| {
+            let mut g = Graph::new(2, sym);
+            g.node(node(0, 0b11));
+            g.node(node(0b11, 0b11));
+            g.edge(0, 1, map);
+            g
+        };
+        let mut plain = build(false, deadend::identity(2));
+        let mut renamed = build(true, deadend::pack(&[1, 0]));
+        let forward = (plain.peak_bytes(), renamed.peak_bytes());
+        assert_eq!(plain.stranded(2, 2, None), deadend::Stranded::None);
+        assert_eq!(renamed.stranded(2, 2, None), deadend::Stranded::None);
+        // The analysis' arrays and queue come on top of the forward adjacency ...
+        assert!(plain.peak_bytes() > forward.0);
+        // ... and a renaming per reversed edge (2 bytes, one edge) only when one is not the
+        // identity; the forward adjacency keeps it under symmetry (2 bytes more there too).
+        assert_eq!(forward.1 - forward.0, renamed.maps.capacity() * 2);
+        assert_eq!(
+            (renamed.peak_bytes() - forward.1) - (plain.peak_bytes() - forward.0),
+            2
+        );
     }
 }

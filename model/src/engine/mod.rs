@@ -90,7 +90,8 @@ pub struct Memory {
     pub peak_frontier_bytes: usize,
     /// The largest frontier's state count.
     pub peak_frontier_states: usize,
-    /// INV-NO-DEAD-END's graph at its largest (0 when the property is not checked).
+    /// INV-NO-DEAD-END's graph at its largest, measured: the forward adjacency and what the
+    /// analysis held beside it (0 when the property is not checked).
     pub dead_end_bytes: usize,
 }
 
@@ -409,7 +410,6 @@ pub fn run(
     // INV-NO-DEAD-END: only over a complete graph (a cut graph strands its frontier). An
     // analysis cut by the time limit leaves the run cut short, every `always` undecided.
     if let Some(g) = graph.as_mut() {
-        memory.dead_end_bytes = g.peak_bytes(config.phones);
         if cut.is_none() {
             let deadline = opts.timeout.map(|t| start + t);
             match stranded_state(config, opts, g, &visited, deadline) {
@@ -424,6 +424,7 @@ pub fn run(
                 deadend::Stranded::None => {}
             }
         }
+        memory.dead_end_bytes = g.peak_bytes();
     }
     let complete = cut.is_none();
     let properties = props
