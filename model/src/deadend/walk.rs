@@ -44,7 +44,7 @@ pub(super) struct Walk {
     reached: Vec<AtomicU8>,
     /// The most detours an explored state has.
     events: u8,
-    /// The longest a thread's spreading queue has grown (entries).
+    /// The largest a thread's spreading queue has grown (entries allocated).
     queue_peak: AtomicUsize,
 }
 
@@ -58,7 +58,6 @@ impl Walk {
     }
 
     fn spread(&self, queue: &mut Vec<u32>) {
-        self.queue_peak.fetch_max(queue.len(), Relaxed);
         let w = self.w as u32;
         while let Some(pair) = queue.pop() {
             let (t, ht) = (pair / w, (pair % w) as u8);
@@ -73,8 +72,10 @@ impl Walk {
                     }
                 }
             }
-            self.queue_peak.fetch_max(queue.len(), Relaxed);
         }
+        // The queue's allocation is what it held at its longest: recorded once per spread,
+        // not per entry (the threads would contend for the counter).
+        self.queue_peak.fetch_max(queue.capacity(), Relaxed);
     }
 
     fn reached(&self, i: u32, h: u8) -> bool {
@@ -269,14 +270,12 @@ fn close_deepest_first(walk: &Walk, nodes: &[NodeInfo], lifted: &Lifted) -> Firs
     // States not yet taken: the chunk below `next` is taken next.
     let next = AtomicUsize::new(n);
     let done = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
     let (stranded, cut) = (AtomicBool::new(false), AtomicBool::new(false));
     let work = |first: bool| {
         let mut pass = Pass::new(walk, nodes, lifted);
-        while !stop.load(Relaxed) {
+        while !stranded.load(Relaxed) && !cut.load(Relaxed) {
             if lifted.deadline.is_some_and(|d| Instant::now() > d) {
                 cut.store(true, Relaxed);
-                stop.store(true, Relaxed);
                 return;
             }
             let Ok(hi) = next.fetch_update(Relaxed, Relaxed, |hi| {
@@ -284,15 +283,12 @@ fn close_deepest_first(walk: &Walk, nodes: &[NodeInfo], lifted: &Lifted) -> Firs
             }) else {
                 return;
             };
-            for i in (hi.saturating_sub(CHUNK)..hi).rev() {
-                if pass.close(i).is_some() {
-                    stranded.store(true, Relaxed);
-                    stop.store(true, Relaxed);
-                    return;
-                }
+            let lo = hi.saturating_sub(CHUNK);
+            if (lo..hi).rev().any(|i| pass.close(i).is_some()) {
+                stranded.store(true, Relaxed);
+                return;
             }
-            let taken = hi - hi.saturating_sub(CHUNK);
-            let done = done.fetch_add(taken, Relaxed) + taken;
+            let done = done.fetch_add(hi - lo, Relaxed) + hi - lo;
             if first {
                 (lifted.progress)(done, n);
             }
