@@ -338,13 +338,9 @@ pub fn events_take_effect(o: &Observed) -> bool {
         Action::CardExpire(p) => a.person(p).card == CardStatus::Expired,
         // R-REVOKE (b), R-LOSS: the person's live cert of that kind ends with the card's
         // revocation request.
-        Action::RevokeWithCard(p, k) => !a
-            .registry
-            .iter()
-            .any(|c| c.person == p && c.kind == k && c.status.is_live()),
+        Action::RevokeWithCard(p, k) => a.live_cert(p, k).is_none(),
         Action::CardRenew(p) => {
-            a.person(p).card == CardStatus::Valid
-                && a.person(p).card_generation == b.person(p).card_generation + 1
+            a.card_valid(p) && a.person(p).card_generation == b.person(p).card_generation + 1
         }
         _ => true,
     }
